@@ -1,0 +1,340 @@
+"""The inbox's tables (DESIGN.md, "Data model"). All times are stored as UTC.
+
+Queries that several places need live here as small methods returning unexecuted queries.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import peewee as pw
+
+from inbox.db import database
+
+# Case statuses (DESIGN.md state machine) with the labels officers read.
+STATUS_LABELS: dict[str, str] = {
+    "new": "Baru",
+    "escalated": "Diteruskan ke Group Admin",
+    "at_division": "Di Bidang Teknis",
+    "division_answered": "Dijawab Bidang",
+    "replying": "Sedang dikirim",
+    "answered": "Selesai dijawab",
+    "not_complaint": "Bukan pengaduan",
+}
+OPEN_STATUSES = ("new", "escalated", "at_division", "division_answered", "replying")
+CLOSED_STATUSES = ("answered", "not_complaint")
+
+ROLES: dict[str, str] = {
+    "admin": "Admin",
+    "group_admin": "Group Admin",
+    "division": "Pejabat Bidang Teknis",
+    "supervisor": "Pengawas (hanya baca)",
+}
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTimeField(pw.DateTimeField):
+    """A datetime stored as naive UTC and always returned timezone-aware (UTC).
+
+    SQLite has no time zone type and PostgreSQL's ``timestamp`` drops it; storing naive UTC
+    everywhere keeps comparisons and date truncation identical on both."""
+
+    def db_value(self, value: datetime | None) -> Any:
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC field")
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value: Any) -> datetime | None:
+        value = super().python_value(value)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class JSONField(pw.TextField):
+    """JSON kept as text: portable between SQLite and PostgreSQL."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Division(BaseModel):
+    """A *bidang* (technical division) of the office, synchronised from config."""
+
+    code = pw.CharField(max_length=40, unique=True)
+    name = pw.CharField(max_length=200)
+    active = pw.BooleanField(default=True)
+
+
+class User(BaseModel):
+    username = pw.CharField(max_length=80, unique=True)
+    full_name = pw.CharField(max_length=200, default="")
+    password_hash = pw.CharField(max_length=300)
+    role = pw.CharField(max_length=20)
+    division = pw.ForeignKeyField(Division, null=True, backref="users", on_delete="SET NULL")
+    is_superuser = pw.BooleanField(default=False)
+    active = pw.BooleanField(default=True)
+    failed_logins = pw.IntegerField(default=0)
+    locked_until = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+
+class Account(BaseModel):
+    """One configured channel and the state of its polling."""
+
+    name = pw.CharField(max_length=80, unique=True)
+    kind = pw.CharField(max_length=40)
+    label = pw.CharField(max_length=200, default="")
+    enabled = pw.BooleanField(default=True)
+    cursor = JSONField(default=dict)
+    poll_interval = pw.IntegerField(default=60)
+    next_poll_at = UTCDateTimeField(null=True, index=True)
+    last_poll_at = UTCDateTimeField(null=True)
+    last_success_at = UTCDateTimeField(null=True)
+    last_error = pw.TextField(null=True)
+    last_error_at = UTCDateTimeField(null=True)
+    last_error_detail = pw.TextField(null=True)
+    warning = pw.TextField(null=True)
+    consecutive_failures = pw.IntegerField(default=0)
+    disabled_reason = pw.TextField(null=True)
+    lease_owner = pw.CharField(max_length=120, null=True)
+    lease_until = UTCDateTimeField(null=True)
+
+
+class Usage(BaseModel):
+    """Platform calls and items read per account per day: what an office pays X for."""
+
+    account = pw.ForeignKeyField(Account, backref="usage", on_delete="CASCADE")
+    day = pw.DateField()
+    polls = pw.IntegerField(default=0)
+    requests = pw.IntegerField(default=0)
+    resources = pw.IntegerField(default=0)
+    messages = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("account", "day"), True),)
+
+
+class Contact(BaseModel):
+    """A citizen on one platform."""
+
+    kind = pw.CharField(max_length=40)
+    platform_user_id = pw.CharField(max_length=120)
+    handle = pw.CharField(max_length=200, default="")
+    name = pw.CharField(max_length=200, default="")
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("kind", "platform_user_id"), True),)
+
+
+class Case(BaseModel):
+    """A *pengaduan*: one citizen's thread on one account."""
+
+    reference = pw.CharField(max_length=40, unique=True)
+    account = pw.ForeignKeyField(Account, backref="cases", on_delete="CASCADE")
+    contact = pw.ForeignKeyField(Contact, backref="cases", on_delete="CASCADE")
+    thread_id = pw.CharField(max_length=200)
+    public = pw.BooleanField()
+    status = pw.CharField(max_length=20, default="new", index=True)
+    queue = pw.CharField(max_length=20, default="admin")
+    division = pw.ForeignKeyField(Division, null=True, backref="cases", on_delete="SET NULL")
+    assignee = pw.ForeignKeyField(User, null=True, backref="assigned", on_delete="SET NULL")
+    categories = JSONField(default=list)            # what the classifier found
+    categories_override = JSONField(null=True)      # a person's correction; wins in recaps
+    intent = pw.CharField(max_length=20, null=True)
+    intent_override = pw.CharField(max_length=20, null=True)
+    personal_data = pw.BooleanField(default=False)
+    summary = pw.CharField(max_length=300, default="")
+    dismiss_reason = pw.CharField(max_length=40, null=True)
+    alert = pw.TextField(null=True)
+    opened_at = UTCDateTimeField(index=True)
+    due_at = UTCDateTimeField(null=True, index=True)
+    last_inbound_at = UTCDateTimeField(null=True)
+    reply_window_closes_at = UTCDateTimeField(null=True)
+    first_response_at = UTCDateTimeField(null=True)
+    escalated_at = UTCDateTimeField(null=True)
+    division_answered_at = UTCDateTimeField(null=True)
+    answered_at = UTCDateTimeField(null=True, index=True)
+    closed_at = UTCDateTimeField(null=True)
+    recapped_on = pw.DateField(null=True)
+    reopen_count = pw.IntegerField(default=0)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("account", "thread_id", "contact"), False),
+            (("status", "id"), False),
+        )
+
+    @property
+    def effective_categories(self) -> list[str]:
+        return list(self.categories_override if self.categories_override is not None
+                    else self.categories or [])
+
+    @property
+    def effective_intent(self) -> str | None:
+        return self.intent_override or self.intent
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @classmethod
+    def latest_in_thread(cls, account: Account, thread_id: str, contact: Contact) -> Case | None:
+        return (cls.select()
+                .where((cls.account == account) & (cls.thread_id == thread_id)
+                       & (cls.contact == contact))
+                .order_by(cls.id.desc())
+                .first())
+
+    @classmethod
+    def overdue(cls, now: datetime | None = None) -> pw.ModelSelect:
+        now = now or utcnow()
+        return cls.select().where(cls.status.in_(OPEN_STATUSES) & (cls.due_at < now))
+
+
+class CaseCategory(BaseModel):
+    """The effective categories of a case, one row each, so a filter by category uses an index."""
+
+    case = pw.ForeignKeyField(Case, backref="category_rows", on_delete="CASCADE")
+    code = pw.CharField(max_length=40)
+
+    class Meta:
+        indexes = ((("code", "case"), True),)
+
+
+class Message(BaseModel):
+    """A message in or out, unique on (account, external_id) so ingest is idempotent."""
+
+    account = pw.ForeignKeyField(Account, backref="messages", on_delete="CASCADE")
+    external_id = pw.CharField(max_length=200)
+    case = pw.ForeignKeyField(Case, null=True, backref="messages", on_delete="CASCADE")
+    contact = pw.ForeignKeyField(Contact, null=True, backref="messages", on_delete="SET NULL")
+    direction = pw.CharField(max_length=3)  # "in" or "out"
+    kind = pw.CharField(max_length=20)
+    public = pw.BooleanField()
+    thread_id = pw.CharField(max_length=200)
+    text = pw.TextField()
+    created_at = UTCDateTimeField(index=True)
+    received_at = UTCDateTimeField(default=utcnow)
+    permalink = pw.TextField(null=True)
+    in_reply_to = pw.CharField(max_length=200, null=True)
+    personal_data = pw.BooleanField(default=False)
+    author = pw.ForeignKeyField(User, null=True, backref="messages", on_delete="SET NULL")
+    raw = JSONField(null=True)
+
+    class Meta:
+        indexes = (
+            (("account", "external_id"), True),
+            (("case", "created_at"), False),
+        )
+
+
+class Event(BaseModel):
+    """The audit trail: every state change and every reply writes one in the same transaction."""
+
+    case = pw.ForeignKeyField(Case, null=True, backref="events", on_delete="CASCADE")
+    actor = pw.ForeignKeyField(User, null=True, backref="events", on_delete="SET NULL")
+    actor_name = pw.CharField(max_length=80, default="system")
+    action = pw.CharField(max_length=40)
+    at = UTCDateTimeField(default=utcnow, index=True)
+    detail = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("case", "at"), False),)
+
+    @classmethod
+    def record(cls, action: str, case: Case | None = None, actor: User | None = None,
+               at: datetime | None = None, **detail: Any) -> Event:
+        return cls.create(case=case, actor=actor,
+                          actor_name=actor.username if actor is not None else "system",
+                          action=action, at=at or utcnow(), detail=detail)
+
+
+class Outbox(BaseModel):
+    """A reply waiting to go out (DESIGN.md, "Outbox")."""
+
+    case = pw.ForeignKeyField(Case, backref="outbox", on_delete="CASCADE")
+    text = pw.TextField()
+    public = pw.BooleanField()
+    purpose = pw.CharField(max_length=20, default="answer")  # answer | acknowledgement
+    status = pw.CharField(max_length=20, default="pending", index=True)
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(default=utcnow, index=True)
+    lease_owner = pw.CharField(max_length=120, null=True)
+    lease_until = UTCDateTimeField(null=True)
+    platform_id = pw.CharField(max_length=200, null=True)
+    last_error = pw.TextField(null=True)
+    created_by = pw.ForeignKeyField(User, null=True, backref="replies", on_delete="SET NULL")
+    created_at = UTCDateTimeField(default=utcnow)
+    sent_at = UTCDateTimeField(null=True)
+
+
+class Template(BaseModel):
+    """A *jawaban cepat*: a quick answer with {nama}, {nomor}, {batas_waktu} variables."""
+
+    name = pw.CharField(max_length=120, unique=True)
+    text = pw.TextField()
+    active = pw.BooleanField(default=True)
+    created_at = UTCDateTimeField(default=utcnow)
+
+
+class Recap(BaseModel):
+    """A recap file made (daily recap or monthly report)."""
+
+    kind = pw.CharField(max_length=20)  # daily | monthly
+    period = pw.CharField(max_length=20)  # 2026-11-28 or 2026-11
+    fmt = pw.CharField(max_length=10)
+    path = pw.TextField()
+    created_at = UTCDateTimeField(default=utcnow)
+    created_by = pw.ForeignKeyField(User, null=True, backref="recaps", on_delete="SET NULL")
+
+
+class Counter(BaseModel):
+    """Named counters (the monthly case number); incremented inside the writer's transaction."""
+
+    key = pw.CharField(max_length=40, primary_key=True)
+    value = pw.IntegerField(default=0)
+
+    @classmethod
+    def next(cls, key: str) -> int:
+        """The next value of ``key``; call inside a write transaction."""
+        updated = cls.update(value=cls.value + 1).where(cls.key == key).execute()
+        if not updated:
+            cls.insert(key=key, value=1).on_conflict(
+                conflict_target=[cls.key], update={cls.value: cls.value + 1}).execute()
+        return cls.get_by_id(key).value
+
+
+class SchemaMigration(BaseModel):
+    number = pw.IntegerField(primary_key=True)
+    name = pw.CharField(max_length=120)
+    applied_at = UTCDateTimeField(default=utcnow)
+
+
+MODELS: list[type[BaseModel]] = [
+    Division, User, Account, Usage, Contact, Case, CaseCategory, Message, Event, Outbox,
+    Template, Recap, Counter,
+]

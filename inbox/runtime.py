@@ -1,0 +1,150 @@
+"""What every entry point (command line, daemon, web) shares: the loaded config, the open
+database, the calendar and one connector instance per account.
+
+Also the idempotent set-up behind ``aduan init``: numbered migrations recorded in the database,
+accounts and divisions synchronised from config, and the first superuser.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+import peewee
+import requests
+from werkzeug.security import generate_password_hash
+
+from connectors.base import Connector, connector_class
+from inbox import pii
+from inbox.config import Config
+from inbox.db import database, open_database
+from inbox.ingest import IngestOptions
+from inbox.models import MODELS, Account, Division, SchemaMigration, User
+from inbox.sla import WorkCalendar, calendar_from_config
+
+log = logging.getLogger(__name__)
+
+
+def _migration_1(db: peewee.Database) -> None:
+    db.create_tables(MODELS, safe=True)
+
+
+#: Numbered schema migrations. Append; never edit one that has shipped.
+MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
+    (1, "initial schema", _migration_1),
+]
+
+
+class Runtime:
+    """The loaded config with its database open and its connectors at hand."""
+
+    def __init__(self, config: Config, session_factory: Callable[[], requests.Session] | None = None
+                 ) -> None:
+        self.config = config
+        self.db = open_database(config.database["url"], config.base_dir)
+        self.calendar: WorkCalendar = calendar_from_config(config)
+        self.ingest_options = IngestOptions.from_config(config)
+        self._session_factory = session_factory
+        self._connectors: dict[str, Connector] = {}
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config.data_dir
+
+    def connector(self, account_name: str) -> Connector:
+        """The connector instance of a configured account (built once)."""
+        if account_name not in self._connectors:
+            acc = self.config.accounts[account_name]
+            cls = connector_class(acc.kind)
+            session = self._session_factory() if self._session_factory else None
+            self._connectors[account_name] = cls(acc.name, acc.options, session=session,
+                                                 data_dir=str(self.data_dir))
+        return self._connectors[account_name]
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+
+def migrate() -> list[str]:
+    """Apply the migrations not yet recorded; return their names (empty when up to date)."""
+    database.create_tables([SchemaMigration], safe=True)
+    done = {m.number for m in SchemaMigration.select(SchemaMigration.number)}
+    applied = []
+    for number, name, apply in MIGRATIONS:
+        if number in done:
+            continue
+        with database.atomic():
+            apply(database.obj)
+            SchemaMigration.insert(number=number, name=name).on_conflict_ignore().execute()
+        applied.append(f"{number:03d} {name}")
+    return applied
+
+
+def needs_migration() -> bool:
+    if not database.table_exists(SchemaMigration._meta.table_name):
+        return True
+    done = {m.number for m in SchemaMigration.select(SchemaMigration.number)}
+    return any(number not in done for number, _, _ in MIGRATIONS)
+
+
+def sync_from_config(config: Config) -> None:
+    """Make the Division and Account rows match config; removed ones are deactivated, not deleted
+    (their cases stay readable)."""
+    with database.atomic():
+        codes = set()
+        for div in config.divisions:
+            codes.add(div["code"])
+            Division.insert(code=div["code"], name=div["name"], active=True).on_conflict(
+                conflict_target=[Division.code],
+                update={Division.name: div["name"], Division.active: True}).execute()
+        Division.update(active=False).where(Division.code.not_in(codes or {""})).execute()
+        names = set()
+        for acc in config.accounts.values():
+            names.add(acc.name)
+            Account.insert(name=acc.name, kind=acc.kind, label=acc.label, enabled=acc.enabled,
+                           poll_interval=acc.poll_interval).on_conflict(
+                conflict_target=[Account.name],
+                update={Account.kind: acc.kind, Account.label: acc.label,
+                        Account.enabled: acc.enabled, Account.poll_interval: acc.poll_interval},
+            ).execute()
+        Account.update(enabled=False).where(Account.name.not_in(names or {""})).execute()
+
+
+def create_user(username: str, password: str, role: str, division: Division | None = None,
+                is_superuser: bool = False, full_name: str = "") -> User:
+    return User.create(username=username, password_hash=generate_password_hash(password),
+                       role=role, division=division, is_superuser=is_superuser,
+                       full_name=full_name)
+
+
+def ensure_superuser() -> tuple[str, str] | None:
+    """Create the first superuser when there is none; return (username, password) once."""
+    if User.select().where(User.is_superuser == True).exists():  # noqa: E712
+        return None
+    username = "admin"
+    if User.select().where(User.username == username).exists():
+        username = f"admin{secrets.randbelow(900) + 100}"
+    password = secrets.token_urlsafe(9)
+    create_user(username, password, role="admin", is_superuser=True, full_name="Administrator")
+    return username, password
+
+
+def setup(config: Config) -> tuple[list[str], tuple[str, str] | None]:
+    """``aduan init``: migrate, sync config, first superuser. Safe to run again."""
+    applied = migrate()
+    sync_from_config(config)
+    return applied, ensure_superuser()
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Log lines on stderr with personal data masked (a NIK must never reach a log file)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(pii.MaskingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("urllib3", "matplotlib", "PIL", "fontTools", "waitress.queue"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

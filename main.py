@@ -1,0 +1,37 @@
+"""The ``aduan`` command line: ``main(argv) -> int`` and the console-script entry ``cli``.
+
+A user mistake is one line on stderr and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import sys
+
+from inbox.cli import Context, UserError, build_parser
+from inbox.config import ConfigError
+from inbox.db import DatabaseError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    ctx = Context(args)
+    try:
+        return int(args.func(args, ctx) or 0)
+    except (UserError, ConfigError, DatabaseError) as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        ctx.close()
+
+
+def cli() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()
