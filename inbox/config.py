@@ -204,7 +204,8 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
             date.fromisoformat(day)
         except (TypeError, ValueError):
             findings.append(f"sla.extra_closures[{i}]: must be a date like \"2026-11-27\", not {day!r}")
-    if (sections["sla"].get("working_days") or 1) < 1:
+    working_days = sections["sla"].get("working_days")
+    if isinstance(working_days, int) and working_days < 1:
         findings.append("sla.working_days: must be at least 1")
     day_of_month = sections["schedule"].get("monthly_report_day")
     if isinstance(day_of_month, int) and not 1 <= day_of_month <= 28:

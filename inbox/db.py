@@ -57,7 +57,7 @@ def open_database(url: str, base_dir: Path | None = None) -> peewee.Database:
                 "database.url: PostgreSQL needs the driver; install it with "
                 "pip install -e \".[postgres]\"") from None
         try:
-            db = connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+            db = connect(url.replace("postgres://", "postgresql://", 1))
         except Exception as exc:  # playhouse raises plain errors for bad URLs
             raise DatabaseError(f"database.url: cannot use {redact_url(url)}: {exc}") from None
     else:

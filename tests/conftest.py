@@ -71,9 +71,6 @@ def write_config(tmp_path: Path, accounts: str = SANDBOX, extra: str = "",
         [database]
         url = "{url or database_url(tmp_path)}"
 
-        [web]
-        secret_key = "test-secret-key-not-for-production"
-
         [sla]
         acknowledge_private = false
         {sla}

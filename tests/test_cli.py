@@ -1,0 +1,166 @@
+"""Every core command through ``main.main(argv)``."""
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import main
+from inbox.models import Case, Event, Message, User
+from tests.conftest import PG_URL, reset_database
+from tests.factories import jsonl_line, write_jsonl
+
+
+def run(config_path: Path, *argv: str) -> int:
+    return main.main(["--config", str(config_path), *argv])
+
+
+@pytest.fixture
+def cfg(config_path: Path) -> Path:
+    """A config whose database is empty (PostgreSQL tables dropped first)."""
+    if PG_URL:
+        from inbox.config import load_config
+        from inbox.runtime import Runtime
+        Runtime(load_config(config_path))
+        reset_database()
+    return config_path
+
+
+def test_init_is_idempotent_and_prints_the_first_password_once(cfg: Path, capsys) -> None:
+    assert run(cfg, "init") == 0
+    out = capsys.readouterr().out
+    assert "migrasi diterapkan: 001 initial schema" in out
+    assert "kata sandi   :" in out
+    assert run(cfg, "init") == 0
+    again = capsys.readouterr().out
+    assert "kata sandi" not in again and "migrasi" not in again
+    assert User.select().count() == 1 and User.get().is_superuser
+
+
+def test_the_first_password_works(cfg: Path, capsys) -> None:
+    from werkzeug.security import check_password_hash
+    run(cfg, "init")
+    password = [l for l in capsys.readouterr().out.splitlines() if "kata sandi   :" in l][0].split(": ")[1]
+    assert check_password_hash(User.get(User.username == "admin").password_hash, password)
+
+
+def test_poll_prints_a_line_per_account_and_status_counts_cases(cfg: Path, capsys) -> None:
+    assert run(cfg, "poll") == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("sandbox: ok — 12 pesan baru")
+    assert run(cfg, "status", "--json") == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["accounts"][0]["name"] == "sandbox"
+    assert {"name", "kind", "last_poll_at", "last_error", "disabled_reason"} <= set(status["accounts"][0])
+    assert status["cases"]["total"] == Case.select().count() > 0
+    assert sum(status["cases"]["by_status"].values()) == status["cases"]["total"]
+    assert status["cases"]["overdue"] == 0
+    assert status["accounts"][0]["usage_today"]["resources"] == 12
+
+
+def test_poll_of_an_unknown_account_is_a_user_error(cfg: Path, capsys) -> None:
+    assert run(cfg, "poll", "--account", "nope") == 2
+    assert capsys.readouterr().err.strip() == f"aduan: akun 'nope' tidak ada di {cfg}"
+
+
+def test_import_stores_good_lines_and_reports_each_bad_one(cfg: Path, tmp_path: Path, capsys) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", [
+        jsonl_line(n=1),
+        "{not json",
+        jsonl_line(n=2, text=None) .replace('"text": null, ', ""),
+        jsonl_line(n=3, created_at="2026-11-23T09:00:00"),
+        jsonl_line(account="ghost", n=4),
+        jsonl_line(n=5, author_id="u5"),
+        "[1, 2]",
+    ])
+    assert run(cfg, "import", "--jsonl", str(path)) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "line 2: not valid JSON (Expecting property name enclosed in double quotes)",
+        "line 3: missing field 'text'",
+        "line 4: field 'created_at' has no time zone (add Z or +07:00)",
+        "line 5: unknown account 'ghost'",
+        "line 7: expected a JSON object",
+    ]
+    assert captured.out.strip() == "2 pesan disimpan, 0 sudah ada, 5 baris ditolak"
+    assert sorted(m.external_id for m in Message.select()) == ["1", "5"]
+
+
+def test_the_same_jsonl_imported_twice_gives_an_identical_export(cfg: Path, tmp_path: Path, capsys) -> None:
+    lines = [jsonl_line(n=i, author_id=f"u{i % 7}", thread_id=f"t{i % 11}",
+                        created_at=f"2026-11-2{i % 5}T0{i % 9}:00:00+07:00") for i in range(60)]
+    path = write_jsonl(tmp_path / "in.jsonl", lines)
+    assert run(cfg, "import", "--jsonl", str(path)) == 0
+    assert run(cfg, "export", "--format", "jsonl", "--out", str(tmp_path / "a.jsonl")) == 0
+    assert run(cfg, "import", "--jsonl", str(path)) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "0 pesan disimpan, 60 sudah ada, 0 baris ditolak"
+    assert run(cfg, "export", "--format", "jsonl", "--out", str(tmp_path / "b.jsonl")) == 0
+    a = (tmp_path / "a.jsonl").read_text(encoding="utf-8")
+    assert a == (tmp_path / "b.jsonl").read_text(encoding="utf-8")
+    assert sum(len(json.loads(l)["messages"]) for l in a.splitlines()) == 60
+
+
+def test_export_jsonl_has_the_documented_fields_and_masks_personal_data(cfg: Path, tmp_path: Path,
+                                                                        capsys) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", [
+        jsonl_line(n=1, text="NIK 3329015708900003 saya tidak aktif", public=False, kind="dm")])
+    run(cfg, "import", "--jsonl", str(path))
+    capsys.readouterr()
+    assert run(cfg, "export", "--format", "jsonl") == 0
+    case = json.loads(capsys.readouterr().out)
+    for key in ("reference", "status", "account", "public", "opened_at", "due_at", "answered_at",
+                "categories", "messages", "events"):
+        assert key in case
+    assert case["opened_at"].endswith("+00:00") and case["due_at"].endswith("+00:00")
+    assert set(case["messages"][0]) >= {"external_id", "direction", "text", "created_at"}
+    assert set(case["events"][0]) >= {"at", "actor", "action"}
+    assert "3329015708900003" not in json.dumps(case)
+    assert "nik_bermasalah" in case["categories"]
+
+
+def test_an_unmasked_export_needs_a_superuser_and_is_recorded(cfg: Path, tmp_path: Path, capsys) -> None:
+    run(cfg, "init")
+    write_jsonl(tmp_path / "in.jsonl", [jsonl_line(n=1, text="NIK 3329015708900003")])
+    run(cfg, "import", "--jsonl", str(tmp_path / "in.jsonl"))
+    capsys.readouterr()
+    assert run(cfg, "export", "--unmasked") == 2
+    assert run(cfg, "export", "--unmasked", "--as", "admin") == 0
+    assert "3329015708900003" in capsys.readouterr().out
+    assert Event.get(Event.action == "export_unmasked").actor_name == "admin"
+
+
+def test_export_csv_has_a_row_per_case(cfg: Path, tmp_path: Path, capsys) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [jsonl_line(n=1), jsonl_line(n=2, author_id="u2")])
+    run(cfg, "import", "--jsonl", str(tmp_path / "in.jsonl"))
+    capsys.readouterr()
+    assert run(cfg, "export", "--format", "csv") == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].startswith("reference,status,account") and len(rows) == 3
+
+
+def test_user_add_reads_the_password_from_stdin(cfg: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("rahasia-kuat-1\n"))
+    assert run(cfg, "user", "add", "siti", "--role", "division", "--division", "capil") == 0
+    user = User.get(User.username == "siti")
+    assert user.role == "division" and user.division.code == "capil"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("pendek\n"))
+    assert run(cfg, "user", "add", "budi", "--role", "admin") == 2
+    assert "minimal 8 karakter" in capsys.readouterr().err
+    assert run(cfg, "user", "add", "eko", "--role", "division", "--division", "kebun") == 2
+    assert "bidang 'kebun' tidak ada" in capsys.readouterr().err
+
+
+def test_import_of_a_missing_file_is_one_line(cfg: Path, capsys) -> None:
+    assert run(cfg, "import", "--jsonl", "/nonexistent.jsonl") == 2
+    assert capsys.readouterr().err == "aduan: /nonexistent.jsonl: berkas tidak ditemukan\n"
+
+
+def test_status_in_text_form(cfg: Path, capsys) -> None:
+    run(cfg, "poll")
+    capsys.readouterr()
+    assert run(cfg, "status") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sandbox") and "sehat" in out and "pengaduan:" in out

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import main
+from inbox.config import ConfigError, check_config, load_config
+from tests.conftest import write_config
+
+REPO = Path(__file__).resolve().parent.parent
+
+X_ACCOUNT = """
+[accounts.x_dukcapil]
+kind = "x"
+user_id = "123"
+consumer_key = "ck"
+consumer_secret = "cs"
+access_token = "at"
+access_token_secret = "ats"
+bearer_token = { env = "X_BEARER_TOKEN" }
+"""
+
+
+def test_the_shipped_config_is_valid_and_runs_the_sandbox() -> None:
+    config = load_config(REPO / "config.toml")
+    assert list(config.accounts) == ["sandbox"]
+    assert config.accounts["sandbox"].kind == "sandbox"
+    assert config.office["timezone"] == "Asia/Jakarta"
+    assert config.database["url"] == "sqlite:///data/aduan.db"
+    assert "Brebes" in config.office["name"]
+    assert {d["code"] for d in config.divisions} >= {"dafduk", "capil"}
+    assert config.data_dir == (REPO / "data").resolve()
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ('[web]\nport = "8080"\n', "web.port: must be a whole number, not '8080'"),
+    ("[web]\ncolour = 1\n", "web.colour: unknown key"),
+    ("[sla]\nend_of_day = \"4 sore\"\n", "sla.end_of_day: must be a time like \"16:00\", not '4 sore'"),
+    ("[sla]\nextra_closures = [\"27-11-2026\"]\n",
+     "sla.extra_closures[0]: must be a date like \"2026-11-27\", not '27-11-2026'"),
+    ("[sla]\nworking_days = 0\n", "sla.working_days: must be at least 1"),
+    ("[schedule]\nmonthly_report_day = 31\n", "schedule.monthly_report_day: must be between 1 and 28"),
+    ("[privacy]\npublic_reply_with_personal_data = \"maybe\"\n",
+     "privacy.public_reply_with_personal_data: must be \"block\" or \"warn\""),
+    ("[telegram]\ntoken = 1\n", "telegram: unknown section"),
+    ('[accounts.fb]\nkind = "myspace"\n', "accounts.fb.kind: unknown account kind 'myspace'"),
+    ('[accounts.fb]\nlabel = "no kind"\n', "accounts.fb.kind: is required"),
+    ('[accounts.sb2]\nkind = "sandbox"\nseed = "abc"\n', "accounts.sb2.seed: must be a whole number"),
+    ('[accounts.sb2]\nkind = "sandbox"\nspeed = 3\n', "accounts.sb2.speed: unknown key"),
+    ('[accounts.sb2]\nkind = "sandbox"\npoll_interval = 1\n',
+     "accounts.sb2.poll_interval: must be at least 5 seconds"),
+    ('[[divisions]]\ncode = "dafduk"\nname = "again"\n', "divisions[5].code: 'dafduk' is used twice"),
+    ('[[divisions]]\ncode = "Bidang Satu"\nname = "x"\n', "divisions[5].code: use lowercase letters"),
+    (X_ACCOUNT, "accounts.x_dukcapil.bearer_token: environment variable X_BEARER_TOKEN is not set"),
+])
+def test_each_config_mistake_is_named_by_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 extra: str, expected: str) -> None:
+    monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
+    if extra.startswith("[sla]\n"):
+        path = write_config(tmp_path, sla=extra.removeprefix("[sla]\n"))
+    else:
+        path = write_config(tmp_path, extra=extra)
+    config, findings = check_config(path)
+    assert config is None
+    assert any(f.startswith(expected) for f in findings), findings
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(findings[0])
+
+
+def test_a_secret_is_read_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", "s3cret-token")
+    config = load_config(write_config(tmp_path, extra=X_ACCOUNT))
+    assert config.accounts["x_dukcapil"].options["bearer_token"] == "s3cret-token"
+
+
+def test_a_secret_of_the_wrong_type_is_reported_without_its_value(tmp_path: Path) -> None:
+    path = write_config(tmp_path, extra=X_ACCOUNT.replace('{ env = "X_BEARER_TOKEN" }', "12345678"))
+    _, findings = check_config(path)
+    assert "accounts.x_dukcapil.bearer_token: must be a string" in findings
+    assert not any("12345678" in f for f in findings)
+
+
+def test_missing_and_broken_files_are_one_sentence(tmp_path: Path) -> None:
+    _, findings = check_config(tmp_path / "nope.toml")
+    assert findings == [f"{tmp_path / 'nope.toml'}: configuration file not found "
+                        "(use --config PATH or set ADUAN_CONFIG)"]
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[office\nname=1", encoding="utf-8")
+    _, findings = check_config(broken)
+    assert len(findings) == 1 and findings[0].startswith(f"{broken}: not valid TOML")
+
+
+def test_check_config_prints_every_finding_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, extra='[web]\nport = "x"\nfoo = 1\n')
+    assert main.main(["--config", str(path), "check-config"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "web.port: must be a whole number, not 'x'" in out
+    assert any(line.startswith("web.foo: unknown key") for line in out)
+
+
+def test_check_config_accepts_a_good_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main.main(["--config", str(write_config(tmp_path)), "check-config"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_a_command_with_a_bad_config_says_one_line_and_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, extra="[web]\nport = -\n")
+    assert main.main(["--config", str(path), "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aduan: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_config_path_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ADUAN_CONFIG", str(write_config(tmp_path)))
+    assert main.main(["check-config"]) == 0
+    assert str(tmp_path) in capsys.readouterr().out
