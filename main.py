@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sys
 
+import peewee
+
 from inbox.cli import Context, UserError, build_parser
 from inbox.config import ConfigError
 from inbox.db import DatabaseError
@@ -23,6 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, ConfigError, DatabaseError) as exc:
         print(f"aduan: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
+    except peewee.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"aduan: database.url: the database cannot be used: {first}", file=sys.stderr)
+        return 2
+    except PermissionError as exc:
+        print(f"aduan: {exc.filename}: permission denied", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     finally:

@@ -118,3 +118,10 @@ def test_the_config_path_comes_from_the_environment(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("ADUAN_CONFIG", str(write_config(tmp_path)))
     assert main.main(["check-config"]) == 0
     assert str(tmp_path) in capsys.readouterr().out
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, url="postgresql://nobody@127.0.0.1:1/none")
+    assert main.main(["--config", str(path), "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aduan: database.url: the database cannot be used:") and err.count("\n") == 1
