@@ -1,0 +1,224 @@
+"""What a citizen's message is about (service categories) and what it wants (intent).
+
+Rules, not a model: regular expressions over normalised text, from the word lists in
+``inbox/keywords.toml`` (built from ``shared/reference/indonesian-domain.md`` §1) plus the words
+config adds. No stemming and no stop-word removal: both destroy the words that matter here
+("blangko", "akte", "tidak", "belum"). Categories are multi-label; the intent is one of
+``INTENTS`` and follows the reference's decision rule: spam first, then thanks with no
+complaint or question, then a bare greeting, then complaint or question.
+"""
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from inbox import pii
+
+KEYWORDS_FILE = Path(__file__).with_name("keywords.toml")
+_DATA = tomllib.loads(KEYWORDS_FILE.read_text(encoding="utf-8"))
+
+CATEGORIES: tuple[str, ...] = tuple(_DATA["categories"])
+CATEGORY_LABELS: dict[str, str] = {code: entry["label"] for code, entry in _DATA["categories"].items()}
+INTENTS: tuple[str, ...] = ("complaint", "question", "thanks", "spam", "greeting")
+INTENT_LABELS: dict[str, str] = {"complaint": "Keluhan", "question": "Pertanyaan",
+                                 "thanks": "Ucapan terima kasih", "spam": "Spam / iklan",
+                                 "greeting": "Sapaan saja"}
+MARKERS = ("thanks", "spam", "greeting", "question", "complaint", "facet")
+AKTA_KINDS = ("akta_kelahiran", "akta_kematian", "akta_perkawinan_perceraian")
+
+CLITIC = r"(?:nya|ku|mu|ny)?"
+ANY_AKTA = re.compile(r"(?<!\w)akt[ae]\w*")
+URL = re.compile(r"(?:https?://|www\.)([^\s/]+)|(?<!\w)(?:bit\.ly|t\.me|wa\.me|s\.id)/\S+")
+THANKS_EMOJI = re.compile("[\U0001F44D\U0001F64F\u2764\U0001F970\U0001F60D\U0001F917]")
+WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+# "kk" that means kakak (older sibling, a polite "you"), not Kartu Keluarga (§1.4).
+_KAKAK = [
+    (re.compile(r"(?<!\w)kk(?=\s*(?:admin|min|mimin)\b)"), "kak"),
+    (re.compile(r"\b(makasih|makasi|kasih|thanks|thx|halo|hallo|hai|hi|pagi|siang|sore|malam|permisi"
+                r"|maaf|punten|ya|yah|dong|deh|nih|sih|ok|oke|sip|mksh|trims|dibantu|bantu|info"
+                r"|infonya|tanya|nanya|ka|kak)( ?,? ?)kk\b"), r"\1\2kak"),
+    (re.compile(r"^(\W*)kk(?=\s*[,.!?]|\s+(?:mau|minta|tolong|mohon|boleh|permisi|maaf|numpang"
+                r"|tanya|nanya|gimana|bisa tanya|punten)\b)"), r"\1kak"),
+]
+
+
+def normalise(text: str) -> str:
+    """Lower case, NFKC, repeated letters collapsed, ``bisa2`` expanded, kakak's ``kk`` rewritten."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    text = re.sub(r"([a-z])\1{2,}", r"\1", text)
+    text = re.sub(r"\b([a-z]{2,})2\b", r"\1 \1", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    for pattern, replacement in _KAKAK:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _compile(words: list[str], where: str) -> re.Pattern[str] | None:
+    for word in words:
+        try:
+            re.compile(word)
+        except re.error as exc:
+            raise ValueError(f"{where}: {word!r} is not a valid regular expression ({exc})") from None
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{w})" for w in words) + r")" + CLITIC + r"(?!\w)")
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Categories in ``CATEGORIES`` order, one intent, and the words that decided them."""
+
+    categories: tuple[str, ...]
+    intent: str
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"categories": list(self.categories), "intent": self.intent, "evidence": self.evidence}
+
+
+def check_extra_keywords(extra: dict[str, Any] | None, extra_markers: dict[str, Any] | None = None,
+                         where: str = "classify.extra_keywords") -> list[str]:
+    """One sentence per unusable entry of config's extra keywords (unknown category, not a list
+    of strings, or a broken regular expression)."""
+    findings = []
+    for table, known, name in ((extra or {}, CATEGORIES, where),
+                               (extra_markers or {}, MARKERS, "classify.extra_intent_markers")):
+        for key, words in table.items():
+            if key not in known:
+                findings.append(f"{name}.{key}: unknown name; use one of {', '.join(known)}")
+            elif not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                findings.append(f"{name}.{key}: must be a list of words in quotes")
+            else:
+                try:
+                    _compile(words, f"{name}.{key}")
+                except ValueError as exc:
+                    findings.append(str(exc))
+    return findings
+
+
+class Classifier:
+    """Compiled word lists; ``extra_keywords`` ({category: [regex]}) and ``extra_intent_markers``
+    ({marker: [regex]}) add to the built-in ones."""
+
+    def __init__(self, extra_keywords: dict[str, list[str]] | None = None,
+                 extra_intent_markers: dict[str, list[str]] | None = None) -> None:
+        findings = check_extra_keywords(extra_keywords, extra_intent_markers)
+        if findings:
+            raise ValueError(findings[0])
+        extra_keywords, extra_intent_markers = extra_keywords or {}, extra_intent_markers or {}
+        self.categories: dict[str, re.Pattern[str]] = {}
+        for code in CATEGORIES:
+            words = _DATA["categories"][code]["keywords"] + list(extra_keywords.get(code, []))
+            self.categories[code] = _compile(words, f"categories.{code}")  # type: ignore[assignment]
+        self.markers: dict[str, re.Pattern[str] | None] = {
+            name: _compile(_DATA["intents"][name] + list(extra_intent_markers.get(name, [])),
+                           f"intents.{name}") for name in MARKERS}
+
+    def _find(self, name: str, text: str) -> list[str]:
+        pattern = self.markers[name]
+        return [m.group(0) for m in pattern.finditer(text)] if pattern else []
+
+    def categorise(self, text: str) -> dict[str, list[str]]:
+        """{category: matched words} on already normalised text."""
+        found = {}
+        for code, pattern in self.categories.items():
+            words = [m.group(0) for m in pattern.finditer(text)]
+            if words:
+                found[code] = words
+        if not any(kind in found for kind in AKTA_KINDS):
+            akta = ANY_AKTA.findall(text)
+            if akta:
+                found["akta_lainnya"] = akta
+        return found
+
+    def is_greeting_only(self, text: str) -> bool:
+        pattern = self.markers["greeting"]
+        assert pattern is not None
+        rest = pattern.sub(" ", text)
+        return bool(pattern.search(text)) and not WORD.search(rest)
+
+    def spam_evidence(self, text: str) -> list[str]:
+        words = self._find("spam", text)
+        for match in URL.finditer(text):
+            host = (match.group(1) or "").lower()
+            if not host.endswith(".go.id"):
+                words.append(match.group(0))
+        return words
+
+    def intent(self, text: str, raw: str, categories: dict[str, list[str]]) -> tuple[str, list[str]]:
+        """The intent of normalised ``text`` and the words that decided it."""
+        spam = self.spam_evidence(text)
+        if spam:
+            return "spam", spam
+        complaint = self._find("complaint", text)
+        question = self._find("question", text) + (["?"] if "?" in text else [])
+        thanks = self._find("thanks", text) + THANKS_EMOJI.findall(raw)
+        if thanks and not complaint and not question:
+            return "thanks", thanks
+        if self.is_greeting_only(text):
+            return "greeting", self._find("greeting", text)
+        if complaint:
+            return "complaint", complaint
+        facet = self._find("facet", text)
+        if categories and facet and not question:
+            return "complaint", facet
+        if not question and not categories and not WORD.search(text):
+            return "greeting", []  # only emoji or punctuation: nothing to answer but a hello
+        return "question", question
+
+    def classify(self, text: str) -> Classification:
+        norm = normalise(text)
+        found = self.categorise(norm)
+        intent, why = self.intent(norm, text or "", found)
+        if intent == "spam":
+            found = {}
+        categories = tuple(code for code in CATEGORIES if code in found)
+        evidence = {code: found[code] for code in categories}
+        evidence["intent"] = why
+        return Classification(categories, intent, evidence)
+
+
+_default: Classifier | None = None
+
+
+def classify(text: str) -> Classification:
+    """Classify with the built-in word lists."""
+    global _default
+    if _default is None:
+        _default = Classifier()
+    return _default.classify(text)
+
+
+def explain(text: str, classifier: Classifier | None = None) -> dict[str, Any]:
+    """What ``aduan classify --json`` prints for one message (personal data masked)."""
+    result = (classifier or Classifier()).classify(text)
+    return {"text": pii.mask(text), "categories": list(result.categories), "intent": result.intent,
+            "personal_data": [{"kind": f.kind, "masked": f.masked} for f in pii.find_personal_data(text)],
+            "evidence": {k: [pii.mask(w) for w in v] for k, v in result.evidence.items()}}
+
+
+def classify_command(texts: list[str], as_json: bool, out: TextIO,
+                     classifier: Classifier | None = None) -> None:
+    """Print, per message, its categories, intent and personal data, in Indonesian or as JSON."""
+    classifier = classifier or Classifier()
+    for text in texts:
+        data = explain(text, classifier)
+        if as_json:
+            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+            continue
+        evidence = data["evidence"]
+        cats = ", ".join(f"{CATEGORY_LABELS[c]} ({', '.join(dict.fromkeys(evidence[c]))})"
+                         for c in data["categories"]) or "-"
+        why = ", ".join(dict.fromkeys(evidence.get("intent", [])))
+        personal = ", ".join(f"{pii.KIND_LABELS[p['kind']]} {p['masked']}"
+                             for p in data["personal_data"]) or "tidak ada"
+        out.write(f"Pesan       : {data['text'][:120]}\n"
+                  f"Kategori    : {cats}\n"
+                  f"Jenis pesan : {INTENT_LABELS[data['intent']]}" + (f" ({why})" if why else "") + "\n"
+                  f"Data pribadi: {personal}\n\n")
