@@ -403,4 +403,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_registrations() -> list[Any]:
     """Sub-commands of other areas: cases (SOP), recaps, classification, web."""
-    return []
+    from inbox.case_cli import register as register_cases
+    from inbox.web.serve import register as register_web
+    return [register_web, register_cases]

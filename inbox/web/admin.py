@@ -1,0 +1,163 @@
+"""User and quick-answer template management, for superusers only."""
+from __future__ import annotations
+
+import re
+import string
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from werkzeug.security import generate_password_hash
+
+from inbox.models import ROLES, Division, Template, User, utcnow
+from inbox.runtime import create_user
+from inbox.web.auth import password_problem, roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/kelola")
+
+TEMPLATE_VARIABLES = ("nama", "nomor", "batas_waktu", "kantor")
+USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,80}")
+
+
+def active_divisions() -> list[Division]:
+    return list(Division.select().where(Division.active == True).order_by(Division.name))  # noqa: E712
+
+
+@bp.route("/pengguna")
+@roles_required(superuser=True)
+def users() -> str:
+    """All users, with forms to add, deactivate and reset."""
+    return render_users({}, None)
+
+
+def render_users(form: Any, error: str | None) -> Any:
+    return render_template("admin/users.html", users=list(User.select().order_by(User.username)),
+                           divisions=active_divisions(), form=form, error=error,
+                           now=utcnow()), (400 if error else 200)
+
+
+@bp.route("/pengguna/tambah", methods=["POST"])
+@roles_required(superuser=True)
+def add_user() -> Any:
+    """Add a user with a role (and a bidang for Pejabat Bidang Teknis)."""
+    form = request.form
+    username = form.get("username", "").strip()
+    role = form.get("role", "")
+    division = None
+    error = None
+    if not USERNAME.fullmatch(username):
+        error = "Nama pengguna 3–80 karakter: huruf, angka, titik, garis bawah atau tanda minus."
+    elif User.select().where(User.username == username).exists():
+        error = f"Nama pengguna {username} sudah dipakai."
+    elif role not in ROLES:
+        error = "Pilih peran."
+    elif role == "division":
+        division = Division.get_or_none((Division.code == form.get("division", ""))
+                                        & (Division.active == True))  # noqa: E712
+        if division is None:
+            error = "Pejabat Bidang Teknis harus punya bidang."
+    if error is None:
+        error = password_problem(form.get("password", ""), form.get("repeat", ""))
+    if error is not None:
+        return render_users(form, error)
+    create_user(username, form["password"], role, division,
+                is_superuser=form.get("superuser") == "1", full_name=form.get("full_name", "").strip())
+    flash(f"Pengguna {username} ({ROLES[role]}) dibuat.", "success")
+    return redirect(url_for("admin.users"))
+
+
+def other_user(user_id: int) -> User:
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/pengguna/<int:user_id>/aktif", methods=["POST"])
+@roles_required(superuser=True)
+def toggle_active(user_id: int) -> Any:
+    """Deactivate a user (their sessions end at once) or activate them again."""
+    user = other_user(user_id)
+    if user.id == g.user.id:
+        flash("Anda tidak dapat menonaktifkan akun Anda sendiri.", "error")
+        return redirect(url_for("admin.users"))
+    active = request.form.get("active") == "1"
+    User.update(active=active).where(User.id == user.id).execute()
+    flash(f"Pengguna {user.username} {'diaktifkan' if active else 'dinonaktifkan'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/pengguna/<int:user_id>/sandi", methods=["POST"])
+@roles_required(superuser=True)
+def reset_password(user_id: int) -> Any:
+    """Set a new password for a user and lift a lock-out."""
+    user = other_user(user_id)
+    error = password_problem(request.form.get("password", ""), request.form.get("repeat", ""))
+    if error:
+        flash(f"{user.username}: {error}", "error")
+        return redirect(url_for("admin.users"))
+    User.update(password_hash=generate_password_hash(request.form["password"]), failed_logins=0,
+                locked_until=None).where(User.id == user.id).execute()
+    flash(f"Kata sandi {user.username} diatur ulang. Sampaikan kepada yang bersangkutan secara "
+          f"langsung.", "success")
+    return redirect(url_for("admin.users"))
+
+
+def template_problem(name: str, text: str, template_id: int | None) -> str | None:
+    """Why a template cannot be saved, or None."""
+    if not name or not text.strip():
+        return "Nama dan isi templat wajib diisi."
+    clash = Template.select().where(Template.name == name)
+    if template_id is not None:
+        clash = clash.where(Template.id != template_id)
+    if clash.exists():
+        return f"Templat bernama {name} sudah ada."
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+    except ValueError:
+        return "Kurung kurawal { } tidak seimbang. Pakai hanya {nama}, {nomor}, {batas_waktu}, {kantor}."
+    unknown = sorted({f for f in fields if f not in TEMPLATE_VARIABLES})
+    if unknown:
+        shown = ", ".join("{" + f + "}" for f in unknown)
+        return f"Variabel tidak dikenal: {shown}. Yang boleh: {{nama}}, {{nomor}}, {{batas_waktu}}, {{kantor}}."
+    return None
+
+
+@bp.route("/templat", methods=["GET", "POST"])
+@roles_required(superuser=True)
+def templates() -> Any:
+    """Quick-answer templates: list, add, edit, switch off."""
+    form: dict[str, Any] = {}
+    error = None
+    editing = None
+    if request.args.get("ubah", "").isdigit():
+        editing = Template.get_or_none(Template.id == int(request.args["ubah"]))
+        if editing is not None:
+            form = {"name": editing.name, "text": editing.text, "id": editing.id}
+    if request.method == "POST":
+        form = request.form
+        template_id = int(form["id"]) if form.get("id", "").isdigit() else None
+        name, text = form.get("name", "").strip(), form.get("text", "").replace("\r\n", "\n")
+        error = template_problem(name, text, template_id)
+        if error is None:
+            if template_id is None:
+                Template.create(name=name, text=text)
+            else:
+                Template.update(name=name, text=text).where(Template.id == template_id).execute()
+            flash(f"Templat {name} disimpan.", "success")
+            return redirect(url_for("admin.templates"))
+    rows = list(Template.select().order_by(Template.active.desc(), Template.name))
+    return render_template("admin/templates.html", templates=rows, form=form, error=error,
+                           variables=TEMPLATE_VARIABLES), (400 if error else 200)
+
+
+@bp.route("/templat/<int:template_id>/aktif", methods=["POST"])
+@roles_required(superuser=True)
+def toggle_template(template_id: int) -> Any:
+    """Switch a template off (hidden from the picker) or on again."""
+    template = Template.get_or_none(Template.id == template_id)
+    if template is None:
+        abort(404)
+    active = request.form.get("active") == "1"
+    Template.update(active=active).where(Template.id == template_id).execute()
+    flash(f"Templat {template.name} {'diaktifkan' if active else 'dimatikan'}.", "success")
+    return redirect(url_for("admin.templates"))

@@ -1,0 +1,112 @@
+"""The inbox list and the work queues (group admin, each bidang), plus the new-case counter the
+list page polls so new complaints show up without a manual reload."""
+from __future__ import annotations
+
+from typing import Any
+
+import peewee as pw
+from flask import Blueprint, abort, g, jsonify, render_template, request, url_for
+
+from inbox import workflow
+from inbox.models import Account, Case, Division, utcnow
+from inbox.web import runtime
+from inbox.web.auth import login_required, roles_required
+from inbox.web.display import channel_label, due_badge
+from inbox.web.queries import OPEN, InboxFilter, apply_filter, newer_than, page, queue_counts
+
+bp = Blueprint("cases", __name__)
+
+# The tabs above the list: (label, filter arguments, key in queue_counts).
+TABS = [
+    ("Semua terbuka", {"status": OPEN}, OPEN),
+    ("Baru", {"status": "new"}, "new"),
+    ("Di Group Admin", {"status": "escalated"}, "escalated"),
+    ("Di Bidang Teknis", {"status": "at_division"}, "at_division"),
+    ("Dijawab Bidang", {"status": "division_answered"}, "division_answered"),
+    ("Sedang dikirim", {"status": "replying"}, "replying"),
+    ("Terlambat", {"overdue": "1"}, "overdue"),
+    ("Batas hari ini", {"due_today": "1"}, "due_today"),
+]
+
+
+def category_choices() -> list[tuple[str, str]]:
+    """(code, Indonesian label) of the service categories, for filters and editing."""
+    from inbox import classify
+    labels = getattr(classify, "CATEGORY_LABELS", None) or {}
+    return sorted(labels.items(), key=lambda item: item[1])
+
+
+def before_arg() -> int | None:
+    value = request.args.get("sebelum", "")
+    return int(value) if value.isdigit() else None
+
+
+def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bool,
+              base_endpoint: str, **endpoint_args: Any) -> str:
+    """Render one page of ``query`` (already narrowed to what the user may see)."""
+    rt = runtime()
+    now = utcnow()
+    visible = workflow.visible_cases(g.user)
+    rows, next_id = page(apply_filter(query, flt, now, rt.config.tz), before_arg())
+    items = [{"case": c, "channel": channel_label(c), "badge": due_badge(c, now, rt.config.tz)}
+             for c in rows]
+    newest = visible.clone().select(pw.fn.MAX(Case.id)).order_by().scalar() or 0
+    return render_template(
+        "cases/list.html", title=title, items=items, flt=flt, next_id=next_id,
+        first_page=before_arg() is None, newest=newest,
+        counts=queue_counts(visible, now, rt.config.tz) if show_tabs else None, tabs=TABS,
+        accounts=list(Account.select().order_by(Account.name)),
+        divisions=list(Division.select().where(Division.active == True)  # noqa: E712
+                       .order_by(Division.name)),
+        categories=category_choices(), category_names=dict(category_choices()),
+        count_url=url_for("cases.new_count"),
+        form_url=url_for(base_endpoint, **endpoint_args),
+        reload_url=url_for(base_endpoint, **endpoint_args, **flt.as_args()),
+        next_url=url_for(base_endpoint, **endpoint_args, **flt.as_args(), sebelum=next_id)
+        if next_id else None)
+
+
+@bp.route("/")
+@login_required
+def index() -> str:
+    """The inbox: every case the user may see, newest first, with filters."""
+    flt = InboxFilter.from_args(request.args)
+    return list_page("Kotak masuk pengaduan", workflow.visible_cases(g.user), flt, True,
+                     "cases.index")
+
+
+@bp.route("/antrian/group-admin")
+@roles_required("admin", "group_admin", "supervisor")
+def group_admin_queue() -> str:
+    """The group admin's queue: complaints the admin escalated."""
+    flt = InboxFilter.from_args(request.args)
+    flt.status = "escalated"
+    return list_page("Antrian Group Admin", workflow.visible_cases(g.user), flt, False,
+                     "cases.group_admin_queue")
+
+
+@bp.route("/antrian/bidang/<code>")
+@roles_required("admin", "group_admin", "supervisor", "division")
+def division_queue(code: str) -> str:
+    """A bidang's queue: complaints waiting for its answer (a bidang sees only its own)."""
+    division = Division.get_or_none(Division.code == code)
+    if division is None:
+        abort(404)
+    user = g.user
+    if user.role == "division" and not user.is_superuser and user.division_id != division.id:
+        abort(403)
+    flt = InboxFilter.from_args(request.args)
+    flt.division = str(division.id)
+    if not flt.status:
+        flt.status = "at_division"
+    return list_page(f"Antrian {division.name}", workflow.visible_cases(user), flt, False,
+                     "cases.division_queue", code=code)
+
+
+@bp.route("/jumlah-baru.json")
+@login_required
+def new_count() -> Any:
+    """How many cases arrived after the newest one on screen (polled by static/app.js)."""
+    last = request.args.get("setelah", "")
+    count = newer_than(workflow.visible_cases(g.user), int(last)) if last.isdigit() else 0
+    return jsonify({"baru": count})

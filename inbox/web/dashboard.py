@@ -1,0 +1,80 @@
+"""The dashboard: today and this month at a glance, and the health of every channel, so an
+expired token or a failing account is seen the same day."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, render_template
+
+from inbox.models import OPEN_STATUSES, Account, Case, Usage, utcnow
+from inbox.web import runtime
+from inbox.web.auth import login_required
+from inbox.web.display import CHANNEL_LABELS
+from inbox.web.queries import day_bounds
+
+bp = Blueprint("dashboard", __name__)
+
+USAGE_DAYS = 7
+
+
+def period_stats(start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+    """Received, answered, escalated and SLA compliance (answered on time / answered)."""
+    received = Case.select().where((Case.opened_at >= start) & (Case.opened_at < end)).count()
+    answered_q = Case.select().where((Case.answered_at >= start) & (Case.answered_at < end))
+    answered = answered_q.count()
+    on_time = answered_q.clone().where(Case.due_at.is_null() | (Case.answered_at <= Case.due_at)).count()
+    escalated = Case.select().where((Case.escalated_at >= start) & (Case.escalated_at < end)).count()
+    dismissed = Case.select().where((Case.status == "not_complaint") & (Case.closed_at >= start)
+                                    & (Case.closed_at < end)).count()
+    compliance = f"{100 * on_time / answered:.0f}%" if answered else "–"
+    return {"received": received, "answered": answered, "on_time": on_time, "late": answered - on_time,
+            "escalated": escalated, "dismissed": dismissed, "compliance": compliance}
+
+
+def channel_health(now: datetime) -> list[dict[str, Any]]:
+    """One row per configured account with its state in words (not colour alone)."""
+    rt = runtime()
+    names = list(rt.config.accounts)
+    since = (now - timedelta(days=USAGE_DAYS - 1)).date()
+    usage: dict[int, list[Usage]] = {}
+    for row in Usage.select().where(Usage.day >= since).order_by(Usage.day.desc()):
+        usage.setdefault(row.account_id, []).append(row)
+    rows = []
+    for acc in Account.select().where(Account.name.in_(names)).order_by(Account.name):
+        if acc.disabled_reason:
+            state, level = f"BERHENTI: {acc.disabled_reason}", "late"
+        elif not acc.enabled:
+            state, level = "Dimatikan di config.toml", "muted"
+        elif acc.last_error:
+            state, level = f"GANGGUAN (percobaan ke-{acc.consecutive_failures}): {acc.last_error}", "today"
+        elif acc.last_success_at is None:
+            state, level = "Belum pernah diperiksa", "today"
+        elif acc.last_success_at < now - timedelta(seconds=max(acc.poll_interval * 10, 900)):
+            state, level = "Lama tidak diperiksa — apakah layanan aduan berjalan?", "today"
+        else:
+            state, level = "Sehat", "ok"
+        rows.append({"account": acc, "kind": CHANNEL_LABELS.get(acc.kind, acc.kind),
+                     "state": state, "level": level, "usage": usage.get(acc.id, [])})
+    return rows
+
+
+@bp.route("/dasbor")
+@login_required
+def index() -> str:
+    """Today and this month at a glance, overdue cases, and channel health."""
+    rt = runtime()
+    now = utcnow()
+    tz = rt.config.tz
+    day_start, day_end = day_bounds(now, tz)
+    local = now.astimezone(tz)
+    month_start = datetime.combine(local.date().replace(day=1), time(0), tzinfo=tz)
+    next_month = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    open_cases = Case.select().where(Case.status.in_(OPEN_STATUSES))
+    return render_template(
+        "dashboard.html", today=period_stats(day_start, day_end, now),
+        month=period_stats(month_start, next_month, now), now=now,
+        open_count=open_cases.count(), overdue=Case.overdue(now).count(),
+        due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
+        waiting={s: open_cases.clone().where(Case.status == s).count() for s in OPEN_STATUSES},
+        channels=channel_health(now), month_label=local.date())

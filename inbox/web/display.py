@@ -1,0 +1,143 @@
+"""How a case reads on screen: the SLA clock, the reply window, event lines, channel names.
+
+Pure functions of their arguments (plus the calendar), so they are tested without a browser.
+Only wording lives here; the rules themselves are in inbox.workflow and inbox.sla.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from inbox import pii
+from inbox.dates import format_datetime_id
+from inbox.models import Case, Division, Event, User
+from inbox.sla import WorkCalendar
+
+KIND_LABELS = {"mention": "sebutan (mention)", "comment": "komentar", "dm": "pesan pribadi",
+               "post": "unggahan"}
+CHANNEL_LABELS = {"sandbox": "Sandbox (latihan)", "x": "X (Twitter)", "facebook": "Facebook",
+                  "instagram": "Instagram"}
+OUTBOX_LABELS = {"pending": "Menunggu dikirim", "sending": "Sedang dikirim", "sent": "Terkirim",
+                 "failed": "GAGAL dikirim", "uncertain": "BELUM PASTI terkirim"}
+PURPOSE_LABELS = {"answer": "Jawaban", "acknowledgement": "Tanda terima"}
+
+EVENT_LABELS = {
+    "opened": "Pengaduan masuk",
+    "reopened": "Dibuka kembali (warga menulis lagi)",
+    "citizen_thanked": "Warga mengucapkan terima kasih",
+    "acknowledgement_queued": "Tanda terima disiapkan",
+    "dismissed": "Ditandai bukan pengaduan",
+    "escalated": "Diteruskan ke Group Admin",
+    "assigned": "Diserahkan ke bidang",
+    "division_answered": "Bidang memberi jawaban",
+    "reply_queued": "Balasan disiapkan untuk dikirim",
+    "delivered": "Balasan terkirim",
+    "delivery_retry": "Pengiriman akan dicoba lagi",
+    "delivery_failed": "Pengiriman gagal",
+    "delivery_uncertain": "Pengiriman belum pasti",
+    "delivery_confirmed": "Status pengiriman dipastikan petugas",
+    "note": "Catatan",
+    "categories_changed": "Kategori diubah",
+    "recapped": "Masuk rekap harian",
+    "export_unmasked": "Ekspor tanpa penyamaran",
+}
+DETAIL_LABELS = {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
+                 "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",
+                 "delivered": "Terkirim", "day": "Tanggal", "purpose": "Jenis"}
+
+
+@dataclass
+class Clock:
+    """The SLA line of a case and how it should stand out (``level``: ok, today, late, done)."""
+
+    text: str
+    level: str
+
+
+def sla_clock(case: Case, now: datetime, calendar: WorkCalendar) -> Clock:
+    """``Batas waktu: Rabu, 2 Desember 2026 pukul 16.00 WIB — sisa 2 hari kerja`` or TERLAMBAT."""
+    tz = calendar.tz
+    if case.status == "not_complaint":
+        return Clock("Bukan pengaduan — tidak ada batas waktu.", "done")
+    if case.status == "answered" and case.answered_at:
+        late = case.due_at is not None and case.answered_at > case.due_at
+        verdict = "TERLAMBAT dari batas waktu" if late else "tepat waktu"
+        return Clock(f"Selesai dijawab {format_datetime_id(case.answered_at, tz)} — {verdict}.",
+                     "late" if late else "done")
+    if case.due_at is None:
+        return Clock("Belum ada batas waktu.", "ok")
+    due = f"Batas waktu: {format_datetime_id(case.due_at, tz)}"
+    if case.due_at < now:
+        return Clock(f"{due} — TERLAMBAT", "late")
+    if case.due_at.astimezone(tz).date() == now.astimezone(tz).date():
+        return Clock(f"{due} — HARI INI", "today")
+    days = calendar.working_days_between(now, case.due_at)
+    return Clock(f"{due} — sisa {days} hari kerja", "ok")
+
+
+def due_badge(case: Case, now: datetime, tz: Any) -> tuple[str, str] | None:
+    """The short badge on a list row: (text, level) when overdue or due today."""
+    if not case.is_open or case.due_at is None:
+        return None
+    if case.due_at < now:
+        return "TERLAMBAT", "late"
+    if case.due_at.astimezone(tz).date() == now.astimezone(tz).date():
+        return "Batas hari ini", "today"
+    return None
+
+
+def reply_window(case: Case, now: datetime, tz: Any) -> Clock | None:
+    """The platform's reply window of a private case (None for public cases)."""
+    closes = case.reply_window_closes_at
+    if case.public or closes is None or not case.is_open:
+        return None
+    when = format_datetime_id(closes, tz)
+    if closes <= now:
+        return Clock(f"Batas balas pesan pribadi sudah lewat ({when}). Platform bisa menolak "
+                     f"balasan biasa; jawab secepatnya bila warga menulis lagi.", "late")
+    hours = int((closes - now).total_seconds() // 3600)
+    left = f"sisa {hours} jam" if hours >= 1 else "kurang dari 1 jam lagi"
+    return Clock(f"Pesan pribadi: balas sebelum {when} ({left}), setelah itu platform bisa "
+                 f"menolak balasan.", "today" if hours < 6 else "ok")
+
+
+def channel_label(case: Case) -> str:
+    account = case.account
+    kind = CHANNEL_LABELS.get(account.kind, account.kind)
+    label = account.label or account.name
+    return label if label == kind else f"{kind} · {label}"
+
+
+def handles_case(user: User, case: Case) -> bool:
+    """Whether ``user`` works on this case and may read its personal data unmasked.
+
+    The supervisor only reads: every text it sees is masked like a recap."""
+    if user.is_superuser or user.role in ("admin", "group_admin"):
+        return True
+    return user.role == "division" and user.division_id is not None \
+        and user.division_id == case.division_id
+
+
+def event_line(event: Event, divisions: dict[str, str], masked: bool) -> dict[str, Any]:
+    """One row of the history: when, who, what, and the detail worth reading."""
+    clean = pii.mask if masked else (lambda t: t)
+    details = []
+    for key, value in (event.detail or {}).items():
+        if key not in DETAIL_LABELS or value in (None, "", []):
+            continue
+        if key == "division":
+            value = divisions.get(value, value)
+        elif key == "delivered":
+            value = "ya" if value else "tidak"
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value) or "–"
+        details.append((DETAIL_LABELS[key], clean(str(value))))
+    if event.action == "dismissed" and event.detail.get("automatic"):
+        details.append(("Oleh", "sistem (otomatis)"))
+    return {"at": event.at, "who": "sistem" if event.actor_name == "system" else event.actor_name,
+            "what": EVENT_LABELS.get(event.action, event.action), "details": details}
+
+
+def division_names() -> dict[str, str]:
+    return {d.code: d.name for d in Division.select()}

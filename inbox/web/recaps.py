@@ -1,0 +1,101 @@
+"""The recaps page: the daily recaps and monthly reports made so far, their files, and buttons
+to make one now (SOP step 5)."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+
+from inbox.dates import format_month_id
+from inbox.models import Recap, utcnow
+from inbox.web import runtime
+from inbox.web.auth import login_required, roles_required
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("recaps", __name__)
+
+KIND_LABELS = {"daily": "Rekap harian", "monthly": "Laporan bulanan"}
+FORMAT_LABELS = {"pdf": "PDF", "xlsx": "Excel (XLSX)", "html": "Halaman web (HTML)",
+                 "csv": "CSV", "png": "Gambar (PNG)"}
+MAKERS = ("admin", "group_admin")
+
+
+def inside_data_dir(path_text: str) -> Path | None:
+    """The recap file, only when it lies inside the data directory and exists."""
+    root = Path(runtime().data_dir).resolve()
+    path = Path(path_text)
+    if not path.is_absolute():
+        path = root / path
+    path = path.resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
+
+
+@bp.route("/rekap")
+@login_required
+def index() -> str:
+    """The recap files made so far, newest first, and the make-now forms."""
+    today = utcnow().astimezone(runtime().config.tz).date()
+    recaps = list(Recap.select().order_by(Recap.created_at.desc(), Recap.id.desc()).limit(200))
+    can_make = g.user.is_superuser or g.user.role in MAKERS
+    return render_template("recaps.html", recaps=recaps, kinds=KIND_LABELS, formats=FORMAT_LABELS,
+                           today=today, this_month=today.strftime("%Y-%m"), can_make=can_make,
+                           period_label=period_label)
+
+
+def period_label(recap: Recap) -> str:
+    try:
+        if recap.kind == "monthly":
+            year, month = recap.period.split("-")[:2]
+            return format_month_id(int(year), int(month))
+        from inbox.dates import format_date_id
+        return format_date_id(date.fromisoformat(recap.period), "EEEE, d MMMM y")
+    except (ValueError, TypeError):
+        return recap.period
+
+
+@bp.route("/rekap/<int:recap_id>/unduh")
+@login_required
+def download(recap_id: int) -> Any:
+    """Download one recap file."""
+    recap = Recap.get_or_none(Recap.id == recap_id)
+    path = inside_data_dir(recap.path) if recap is not None else None
+    if path is None:
+        abort(404)
+    return send_file(path, as_attachment=True, download_name=path.name)
+
+
+@bp.route("/rekap/buat-harian", methods=["POST"])
+@roles_required(*MAKERS)
+def make_daily() -> Any:
+    """Make the daily recap of one day now."""
+    try:
+        day = date.fromisoformat(request.form.get("day", ""))
+    except ValueError:
+        flash("Tanggal tidak valid.", "error")
+        return redirect(url_for("recaps.index"))
+    from recap.daily import make_daily_recap
+    paths = make_daily_recap(runtime(), day, actor=g.user)
+    flash(f"Rekap harian {day.strftime('%d-%m-%Y')} dibuat ({len(paths)} berkas).", "success")
+    return redirect(url_for("recaps.index"))
+
+
+@bp.route("/rekap/buat-bulanan", methods=["POST"])
+@roles_required(*MAKERS)
+def make_monthly() -> Any:
+    """Make the monthly report of one month now."""
+    try:
+        year, month = (int(p) for p in request.form.get("month", "").split("-"))
+        label = format_month_id(year, month)
+    except (ValueError, TypeError):
+        flash("Bulan tidak valid.", "error")
+        return redirect(url_for("recaps.index"))
+    from recap.monthly import make_monthly_report
+    paths = make_monthly_report(runtime(), year, month, actor=g.user)
+    flash(f"Laporan bulanan {label} dibuat ({len(paths)} berkas).", "success")
+    return redirect(url_for("recaps.index"))

@@ -1,0 +1,177 @@
+"""The whole SOP through the real server in headless Chromium: admin answers one sandbox case
+with a template and escalates another; the group admin assigns a bidang; the bidang answers;
+the admin forwards; one outbox round delivers; the case reads "Selesai dijawab".
+
+Screenshots (1366×768) are saved under the test's tmp_path for a person to look at.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inbox.daemon import Daemon
+from inbox.models import Case, Template, User
+from inbox.runtime import Runtime
+from tests.web_helpers import PASSWORD, make_case, make_users
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def server(rt: Runtime) -> Iterator[Any]:
+    from inbox.web.serve import WebServer
+    web = WebServer(rt, host="127.0.0.1", port=0).start()
+    yield web
+    web.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Officer:
+    """One person at one browser window."""
+
+    def __init__(self, browser: Any, base: str, shots: Path, csp_errors: list[str]) -> None:
+        self.context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="id-ID")
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: csp_errors.append(m.text)
+                     if "Content Security Policy" in m.text else None)
+        self.base = base
+        self.shots = shots
+
+    def login(self, username: str) -> None:
+        self.page.goto(f"{self.base}/masuk")
+        self.page.fill("#username", username)
+        self.page.fill("#password", PASSWORD)
+        self.page.click("button:has-text('Masuk')")
+        self.page.wait_for_url(f"{self.base}/")
+
+    def open_case(self, case: Case) -> None:
+        self.page.goto(f"{self.base}/pengaduan/{case.id}")
+
+    def shot(self, name: str, full_page: bool = False) -> None:
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=full_page)
+
+    def flash(self) -> str:
+        return self.page.inner_text("p.flash")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def complaints(limit: int) -> list[Case]:
+    """The oldest new sandbox cases that read as complaints or questions."""
+    rows = Case.select().where((Case.status == "new")).order_by(Case.id)
+    picked = [c for c in rows if c.effective_intent in ("complaint", "question")]
+    assert len(picked) >= limit, "the sandbox produced too few complaints"
+    return picked[:limit]
+
+
+def test_the_sop_runs_end_to_end_in_the_browser(rt: Runtime, server: Any, browser: Any,
+                                                 tmp_path: Path) -> None:
+    from inbox.outbox import deliver_one
+    outcome = Daemon(rt).poll_account("sandbox")
+    assert outcome.ok, outcome.error
+    make_users()
+    Template.create(name="Sedang diproses",
+                    text="Halo {nama}, pengaduan {nomor} sedang kami proses dan kami jawab "
+                         "paling lambat {batas_waktu}. Salam, {kantor}.")
+    first, second = complaints(2)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    csp_errors: list[str] = []
+
+    # The admin answers the first case with a template and escalates the second.
+    admin = Officer(browser, server.url, shots, csp_errors)
+    admin.login("admin1")
+    assert admin.page.is_visible("table.cases")
+    admin.shot("01-kotak-masuk")
+    make_case(rt, 900, text="Rekam KTP di kecamatan Losari antri sejak pagi")
+    admin.page.dispatch_event("#new-cases", "check-now")
+    admin.page.wait_for_selector("#new-cases:not([hidden])")
+    assert "1 pengaduan baru — muat ulang" in admin.page.inner_text("#new-cases")
+    admin.shot("02-kotak-masuk-ada-baru")
+
+    admin.open_case(first)
+    admin.page.select_option("#template-picker", label="Sedang diproses")
+    reply = admin.page.input_value("#reply-text")
+    assert first.reference in reply and "{nama}" not in reply
+    admin.shot("03-pengaduan-balas", full_page=False)
+    admin.page.click("button:has-text('Kirim balasan')")
+    assert "Balasan disiapkan" in admin.flash()
+    assert Case.get_by_id(first.id).status == "replying"
+
+    admin.open_case(second)
+    admin.page.fill("#escalate-text", "Warga menanyakan blangko KTP; mohon jawaban bidang.")
+    admin.page.click("button:has-text('Teruskan ke Group Admin')")
+    assert "diteruskan ke Group Admin" in admin.flash()
+
+    # The group admin assigns a bidang from the escalated queue.
+    group = Officer(browser, server.url, shots, csp_errors)
+    group.login("grup1")
+    group.page.click("nav.menu >> text=Antrian Group Admin")
+    group.shot("04-antrian-group-admin")
+    group.page.click(f"text={second.reference}")
+    group.page.select_option("#assign-division", "dafduk")
+    group.page.fill("#assign-text", "Mohon dijawab hari ini.")
+    group.page.click("button:has-text('Serahkan ke bidang')")
+    assert "diserahkan ke bidang" in group.flash()
+
+    # The bidang answers.
+    division = Officer(browser, server.url, shots, csp_errors)
+    division.login("dafduk1")
+    division.page.click("nav.menu >> text=Antrian bidang saya")
+    assert second.reference in division.page.inner_text("table.cases")
+    division.shot("05-antrian-bidang")
+    division.page.click(f"text={second.reference}")
+    answer = "Blangko KTP-el sudah tersedia; silakan datang ke kecamatan dengan membawa KK."
+    division.page.fill("#division-text", answer)
+    division.page.click("button:has-text('Simpan jawaban')")
+    assert "Jawaban bidang disimpan" in division.flash()
+
+    # The admin forwards the bidang's answer (pre-filled, editable).
+    admin.open_case(second)
+    assert admin.page.input_value("#forward-text") == answer
+    admin.page.fill("#forward-text", answer + " Terima kasih.")
+    admin.shot("06-pengaduan-teruskan")
+    admin.page.click("button:has-text('Kirim ke warga')")
+    assert "akan dikirim otomatis" in admin.flash()
+
+    rounds = 0
+    while deliver_one(rt, "e2e-worker") and rounds < 20:
+        rounds += 1
+    admin.open_case(second)
+    assert "Selesai dijawab" in admin.page.inner_text(".case-head")
+    assert Case.get_by_id(second.id).status == "answered"
+    admin.shot("07-pengaduan-selesai", full_page=True)
+    admin.page.goto(f"{server.url}/dasbor")
+    admin.shot("08-dasbor")
+
+    supervisor = Officer(browser, server.url, shots, csp_errors)
+    supervisor.login("pengawas1")
+    supervisor.open_case(second)
+    assert supervisor.page.locator("section.action").count() == 0
+    supervisor.shot("09-pengawas-baca-saja")
+
+    for officer in (admin, group, division, supervisor):
+        officer.close()
+    assert not csp_errors, csp_errors
+    assert User.select().count() >= 5
