@@ -186,6 +186,12 @@ class Case(BaseModel):
         indexes = (
             (("account", "thread_id", "contact"), False),
             (("status", "id"), False),
+            # Overdue / due-today counts and lists (inbox tabs, dashboard): with due_at alone the
+            # planner walks every past due date of a year (~200k rows) to find the few open ones.
+            (("status", "due_at"), False),
+            # Dashboard "dismissed in this period" and "escalated in this period".
+            (("status", "closed_at"), False),
+            (("escalated_at",), False),
         )
 
     @property

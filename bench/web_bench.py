@@ -1,0 +1,206 @@
+"""Server-side time of the busy web pages on a year of one busy office.
+
+    .venv/bin/python bench/web_bench.py [--requests 20] [--profile overdue]
+    .venv/bin/python bench/web_bench.py --postgres postgresql://postgres@127.0.0.1:5432/aduan_bench
+
+The year is generated once (bench/generate.py) into ``bench/out/year.db`` and reused; delete
+the file to make a new one. Each page is requested through the Flask test client, logged in as
+a superuser admin, so the time is the server's alone (routing, queries, template, no network).
+Baseline: the page's main list query, written as the one SQL statement it amounts to, run
+through the bare driver on the same database: what the page would cost if it did nothing else.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import logging
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bench.common import OUT, header, ratio, sqlite_url, summary_ms, write_bench_config
+
+TARGET_P95_MS = 150.0
+YEAR_DB = OUT / "year.db"
+ADMIN, PASSWORD = "bench_web", "bench-web-password"
+OPEN = "('new', 'escalated', 'at_division', 'division_answered', 'replying')"
+LIST_SQL = ('SELECT c.*, a.name, a.kind, ct.handle, ct.name, d.name FROM "case" c '
+            'JOIN account a ON a.id = c.account_id JOIN contact ct ON ct.id = c.contact_id '
+            'LEFT JOIN division d ON d.id = c.division_id {where} ORDER BY c.id DESC LIMIT 51')
+
+
+def prepare(url: str | None) -> Any:
+    """The runtime over the year's database, generating the year first if it is not there."""
+    from bench.generate import Volume, generate
+    from inbox.config import load_config
+    from inbox.db import database
+    from inbox.models import Case
+    from inbox.runtime import Runtime, create_user, needs_migration
+    work = OUT / ("web-pg" if url else "web")
+    config = load_config(write_bench_config(work, url or sqlite_url(YEAR_DB)))
+    rt = Runtime(config)
+    empty = needs_migration() or not Case.select().exists()
+    if empty:
+        print(f"   generating a year into {url or YEAR_DB} (once; reused afterwards)")
+        stats = generate(rt, Volume(), fresh=True)
+        print(f"   {stats['cases']:,} cases, {stats['messages']:,} messages in "
+              f"{stats['seconds']} s")
+    from inbox.models import User
+    from werkzeug.security import generate_password_hash
+    user = User.get_or_none(User.username == ADMIN)
+    if user is None:
+        create_user(ADMIN, PASSWORD, "admin", is_superuser=True, full_name="Bench Admin")
+    else:
+        User.update(password_hash=generate_password_hash(PASSWORD), active=True, failed_logins=0,
+                    locked_until=None).where(User.id == user.id).execute()
+    database.close()
+    return rt
+
+
+def pages(rt: Any) -> list[tuple[str, str, str, list[Any]]]:
+    """(name, URL, baseline SQL, parameters) for each page measured."""
+    from inbox.models import Case, CaseCategory, Division, Message, utcnow
+    import peewee as pw
+    now = utcnow().replace(tzinfo=None)
+    category = (CaseCategory.select(CaseCategory.code, pw.fn.COUNT(CaseCategory.id).alias("n"))
+                .group_by(CaseCategory.code).order_by(pw.SQL("n").desc()).scalar())
+    rare = (CaseCategory.select(CaseCategory.code, pw.fn.COUNT(CaseCategory.id).alias("n"))
+            .group_by(CaseCategory.code).order_by(pw.SQL("n")).scalar())
+    division = Division.get(Division.code == "dafduk")
+    busiest = (Message.select(Message.case, pw.fn.COUNT(Message.id).alias("n"))
+               .group_by(Message.case).order_by(pw.SQL("n").desc()).limit(1).scalar())
+    middle = Case.select(pw.fn.MAX(Case.id)).scalar() // 2
+    search = ("c.reference LIKE ? OR c.contact_id IN (SELECT id FROM contact WHERE handle LIKE ? "
+              "OR name LIKE ?) OR c.id IN (SELECT case_id FROM message WHERE text LIKE ?)")
+    return [
+        ("inbox", "/", LIST_SQL.format(where=""), []),
+        ("inbox page 200", f"/?sebelum={middle}", LIST_SQL.format(where="WHERE c.id < ?"), [middle]),
+        ("open", "/?status=terbuka", LIST_SQL.format(where=f"WHERE c.status IN {OPEN}"), []),
+        ("status escalated", "/?status=escalated",
+         LIST_SQL.format(where="WHERE c.status = ?"), ["escalated"]),
+        ("overdue", "/?overdue=1",
+         LIST_SQL.format(where=f"WHERE c.status IN {OPEN} AND c.due_at < ?"), [now]),
+        (f"category {category}", f"/?category={category}",
+         LIST_SQL.format(where="WHERE EXISTS (SELECT 1 FROM case_category cc WHERE cc.code = ? "
+                               "AND cc.case_id = c.id)"), [category]),
+        (f"category {rare} (rare)", f"/?category={rare}",
+         LIST_SQL.format(where="WHERE EXISTS (SELECT 1 FROM case_category cc WHERE cc.code = ? "
+                               "AND cc.case_id = c.id)"), [rare]),
+        ("search 'blangko'", "/?q=blangko", LIST_SQL.format(where=f"WHERE {search}"),
+         ["%blangko%"] * 4),
+        ("search 'Siti'", "/?q=Siti", LIST_SQL.format(where=f"WHERE {search}"), ["%Siti%"] * 4),
+        ("division queue dafduk", "/antrian/bidang/dafduk",
+         LIST_SQL.format(where="WHERE c.division_id = ? AND c.status = 'at_division'"),
+         [division.id]),
+        ("group admin queue", "/antrian/group-admin",
+         LIST_SQL.format(where="WHERE c.status = 'escalated'"), []),
+        ("case page", f"/pengaduan/{busiest}",
+         'SELECT * FROM message WHERE case_id = ? ORDER BY created_at, id', [busiest]),
+        ("dashboard", "/dasbor",
+         f'SELECT status, COUNT(*) FROM "case" WHERE status IN {OPEN} GROUP BY status', []),
+    ]
+
+
+def login(client: Any) -> None:
+    page = client.get("/masuk")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    done = client.post("/masuk", data={"username": ADMIN, "password": PASSWORD,
+                                       "csrf_token": token.group(1) if token else ""})
+    if done.status_code != 302:
+        raise SystemExit(f"login failed ({done.status_code})")
+
+
+def time_calls(call: Callable[[], Any], count: int, warmup: int = 2) -> list[float]:
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def raw_query(url: str | None) -> Callable[[str, list[Any]], None]:
+    """Run one SQL statement through the bare driver and fetch every row."""
+    if url is None:
+        import sqlite3
+        conn = sqlite3.connect(YEAR_DB)
+
+        def run(sql: str, params: list[Any]) -> None:
+            conn.execute(sql, [p.isoformat(" ") if isinstance(p, datetime) else p
+                               for p in params]).fetchall()
+        return run
+    import psycopg2
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+
+    def run_pg(sql: str, params: list[Any]) -> None:
+        with conn.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), params)
+            cur.fetchall()
+    return run_pg
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20, help="timed requests per page")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="use (and fill once) this PostgreSQL database instead of year.db")
+    parser.add_argument("--only", help="measure only pages whose name contains this")
+    parser.add_argument("--profile", metavar="PAGE",
+                        help="profile requests of the first page whose name contains PAGE")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)
+    header("web pages on a year of data")
+    rt = prepare(args.postgres)
+    from inbox.models import Case, Message
+    from inbox.web import create_app
+    print(f"   data: {Case.select().count():,} cases, {Message.select().count():,} messages "
+          f"({args.postgres or YEAR_DB.relative_to(OUT.parent.parent)})")
+    app = create_app(rt)
+    client = app.test_client()
+    login(client)
+    query = raw_query(args.postgres)
+    measured = [p for p in pages(rt) if not args.only or args.only in p[0]]
+    if args.profile:
+        from pyinstrument import Profiler
+        name, url, _, _ = next(p for p in measured if args.profile in p[0])
+        profiler = Profiler()
+        profiler.start()
+        for _ in range(5):
+            client.get(url)
+        profiler.stop()
+        slug = re.sub(r"\W+", "_", name)
+        target = OUT / f"web_profile_{slug}.txt"
+        target.write_text(profiler.output_text(unicode=True, color=False), encoding="utf-8")
+        print(f"   profile of {url} written to {target.relative_to(OUT.parent.parent)}")
+    print(f"{'page':<28} {'p50 ms':>8} {'p95 ms':>8} {'SQL p50':>8} {'page/SQL':>9}  target p95 ≤ "
+          f"{TARGET_P95_MS:.0f} ms")
+    missed = []
+    for name, url, sql, params in measured:
+        def get(url: str = url) -> None:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise SystemExit(f"GET {url}: {response.status_code}")
+        page = summary_ms(time_calls(get, args.requests))
+        base = summary_ms(time_calls(lambda: query(sql, params), args.requests))
+        ok = page["p95"] <= TARGET_P95_MS
+        if not ok:
+            missed.append(name)
+        print(f"{name:<28} {page['p50']:8.1f} {page['p95']:8.1f} {base['p50']:8.1f} "
+              f"{ratio(page['p50'], base['p50']):>9}  {'met' if ok else 'MISSED'}")
+    print(f"target p95 ≤ {TARGET_P95_MS:.0f} ms: " + ("MET on every page" if not missed
+                                                      else "MISSED on " + ", ".join(missed)))
+    rt.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
