@@ -52,7 +52,7 @@ def normalise(text: str) -> str:
     """Lower case, NFKC, repeated letters collapsed, ``bisa2`` expanded, kakak's ``kk`` rewritten."""
     text = unicodedata.normalize("NFKC", text or "").lower()
     text = re.sub(r"([a-z])\1{2,}", r"\1", text)
-    text = re.sub(r"\b([a-z]{2,})2\b", r"\1 \1", text)
+    text = re.sub(r"\b([a-z]{2,})2(nya|ku|mu|ny)?\b", r"\1 \1\2", text)
     text = re.sub(r"\s+", " ", text).strip()
     for pattern, replacement in _KAKAK:
         text = pattern.sub(replacement, text)
@@ -115,7 +115,9 @@ class Classifier:
         self.categories: dict[str, re.Pattern[str]] = {}
         for code in CATEGORIES:
             words = _DATA["categories"][code]["keywords"] + list(extra_keywords.get(code, []))
-            self.categories[code] = _compile(words, f"categories.{code}")  # type: ignore[assignment]
+            pattern = _compile(words, f"categories.{code}")
+            if pattern is not None:
+                self.categories[code] = pattern
         self.markers: dict[str, re.Pattern[str] | None] = {
             name: _compile(_DATA["intents"][name] + list(extra_intent_markers.get(name, [])),
                            f"intents.{name}") for name in MARKERS}
@@ -158,7 +160,9 @@ class Classifier:
             return "spam", spam
         complaint = self._find("complaint", text)
         question = self._find("question", text) + (["?"] if "?" in text else [])
-        thanks = self._find("thanks", text) + THANKS_EMOJI.findall(raw)
+        thanks = self._find("thanks", text)
+        if not thanks and not WORD.search(text):
+            thanks = THANKS_EMOJI.findall(raw)  # a bare 👍 or 🙏; beside words it is only politeness
         if thanks and not complaint and not question:
             return "thanks", thanks
         if self.is_greeting_only(text):

@@ -404,5 +404,6 @@ def build_parser() -> argparse.ArgumentParser:
 def extra_registrations() -> list[Any]:
     """Sub-commands of other areas: cases (SOP), recaps, classification, web."""
     from inbox.case_cli import register as register_cases
+    from inbox.classify_cli import register as register_classify
     from inbox.web.serve import register as register_web
-    return [register_web, register_cases]
+    return [register_web, register_cases, register_classify]

@@ -64,6 +64,7 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "auto_dismiss_spam": Setting(bool, default=False),
         "auto_dismiss_greeting": Setting(bool, default=False),
         "extra_keywords": Setting(dict, default={}),
+        "extra_intent_markers": Setting(dict, default={}),
     },
     "privacy": {
         "public_reply_with_personal_data": Setting(str, default="block",
@@ -212,6 +213,12 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
         findings.append("schedule.monthly_report_day: must be between 1 and 28")
     if sections["privacy"].get("public_reply_with_personal_data") not in (None, "block", "warn"):
         findings.append("privacy.public_reply_with_personal_data: must be \"block\" or \"warn\"")
+
+    if isinstance(sections["classify"].get("extra_keywords"), dict):
+        from inbox.classify import check_extra_keywords
+        markers = sections["classify"].get("extra_intent_markers")
+        findings.extend(check_extra_keywords(sections["classify"]["extra_keywords"],
+                                             markers if isinstance(markers, dict) else None))
 
     divisions = _check_divisions(data.get("divisions", []), findings)
     accounts = _check_accounts(data.get("accounts", {}), findings)

@@ -63,8 +63,9 @@ class IngestOptions:
         auto = tuple(intent for intent, on in (("spam", config.classify["auto_dismiss_spam"]),
                                                ("greeting", config.classify["auto_dismiss_greeting"]))
                      if on)
-        return cls(calendar=calendar_from_config(config),
-                   classifier=Classifier(extra_keywords=config.classify["extra_keywords"] or None),
+        classifier = Classifier(extra_keywords=config.classify["extra_keywords"] or None,
+                                extra_intent_markers=config.classify["extra_intent_markers"] or None)
+        return cls(calendar=calendar_from_config(config), classifier=classifier,
                    office_name=config.office["short_name"] or config.office["name"],
                    acknowledge_private=config.sla["acknowledge_private"],
                    acknowledge_public=config.sla["acknowledge_public"],

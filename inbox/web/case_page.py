@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from inbox import pii, workflow
+from inbox.classify import INTENT_LABELS
 from inbox.models import (Case, Division, Event, Message, Outbox, Template, User, utcnow)
 from inbox.web import runtime
 from inbox.web.auth import login_required
@@ -21,8 +22,6 @@ from inbox.web.display import (KIND_LABELS, OUTBOX_LABELS, PURPOSE_LABELS, chann
 
 bp = Blueprint("case", __name__)
 
-INTENT_LABELS = {"complaint": "Keluhan", "question": "Pertanyaan", "thanks": "Ucapan terima kasih",
-                 "greeting": "Salam", "spam": "Spam / iklan", "other": "Lainnya"}
 TEXT_ACTIONS = ("reply", "escalate", "assign", "division_answer", "forward", "note")
 DONE = {
     "reply": "Balasan disiapkan dan akan dikirim otomatis.",

@@ -8,6 +8,7 @@ import peewee as pw
 from flask import Blueprint, abort, g, jsonify, render_template, request, url_for
 
 from inbox import workflow
+from inbox.classify import CATEGORY_LABELS
 from inbox.models import Account, Case, Division, utcnow
 from inbox.web import runtime
 from inbox.web.auth import login_required, roles_required
@@ -31,9 +32,7 @@ TABS = [
 
 def category_choices() -> list[tuple[str, str]]:
     """(code, Indonesian label) of the service categories, for filters and editing."""
-    from inbox import classify
-    labels = getattr(classify, "CATEGORY_LABELS", None) or {}
-    return sorted(labels.items(), key=lambda item: item[1])
+    return sorted(CATEGORY_LABELS.items(), key=lambda item: item[1])
 
 
 def before_arg() -> int | None:
