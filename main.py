@@ -4,6 +4,7 @@ A user mistake is one line on stderr and a non-zero exit, never a traceback.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import peewee
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # ``aduan export | head``: the reader has gone; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         ctx.close()
 

@@ -19,8 +19,8 @@ import peewee
 from connectors.base import InboundMessage
 from inbox import pii
 from inbox.config import Config, check_config, default_config_path, load_config
-from inbox.models import (OPEN_STATUSES, ROLES, Account, Case, Division, Event, Message, Usage,
-                          User, utcnow)
+from inbox.models import (OPEN_STATUSES, ROLES, Account, Case, Division, Event, Message, Outbox,
+                          Usage, User, utcnow)
 from inbox.runtime import Runtime, configure_logging, create_user, migrate, needs_migration, setup
 
 log = logging.getLogger(__name__)
@@ -212,6 +212,10 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
         "cases": {"total": sum(by_status.values()), "by_status": by_status,
                   "open": sum(by_status.get(s, 0) for s in OPEN_STATUSES),
                   "overdue": Case.overdue(now).count()},
+        # replies waiting, and those that need a person: failed, or sent with no confirmation
+        "outbox": {status: count for status, count in
+                   Outbox.select(Outbox.status, peewee.fn.COUNT(Outbox.id))
+                   .where(Outbox.status != "sent").group_by(Outbox.status).tuples()},
     }
 
 
@@ -232,7 +236,16 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     cases = data["cases"]
     parts = ", ".join(f"{k} {v}" for k, v in sorted(cases["by_status"].items()))
     ctx.print(f"pengaduan: {cases['total']} ({parts or 'belum ada'}); terlambat: {cases['overdue']}")
+    outbox = data["outbox"]
+    if outbox:
+        counts = ", ".join(f"{OUTBOX_WORDS.get(k, k)} {v}" for k, v in sorted(outbox.items()))
+        trouble = outbox.get("failed") or outbox.get("uncertain")
+        ctx.print(f"balasan: {counts}" + ("  (periksa di halaman pengaduan)" if trouble else ""))
     return 0
+
+
+OUTBOX_WORDS = {"pending": "menunggu dikirim", "sending": "sedang dikirim", "failed": "gagal",
+                "uncertain": "belum pasti terkirim"}
 
 
 def iso(moment: Any) -> str | None:

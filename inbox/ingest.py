@@ -305,9 +305,12 @@ class _Batch:
         case.last_inbound_at = last
 
     def _reopen(self, case: _CaseState, message: InboundMessage, has_pii: bool) -> None:
+        """Back to the admin with a fresh deadline. The last round's answer and escalation are
+        cleared so the new round is counted on its own; the earlier Events keep their times."""
         previous = case.status
         options = self.options
         case.update(status="new", queue="admin", dismiss_reason=None, closed_at=None, alert=None,
+                    answered_at=None, escalated_at=None, division_answered_at=None, recapped_on=None,
                     reopen_count=_Plus(1), last_inbound_at=message.created_at,
                     due_at=options.calendar.due_at(message.created_at),
                     reply_window_closes_at=reply_window_closes_at(message.created_at, case.public,

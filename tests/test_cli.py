@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import main
-from inbox.models import Case, Event, Message, User
+from inbox.models import Case, Event, Message, Outbox, User
 from tests.conftest import PG_URL, reset_database
 from tests.factories import jsonl_line, write_jsonl
 
@@ -164,3 +164,17 @@ def test_status_in_text_form(cfg: Path, capsys) -> None:
     assert run(cfg, "status") == 0
     out = capsys.readouterr().out
     assert out.startswith("sandbox") and "sehat" in out and "pengaduan:" in out
+    assert "balasan:" not in out  # nothing waiting, nothing to say
+
+
+def test_status_counts_replies_that_need_a_person(cfg: Path, capsys) -> None:
+    run(cfg, "poll")
+    case = Case.select().first()
+    for status in ("failed", "uncertain", "pending", "sent"):
+        Outbox.create(case=case, text="jawaban", public=case.public, purpose="answer", status=status)
+    capsys.readouterr()
+    assert run(cfg, "status", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["outbox"] == {"failed": 1, "uncertain": 1, "pending": 1}
+    assert run(cfg, "status") == 0
+    assert ("balasan: gagal 1, menunggu dikirim 1, belum pasti terkirim 1  (periksa di halaman "
+            "pengaduan)") in capsys.readouterr().out

@@ -48,7 +48,8 @@ def test_another_citizen_in_the_same_thread_gets_a_case_of_its_own(rt: Runtime) 
 
 def test_it_reopens_an_answered_case_when_the_citizen_writes_again(rt: Runtime) -> None:
     ingest(sandbox(rt), [msg(1, thread="T")], None, rt.ingest_options)
-    Case.update(status="answered", answered_at=T0 + timedelta(hours=2)).execute()
+    Case.update(status="answered", answered_at=T0 + timedelta(hours=2), escalated_at=T0,
+                recapped_on=T0.date()).execute()
     later = T0 + timedelta(days=2)
     report = ingest(sandbox(rt), [msg(2, thread="T", at=later, text="KTP saya masih belum jadi juga")],
                     None, rt.ingest_options)
@@ -56,6 +57,8 @@ def test_it_reopens_an_answered_case_when_the_citizen_writes_again(rt: Runtime) 
     case = Case.get()
     assert case.status == "new" and case.reopen_count == 1
     assert case.due_at == rt.calendar.due_at(later)
+    # the new round is counted on its own: not answered, not escalated, not yet recapped
+    assert (case.answered_at, case.escalated_at, case.recapped_on) == (None, None, None)
     assert Event.select().where(Event.action == "reopened").count() == 1
 
 
