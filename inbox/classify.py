@@ -28,7 +28,7 @@ INTENTS: tuple[str, ...] = ("complaint", "question", "thanks", "spam", "greeting
 INTENT_LABELS: dict[str, str] = {"complaint": "Keluhan", "question": "Pertanyaan",
                                  "thanks": "Ucapan terima kasih", "spam": "Spam / iklan",
                                  "greeting": "Sapaan saja"}
-MARKERS = ("thanks", "spam", "greeting", "question", "complaint", "facet")
+MARKERS = ("thanks", "spam", "soft_spam", "greeting", "question", "complaint", "facet", "staff")
 AKTA_KINDS = ("akta_kelahiran", "akta_kematian", "akta_perkawinan_perceraian")
 
 CLITIC = r"(?:nya|ku|mu|ny)?"
@@ -159,6 +159,9 @@ class Classifier:
         if spam:
             return "spam", spam
         complaint = self._find("complaint", text)
+        soft_spam = self._find("soft_spam", text)
+        if soft_spam and not complaint:
+            return "spam", soft_spam
         question = self._find("question", text) + (["?"] if "?" in text else [])
         thanks = self._find("thanks", text)
         if not thanks and not WORD.search(text):
@@ -182,6 +185,10 @@ class Classifier:
         intent, why = self.intent(norm, text or "", found)
         if intent == "spam":
             found = {}
+        elif intent == "complaint" and "pungli_calo_petugas" not in found:
+            staff = self._find("staff", norm)
+            if staff:
+                found["pungli_calo_petugas"] = staff
         categories = tuple(code for code in CATEGORIES if code in found)
         evidence = {code: found[code] for code in categories}
         evidence["intent"] = why
