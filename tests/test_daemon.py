@@ -144,3 +144,25 @@ def test_the_sandbox_account_delivers_messages_at_its_pace(rt: Runtime) -> None:
 def test_a_removed_account_is_not_polled(rt2: Runtime, tmp_path) -> None:
     sync_from_config(load_config(write_config(tmp_path)))  # only "sandbox" left
     assert account("second").enabled is False
+
+
+def test_personal_data_in_a_polling_error_never_reaches_the_log(rt: Runtime, capsys) -> None:
+    """The log handler aduan installs masks a NIK and a phone number quoted by a platform error
+    or a crash, in the message and in the traceback."""
+    from inbox.runtime import configure_logging
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging()
+    try:
+        script(rt, "sandbox", ConnectorError("komentar 3329015708900003 ditolak"))
+        Daemon(rt).poll_one_account()
+        script(rt, "sandbox", ValueError("cannot parse 081327551122"))
+        with time_machine.travel(account().next_poll_at + timedelta(seconds=1), tick=False):
+            Daemon(rt).poll_one_account()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "3329**********03" in err and "0813*****122" in err and "Traceback" in err
+    assert "3329015708900003" not in err and "081327551122" not in err
+    assert "3329015708900003" not in account().last_error
