@@ -41,6 +41,11 @@ NIK_HIDDEN_REPLY = ("Mohon maaf, komentar Anda kami sembunyikan karena memuat NI
                     "halaman ini.")
 
 
+# Meta accepts a person's answer to a private message this long after the citizen's last one,
+# with the HUMAN_AGENT tag (24 hours without it).
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+
+
 def option(connector: Connector, key: str) -> Any:
     """An account option, or its declared default when config left it out."""
     value = connector.options.get(key)
@@ -205,7 +210,7 @@ class Conversations:
         age = utcnow() - last_inbound_at
         if age <= timedelta(hours=24):
             return {"messaging_type": "RESPONSE"}
-        if age <= timedelta(days=7):
+        if age <= HUMAN_AGENT_WINDOW:
             return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
         raise ConnectorError(f"Jendela balasan {self.label} 7 hari sudah lewat; hubungi warga lewat "
                              "kanal lain.", permanent=True)

@@ -50,7 +50,6 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "acknowledge_public": Setting(bool, default=False),
         "acknowledgement_text": Setting(str, default=""),
         "reply_window_hours": Setting(int, default=24),
-        "human_agent_window_days": Setting(int, default=7),
     },
     "schedule": {
         "tick_seconds": Setting(int, default=1),

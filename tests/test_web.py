@@ -10,8 +10,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -562,3 +563,26 @@ def test_aduan_serve_stops_with_exit_code_0_on_sigterm(config_path: Path, rt: Ru
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_reply_window_warning_knows_metas_seven_days() -> None:
+    """Past 24 hours a Facebook or Instagram DM can still be answered by a person (HUMAN_AGENT)
+    for 7 days; an X DM cannot."""
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from inbox.web.display import reply_window
+    last = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Mon 09:00 WIB
+
+    def case(kind: str) -> Any:
+        return SimpleNamespace(public=False, is_open=True, last_inbound_at=last,
+                               reply_window_closes_at=last + timedelta(hours=24),
+                               account=SimpleNamespace(kind=kind))
+
+    tz = ZoneInfo("Asia/Jakarta")
+    two_days = last + timedelta(days=2)
+    assert "sampai Senin, 30 November 2026" in reply_window(case("facebook"), two_days, tz).text
+    assert "sampai" in reply_window(case("instagram"), two_days, tz).text
+    assert "sudah lewat" in reply_window(case("x"), two_days, tz).text
+    assert "sudah lewat" in reply_window(case("facebook"), last + timedelta(days=8), tz).text
+    assert "balas sebelum" in reply_window(case("facebook"), last + timedelta(hours=3), tz).text

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from connectors.facebook import HUMAN_AGENT_WINDOW
 from inbox import pii
 from inbox.dates import format_datetime_id
 from inbox.models import Case, Division, Event, User
@@ -16,6 +17,7 @@ from inbox.sla import WorkCalendar
 
 KIND_LABELS = {"mention": "sebutan (mention)", "comment": "komentar", "dm": "pesan pribadi",
                "post": "unggahan"}
+META_KINDS = ("facebook", "instagram")  # private replies allowed up to 7 days by a person
 CHANNEL_LABELS = {"sandbox": "Sandbox (latihan)", "x": "X (Twitter)", "facebook": "Facebook",
                   "instagram": "Instagram"}
 OUTBOX_LABELS = {"pending": "Menunggu dikirim", "sending": "Sedang dikirim", "sent": "Terkirim",
@@ -93,6 +95,10 @@ def reply_window(case: Case, now: datetime, tz: Any) -> Clock | None:
     if case.public or closes is None or not case.is_open:
         return None
     when = format_datetime_id(closes, tz)
+    if case.account.kind in META_KINDS and closes <= now < case.last_inbound_at + HUMAN_AGENT_WINDOW:
+        last = format_datetime_id(case.last_inbound_at + HUMAN_AGENT_WINDOW, tz)
+        return Clock(f"Lewat 24 jam sejak pesan terakhir warga: balasan masih bisa dikirim sebagai "
+                     f"jawaban petugas sampai {last}.", "today")
     if closes <= now:
         return Clock(f"Batas balas pesan pribadi sudah lewat ({when}). Platform bisa menolak "
                      f"balasan biasa; jawab secepatnya bila warga menulis lagi.", "late")
