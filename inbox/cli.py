@@ -419,4 +419,5 @@ def extra_registrations() -> list[Any]:
     from inbox.case_cli import register as register_cases
     from inbox.classify_cli import register as register_classify
     from inbox.web.serve import register as register_web
-    return [register_web, register_cases, register_classify]
+    from recap.cli import register as register_recaps
+    return [register_web, register_cases, register_classify, register_recaps]

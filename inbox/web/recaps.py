@@ -80,7 +80,12 @@ def make_daily() -> Any:
         flash("Tanggal tidak valid.", "error")
         return redirect(url_for("recaps.index"))
     from recap.daily import make_daily_recap
-    paths = make_daily_recap(runtime(), day, actor=g.user)
+    from recap.figures import RecapError
+    try:
+        paths = make_daily_recap(runtime(), day, actor=g.user)
+    except RecapError as exc:  # a day not yet begun
+        flash(str(exc), "error")
+        return redirect(url_for("recaps.index"))
     flash(f"Rekap harian {day.strftime('%d-%m-%Y')} dibuat ({len(paths)} berkas).", "success")
     return redirect(url_for("recaps.index"))
 
@@ -95,7 +100,12 @@ def make_monthly() -> Any:
     except (ValueError, TypeError):
         flash("Bulan tidak valid.", "error")
         return redirect(url_for("recaps.index"))
+    from recap.figures import RecapError
     from recap.monthly import make_monthly_report
-    paths = make_monthly_report(runtime(), year, month, actor=g.user)
+    try:
+        paths = make_monthly_report(runtime(), year, month, actor=g.user)
+    except RecapError as exc:  # a month not yet begun
+        flash(str(exc), "error")
+        return redirect(url_for("recaps.index"))
     flash(f"Laporan bulanan {label} dibuat ({len(paths)} berkas).", "success")
     return redirect(url_for("recaps.index"))

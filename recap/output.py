@@ -1,0 +1,65 @@
+"""Writing a recap's files and recording them (the ``Recap`` rows the web lists).
+
+Files go to ``<data_dir>/recaps`` unless another folder is given. Each file is written under a
+temporary name and renamed into place, so the web never serves half a PDF. A file inside the
+data directory gets a ``Recap`` row (path relative to the data directory, so the folder can
+move); making the same recap again replaces its row. A file written elsewhere (``--out``) is
+not listed, because the web only serves files from the data directory.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from inbox.db import atomic_write
+from inbox.models import Recap, User, utcnow
+from recap.document import Document
+
+if TYPE_CHECKING:
+    from inbox.runtime import Runtime
+
+Writer = Callable[[Document, Path], None]
+
+
+def recaps_dir(rt: Runtime, out_dir: Path | str | None) -> Path:
+    folder = Path(out_dir) if out_dir is not None else Path(rt.data_dir) / "recaps"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_files(rt: Runtime, doc: Document, writers: dict[str, Writer],
+                out_dir: Path | str | None, actor: User | None) -> list[Path]:
+    """Write ``doc`` once per format and record the files; return their paths."""
+    folder = recaps_dir(rt, out_dir)
+    paths = []
+    for fmt, write in writers.items():
+        path = folder / f"{doc.stem}.{fmt}"
+        # Unique per call: the web and the daemon of `aduan run` share one process id.
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+        try:
+            write(doc, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        paths.append(path)
+    record(rt, doc, paths, actor)
+    return paths
+
+
+def record(rt: Runtime, doc: Document, paths: list[Path], actor: User | None) -> None:
+    root = Path(rt.data_dir).resolve()
+    with atomic_write():
+        for path in paths:
+            resolved = path.resolve()
+            if not resolved.is_relative_to(root):
+                continue
+            stored = resolved.relative_to(root).as_posix()
+            fmt = path.suffix.lstrip(".")
+            fields: dict[str, Any] = {"kind": doc.kind, "period": doc.period_key, "fmt": fmt,
+                                      "path": stored, "created_at": utcnow(), "created_by": actor}
+            Recap.delete().where((Recap.kind == doc.kind) & (Recap.period == doc.period_key)
+                                 & (Recap.fmt == fmt)).execute()
+            Recap.create(**fields)
