@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from inbox import pii
 from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
-from inbox.models import MODELS, Account, Division, SchemaMigration, User
+from inbox.models import (MODELS, Account, Case, Division, SchemaMigration, User,
+                          SQLITE_SEARCH_TABLES, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
 log = logging.getLogger(__name__)
@@ -30,9 +32,52 @@ def _migration_1(db: peewee.Database) -> None:
     db.create_tables(MODELS, safe=True)
 
 
+def _migration_2(db: peewee.Database) -> None:
+    # Migration 1 creates the indexes the models declare today; a database made before
+    # case(status, due_at), case(status, closed_at) and case(escalated_at) were declared lacks them.
+    Case._schema.create_indexes(safe=True)
+
+
+def _migration_3(db: peewee.Database) -> None:
+    """Trigram indexes for the inbox's free-text search (``inbox.web.queries.search_condition``).
+
+    Where the database cannot have them (SQLite older than 3.34, PostgreSQL without the pg_trgm
+    extension or the right to create it) search keeps working without them, only slower; the
+    log says how to add them later."""
+    if isinstance(db, peewee.PostgresqlDatabase):
+        try:
+            with db.atomic():  # a savepoint: a refused CREATE EXTENSION must not end the migration
+                db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except peewee.DatabaseError as exc:
+            log.warning("pg_trgm is not available (%s); text search works without its index but "
+                        "reads every message. To add it, have the database owner run CREATE "
+                        "EXTENSION pg_trgm and then: %s", str(exc).strip().splitlines()[0],
+                        "; ".join(pg_search_index_sql()))
+            return
+        for statement in pg_search_index_sql():
+            db.execute_sql(statement)
+        return
+    try:
+        with db.atomic():
+            # Start clean: a schema dropped and made again leaves the FTS tables behind.
+            triggers = db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                      "AND name LIKE 'search\\_%' ESCAPE '\\'").fetchall()
+            for (trigger,) in triggers:
+                db.execute_sql(f'DROP TRIGGER "{trigger}"')
+            for name in SQLITE_SEARCH_TABLES:
+                db.execute_sql(f"DROP TABLE IF EXISTS {name}")
+            for statement in sqlite_search_index_sql():
+                db.execute_sql(statement)
+    except peewee.OperationalError as exc:  # no FTS5 or no trigram tokenizer (SQLite < 3.34)
+        log.warning("SQLite %s has no FTS5 trigram tokenizer (%s); text search works without "
+                    "its index but reads every message", sqlite3.sqlite_version, exc)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
+    (2, "indexes for the overdue and dashboard queries", _migration_2),
+    (3, "text search index", _migration_3),
 ]
 
 

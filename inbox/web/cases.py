@@ -46,13 +46,14 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
     rt = runtime()
     now = utcnow()
     visible = workflow.visible_cases(g.user)
-    rows, next_id = page(apply_filter(query, flt, now, rt.config.tz), before_arg())
+    before = before_arg()
+    rows, next_id = page(apply_filter(query, flt, now, rt.config.tz, before), before)
     items = [{"case": c, "channel": channel_label(c), "badge": due_badge(c, now, rt.config.tz)}
              for c in rows]
     newest = visible.clone().select(pw.fn.MAX(Case.id)).order_by().scalar() or 0
     return render_template(
         "cases/list.html", title=title, items=items, flt=flt, next_id=next_id,
-        first_page=before_arg() is None, newest=newest,
+        first_page=before is None, newest=newest,
         counts=queue_counts(visible, now, rt.config.tz) if show_tabs else None, tabs=TABS,
         accounts=list(Account.select().order_by(Account.name)),
         divisions=list(Division.select().where(Division.active == True)  # noqa: E712
