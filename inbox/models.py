@@ -317,6 +317,10 @@ class Recap(BaseModel):
     created_at = UTCDateTimeField(default=utcnow)
     created_by = pw.ForeignKeyField(User, null=True, backref="recaps", on_delete="SET NULL")
 
+    class Meta:
+        # One row per recap file: two workers making the same recap replace each other's row.
+        indexes = ((("kind", "period", "fmt"), True),)
+
 
 class Counter(BaseModel):
     """Named counters (the monthly case number); incremented inside the writer's transaction."""

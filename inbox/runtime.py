@@ -21,7 +21,7 @@ from inbox import pii
 from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
-from inbox.models import (MODELS, Account, Case, Division, SchemaMigration, User,
+from inbox.models import (MODELS, Account, Case, Division, Recap, SchemaMigration, User,
                           SQLITE_SEARCH_TABLES, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
@@ -73,11 +73,21 @@ def _migration_3(db: peewee.Database) -> None:
                     "its index but reads every message", sqlite3.sqlite_version, exc)
 
 
+def _migration_4(db: peewee.Database) -> None:
+    # Before the unique (kind, period, fmt) index, two processes making the same recap at the
+    # same moment could both add a row; keep the newest of each and let the index forbid more.
+    newest = (Recap.select(peewee.fn.MAX(Recap.id))
+              .group_by(Recap.kind, Recap.period, Recap.fmt))
+    Recap.delete().where(Recap.id.not_in(newest)).execute()
+    Recap._schema.create_indexes(safe=True)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "indexes for the overdue and dashboard queries", _migration_2),
     (3, "text search index", _migration_3),
+    (4, "one recap row per file", _migration_4),
 ]
 
 

@@ -60,6 +60,9 @@ def record(rt: Runtime, doc: Document, paths: list[Path], actor: User | None) ->
             fmt = path.suffix.lstrip(".")
             fields: dict[str, Any] = {"kind": doc.kind, "period": doc.period_key, "fmt": fmt,
                                       "path": stored, "created_at": utcnow(), "created_by": actor}
-            Recap.delete().where((Recap.kind == doc.kind) & (Recap.period == doc.period_key)
-                                 & (Recap.fmt == fmt)).execute()
-            Recap.create(**fields)
+            # An upsert, not delete-then-insert: two processes making the same recap at once
+            # (the daemon's schedule and the web's button) must leave one row, not two.
+            Recap.insert(**fields).on_conflict(
+                conflict_target=[Recap.kind, Recap.period, Recap.fmt],
+                update={Recap.path: stored, Recap.created_at: fields["created_at"],
+                        Recap.created_by: actor}).execute()

@@ -1,0 +1,100 @@
+"""Schema migrations: a fresh database gets every one once, and a database made by older code is
+brought up to date without losing its rows."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import peewee
+import pytest
+
+from inbox.config import load_config
+from inbox.db import database
+from inbox.models import Case, Recap, SchemaMigration, User
+from inbox.runtime import MIGRATIONS, Runtime, migrate
+from recap.output import record
+from tests.conftest import PG_URL, reset_database
+
+RECAP_MIGRATION = 4
+
+
+def index_names(table: str) -> set[str]:
+    return {index.name for index in database.get_indexes(table)}
+
+
+def test_a_fresh_database_gets_every_migration_once(rt: Runtime) -> None:
+    done = [(m.number, m.name) for m in SchemaMigration.select().order_by(SchemaMigration.number)]
+    assert done == [(number, name) for number, name, _ in MIGRATIONS]
+    assert migrate() == []
+    assert "recap_kind_period_fmt" in index_names("recap")
+
+
+def test_an_older_database_gets_the_case_indexes_and_one_recap_row_per_file(
+        config_path: Path) -> None:
+    """A database from before migrations 2 and 4: without the case indexes and the recap index,
+    and holding the duplicate recap rows two processes could leave."""
+    rt = Runtime(load_config(config_path))
+    if PG_URL:
+        reset_database()
+    database.create_tables([SchemaMigration])
+    MIGRATIONS[0][2](database.obj)
+    SchemaMigration.create(number=1, name=MIGRATIONS[0][1])
+    for name in ("case_status_due_at", "case_status_closed_at", "case_escalated_at",
+                 "recap_kind_period_fmt"):
+        database.execute_sql(f'DROP INDEX "{name}"')
+    Recap.insert_many([
+        {"kind": "daily", "period": "2026-11-23", "fmt": "pdf", "path": "recaps/old.pdf"},
+        {"kind": "daily", "period": "2026-11-23", "fmt": "pdf", "path": "recaps/new.pdf"},
+        {"kind": "daily", "period": "2026-11-23", "fmt": "xlsx", "path": "recaps/a.xlsx"},
+        {"kind": "monthly", "period": "2026-10", "fmt": "pdf", "path": "recaps/m1.pdf"},
+        {"kind": "monthly", "period": "2026-10", "fmt": "pdf", "path": "recaps/m2.pdf"},
+        {"kind": "monthly", "period": "2026-10", "fmt": "pdf", "path": "recaps/m3.pdf"},
+    ]).execute()
+
+    applied = migrate()
+
+    assert applied == [f"{number:03d} {name}" for number, name, _ in MIGRATIONS[1:]]
+    assert {"case_status_due_at", "case_status_closed_at", "case_escalated_at"} <= index_names(
+        "case")
+    kept = sorted((r.kind, r.period, r.fmt, r.path) for r in Recap.select())
+    assert kept == [("daily", "2026-11-23", "pdf", "recaps/new.pdf"),
+                    ("daily", "2026-11-23", "xlsx", "recaps/a.xlsx"),
+                    ("monthly", "2026-10", "pdf", "recaps/m3.pdf")]
+    with pytest.raises(peewee.IntegrityError), database.atomic():
+        Recap.create(kind="daily", period="2026-11-23", fmt="pdf", path="recaps/again.pdf")
+    assert Case.select().count() == 0 and migrate() == []
+    rt.close()
+
+
+def test_processes_recording_the_same_recap_at_once_leave_one_row_per_file(rt: Runtime) -> None:
+    """The daemon's schedule and the web's button can make the same recap at the same moment;
+    each writer here has its own connection, all released together."""
+    doc = SimpleNamespace(kind="daily", period_key="2026-11-23")
+    folder = Path(rt.data_dir) / "recaps"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "rekap-harian-2026-11-23.pdf", folder / "rekap-harian-2026-11-23.xlsx"]
+    actor = User.create(username="admin1", password_hash="x", role="admin", full_name="Admin Satu")
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            start.wait()
+            record(rt, doc, paths, actor)  # type: ignore[arg-type]
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    rows = sorted((r.kind, r.period, r.fmt, r.path, r.created_by_id) for r in Recap.select())
+    assert rows == [("daily", "2026-11-23", "pdf", "recaps/rekap-harian-2026-11-23.pdf", actor.id),
+                    ("daily", "2026-11-23", "xlsx", "recaps/rekap-harian-2026-11-23.xlsx",
+                     actor.id)]
