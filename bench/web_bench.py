@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from bench.common import OUT, header, ratio, sqlite_url, summary_ms, write_bench_config
 
@@ -41,16 +42,20 @@ def prepare(url: str | None) -> Any:
     from inbox.config import load_config
     from inbox.db import database
     from inbox.models import Case
-    from inbox.runtime import Runtime, create_user, needs_migration
+    from inbox.runtime import Runtime, create_user, migrate, needs_migration
     work = OUT / ("web-pg" if url else "web")
     config = load_config(write_bench_config(work, url or sqlite_url(YEAR_DB)))
     rt = Runtime(config)
-    empty = needs_migration() or not Case.select().exists()
-    if empty:
+    if not database.table_exists(Case._meta.table_name) or not Case.select().exists():
         print(f"   generating a year into {url or YEAR_DB} (once; reused afterwards)")
         stats = generate(rt, Volume(), fresh=True)
         print(f"   {stats['cases']:,} cases, {stats['messages']:,} messages in "
               f"{stats['seconds']} s")
+    elif needs_migration():  # a year made by older code: upgrade it as `aduan init` would
+        started = time.perf_counter()
+        applied = migrate()
+        print(f"   migrated the year ({', '.join(applied)}) in "
+              f"{time.perf_counter() - started:.0f} s")
     from inbox.models import User
     from werkzeug.security import generate_password_hash
     user = User.get_or_none(User.username == ADMIN)
@@ -65,8 +70,9 @@ def prepare(url: str | None) -> Any:
 
 def pages(rt: Any) -> list[tuple[str, str, str, list[Any]]]:
     """(name, URL, baseline SQL, parameters) for each page measured."""
-    from inbox.models import Case, CaseCategory, Division, Message, utcnow
     import peewee as pw
+    from inbox.db import is_postgres
+    from inbox.models import Case, CaseCategory, Division, Message, utcnow
     now = utcnow().replace(tzinfo=None)
     category = (CaseCategory.select(CaseCategory.code, pw.fn.COUNT(CaseCategory.id).alias("n"))
                 .group_by(CaseCategory.code).order_by(pw.SQL("n").desc()).scalar())
@@ -76,8 +82,17 @@ def pages(rt: Any) -> list[tuple[str, str, str, list[Any]]]:
     busiest = (Message.select(Message.case, pw.fn.COUNT(Message.id).alias("n"))
                .group_by(Message.case).order_by(pw.SQL("n").desc()).limit(1).scalar())
     middle = Case.select(pw.fn.MAX(Case.id)).scalar() // 2
-    search = ("c.reference LIKE ? OR c.contact_id IN (SELECT id FROM contact WHERE handle LIKE ? "
-              "OR name LIKE ?) OR c.id IN (SELECT case_id FROM message WHERE text LIKE ?)")
+    reference = Case.get_by_id(middle).reference
+    # Baseline of a search page: the plain LIKE statement the search was before its index.
+    like = "ILIKE" if is_postgres() else "LIKE"
+    search = (f"c.reference {like} ? OR c.contact_id IN (SELECT id FROM contact WHERE handle "
+              f"{like} ? OR name {like} ?) OR c.id IN (SELECT case_id FROM message WHERE text "
+              f"{like} ?)")
+    second = page_two_of("Siti")
+
+    def searching(text: str, name: str | None = None, url: str | None = None) -> tuple:
+        return (name or f"search {text!r}", url or f"/?q={quote(text)}",
+                LIST_SQL.format(where=f"WHERE {search}"), [f"%{text}%"] * 4)
     return [
         ("inbox", "/", LIST_SQL.format(where=""), []),
         ("inbox page 200", f"/?sebelum={middle}", LIST_SQL.format(where="WHERE c.id < ?"), [middle]),
@@ -92,9 +107,14 @@ def pages(rt: Any) -> list[tuple[str, str, str, list[Any]]]:
         (f"category {rare} (rare)", f"/?category={rare}",
          LIST_SQL.format(where="WHERE EXISTS (SELECT 1 FROM case_category cc WHERE cc.code = ? "
                                "AND cc.case_id = c.id)"), [rare]),
-        ("search 'blangko'", "/?q=blangko", LIST_SQL.format(where=f"WHERE {search}"),
-         ["%blangko%"] * 4),
-        ("search 'Siti'", "/?q=Siti", LIST_SQL.format(where=f"WHERE {search}"), ["%Siti%"] * 4),
+        searching("blangko"),
+        searching("Siti"),
+        searching("Siti", "search 'Siti' page 2", f"/?q=Siti&sebelum={second}"),
+        searching("ktp", "search 'ktp' (common)"),
+        searching(reference, "search a reference"),
+        searching(reference[:10], f"search {reference[:10]!r} (one old month)"),
+        searching("zzqx", "search 'zzqx' (no match)"),
+        searching("rt", "search 'rt' (2 letters)"),
         ("division queue dafduk", "/antrian/bidang/dafduk",
          LIST_SQL.format(where="WHERE c.division_id = ? AND c.status = 'at_division'"),
          [division.id]),
@@ -105,6 +125,13 @@ def pages(rt: Any) -> list[tuple[str, str, str, list[Any]]]:
         ("dashboard", "/dasbor",
          f'SELECT status, COUNT(*) FROM "case" WHERE status IN {OPEN} GROUP BY status', []),
     ]
+
+
+def page_two_of(text: str) -> int:
+    """Where the second page of a search starts (the last case of the first)."""
+    from inbox.models import Case, utcnow
+    from inbox.web.queries import InboxFilter, apply_filter, page
+    return page(apply_filter(Case.select(), InboxFilter(q=text), utcnow(), None), None)[1]
 
 
 def login(client: Any) -> None:
@@ -181,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         target = OUT / f"web_profile_{slug}.txt"
         target.write_text(profiler.output_text(unicode=True, color=False), encoding="utf-8")
         print(f"   profile of {url} written to {target.relative_to(OUT.parent.parent)}")
-    print(f"{'page':<28} {'p50 ms':>8} {'p95 ms':>8} {'SQL p50':>8} {'page/SQL':>9}  target p95 ≤ "
+    print(f"{'page':<36} {'p50 ms':>8} {'p95 ms':>8} {'SQL p50':>8} {'page/SQL':>9}  target p95 ≤ "
           f"{TARGET_P95_MS:.0f} ms")
     missed = []
     for name, url, sql, params in measured:
@@ -194,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         ok = page["p95"] <= TARGET_P95_MS
         if not ok:
             missed.append(name)
-        print(f"{name:<28} {page['p50']:8.1f} {page['p95']:8.1f} {base['p50']:8.1f} "
+        print(f"{name:<36} {page['p50']:8.1f} {page['p95']:8.1f} {base['p50']:8.1f} "
               f"{ratio(page['p50'], base['p50']):>9}  {'met' if ok else 'MISSED'}")
     print(f"target p95 ≤ {TARGET_P95_MS:.0f} ms: " + ("MET on every page" if not missed
                                                       else "MISSED on " + ", ".join(missed)))
