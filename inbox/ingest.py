@@ -42,10 +42,16 @@ ACK_TEXT = ("Halo {nama}, terima kasih telah menghubungi {kantor}. Pesan Anda ka
 NO_ACK_INTENTS = ("spam", "greeting", "thanks")
 #: Ids per IN (...) list and bound values per INSERT on PostgreSQL: within SQLite's oldest
 #: limit (999). On SQLite an INSERT takes as many as the connection allows (32,766 by default
-#: since 3.32), so a poll's rows go in one statement per table: the search index's FTS5
-#: triggers write an index segment per statement, and fewer segments made ingest ~7% faster.
+#: since 3.32), up to ROWS_PER_INSERT rows, so a usual poll's rows go in one statement per
+#: table: the search index's FTS5 triggers write an index segment per statement, and fewer
+#: segments made ingest ~7% faster.
 CHUNK = 500
 MAX_PARAMS = 999
+#: Rows per INSERT at most. Python's sqlite3 keeps the last 128 statements it prepared, and a
+#: prepared INSERT holds ~2 KB per row: uncapped, a daemon catching up 5,000 messages a poll
+#: grew by ~25 MB a poll up to ~430 MB (bench/memory_bench.py); at 100 rows the cache stays
+#: under ~30 MB.
+ROWS_PER_INSERT = 100
 
 
 @dataclass
@@ -407,7 +413,7 @@ def insert_rows(model: type[pw.Model], rows: list[dict[str, Any]],
     names = ", ".join(f'"{f.column_name}"' for f in fields)
     mark = database.obj.param
     one = "(" + ", ".join([mark] * len(fields)) + ")"
-    per_statement = max(1, _max_params() // len(fields))
+    per_statement = max(1, min(ROWS_PER_INSERT, _max_params() // len(fields)))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
         params: list[Any] = []
