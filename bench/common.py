@@ -91,12 +91,10 @@ def sqlite_url(path: Path) -> str:
 def drop_all_tables() -> None:
     """Empty the open database (the proxy's) so a PostgreSQL bench starts from nothing."""
     from inbox.db import database, is_postgres
-    from inbox.models import MODELS, SQLITE_SEARCH_TABLES, SchemaMigration
+    from inbox.models import MODELS, SchemaMigration, drop_search_index
     database.drop_tables(list(reversed(MODELS)) + [SchemaMigration], safe=True,
                          **({"cascade": True} if is_postgres() else {}))
-    if not is_postgres():  # the search index's FTS tables (their triggers went with the tables)
-        for table in SQLITE_SEARCH_TABLES:
-            database.execute_sql(f"DROP TABLE IF EXISTS {table}")
+    drop_search_index(database.obj)  # SQLite's FTS tables outlive the tables they index
 
 
 def free_port() -> int:

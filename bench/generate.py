@@ -50,9 +50,9 @@ from inbox import pii
 from inbox.config import Config, load_config
 from inbox.db import database, is_postgres
 from inbox.ingest import NO_ACK_INTENTS, IngestOptions, acknowledgement_text
-from inbox.models import (PG_SEARCH_INDEXES, SQLITE_SEARCH_TABLES, Account, Case, CaseCategory,
-                          Contact, Counter, Division, Event, JSONField, Message, Outbox, Usage,
-                          User, UTCDateTimeField)
+from inbox.models import (Account, Case, CaseCategory, Contact, Counter, Division, Event,
+                          JSONField, Message, Outbox, Usage, User, UTCDateTimeField,
+                          drop_search_index)
 from inbox.runtime import MIGRATIONS, Runtime, setup
 
 # Arrival pattern: share of a day's messages per WIB hour (citizens write in the morning and
@@ -719,19 +719,7 @@ def search_index_set_aside() -> Iterator[None]:
     more than doubled the generation of a year (FTS5 writes a segment per executemany row); it is
     dropped here and built at the end by migration 3 itself, in one pass."""
     search_migration = next(apply for number, _, apply in MIGRATIONS if number == 3)
-    if is_postgres():
-        present = [name for name, _, _ in PG_SEARCH_INDEXES if database.execute_sql(
-            "SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()[0]]
-        for name in present:
-            database.execute_sql(f"DROP INDEX {name}")
-    else:
-        present = [name for name in SQLITE_SEARCH_TABLES if database.table_exists(name)]
-        triggers = database.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                        "AND name LIKE 'search%'").fetchall()
-        for (trigger,) in triggers:
-            database.execute_sql(f'DROP TRIGGER "{trigger}"')
-        for name in present:
-            database.execute_sql(f"DROP TABLE {name}")
+    present = drop_search_index(database.obj)
     yield
     if present:
         with database.atomic():

@@ -419,6 +419,26 @@ def sqlite_search_index_sql() -> list[str]:
     ]
 
 
+def drop_search_index(db: pw.Database) -> bool:
+    """Drop the search index (SQLite: its triggers and tables; PostgreSQL: its GIN indexes), as
+    far as it exists; return whether any of it did."""
+    if isinstance(db, pw.PostgresqlDatabase):
+        names = [name for name, _, _ in PG_SEARCH_INDEXES]
+        present = db.execute_sql("SELECT count(*) FROM pg_class WHERE relname = ANY(%s)",
+                                 [names]).fetchone()[0]
+        for name in names:
+            db.execute_sql(f"DROP INDEX IF EXISTS {name}")
+        return bool(present)
+    triggers = db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                              "AND name LIKE 'search\\_%' ESCAPE '\\'").fetchall()
+    for (trigger,) in triggers:
+        db.execute_sql(f'DROP TRIGGER "{trigger}"')
+    present = [name for name in SQLITE_SEARCH_TABLES if db.table_exists(name)]
+    for name in present:
+        db.execute_sql(f"DROP TABLE {name}")
+    return bool(triggers or present)
+
+
 def pg_search_index_sql() -> list[str]:
     """The statements that create the PostgreSQL search index (pg_trgm must be installed)."""
     return [f'CREATE INDEX IF NOT EXISTS {name} ON "{table}" USING gin (({expression}) '

@@ -22,7 +22,7 @@ from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
 from inbox.models import (MODELS, Account, Case, Division, Recap, SchemaMigration, User,
-                          SQLITE_SEARCH_TABLES, pg_search_index_sql, sqlite_search_index_sql)
+                          drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
 log = logging.getLogger(__name__)
@@ -59,13 +59,7 @@ def _migration_3(db: peewee.Database) -> None:
         return
     try:
         with db.atomic():
-            # Start clean: a schema dropped and made again leaves the FTS tables behind.
-            triggers = db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                      "AND name LIKE 'search\\_%' ESCAPE '\\'").fetchall()
-            for (trigger,) in triggers:
-                db.execute_sql(f'DROP TRIGGER "{trigger}"')
-            for name in SQLITE_SEARCH_TABLES:
-                db.execute_sql(f"DROP TABLE IF EXISTS {name}")
+            drop_search_index(db)  # a schema dropped and made again leaves the FTS tables behind
             for statement in sqlite_search_index_sql():
                 db.execute_sql(statement)
     except peewee.OperationalError as exc:  # no FTS5 or no trigram tokenizer (SQLite < 3.34)

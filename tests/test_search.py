@@ -11,8 +11,8 @@ import pytest
 from inbox.config import load_config
 from inbox.db import database, is_postgres
 from inbox.ingest import ingest
-from inbox.models import (PG_SEARCH_INDEXES, SQLITE_SEARCH_TABLES, Account, Case, Contact,
-                          Message, SchemaMigration, utcnow)
+from inbox.models import (Account, Case, Contact, Message, SchemaMigration, drop_search_index,
+                          utcnow)
 from inbox.runtime import MIGRATIONS, Runtime, migrate, sync_from_config
 from inbox.web import create_app, queries
 from inbox.web.queries import InboxFilter, apply_filter, index_hits, page
@@ -122,18 +122,6 @@ def test_every_case_is_named_by_the_index_for_its_reference(rt: Runtime) -> None
         assert case.id in hits
 
 
-def drop_search_index() -> None:
-    if PG_URL:
-        for name, _, _ in PG_SEARCH_INDEXES:
-            database.execute_sql(f"DROP INDEX IF EXISTS {name}")
-        return
-    triggers = database.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                    "AND name LIKE 'search%'").fetchall()
-    for (name,) in triggers:
-        database.execute_sql(f"DROP TRIGGER {name}")
-    for table in SQLITE_SEARCH_TABLES:
-        database.execute_sql(f"DROP TABLE {table}")
-
 
 def test_a_database_made_at_the_previous_migration_upgrades_and_finds_old_and_new_messages(
         config_path: Path, small_pages: None) -> None:
@@ -195,7 +183,7 @@ def test_a_deleted_or_edited_message_leaves_the_index_consistent(rt: Runtime) ->
 
 def test_search_without_the_index_gives_the_same_cases(rt: Runtime) -> None:
     build(rt)
-    drop_search_index()
+    drop_search_index(database.obj)
     assert index_hits("blangko") is None
     for text in QUERIES:
         assert inbox_search(rt, text) == sorted(plain_like(text), reverse=True), text
