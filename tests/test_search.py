@@ -2,6 +2,7 @@
 plain LIKE (ILIKE on PostgreSQL) over references, handles, names and message texts finds."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -196,3 +197,27 @@ def test_the_inbox_page_lists_the_search_results(rt: Runtime) -> None:
     html = page_text(client.get("/?q=BLANGKO"))
     for case in Case.select():
         assert (case.reference in html) == (case.id in plain_like("blangko")), case.reference
+
+
+def test_the_inbox_pages_of_a_search_follow_on_from_each_other(rt: Runtime, small_pages: None,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """Following "Berikutnya" through the web lists every match once, newest first (the plans'
+    thresholds forced low, so later pages take the plan that starts where the page starts)."""
+    build(rt)
+    for name, value in zip(("NEWEST_HITS", "DENSE", "FEW_HITS", "MANY_HITS"), PLANS[1]):
+        monkeypatch.setattr(queries, name, value)
+    client = create_app(rt, testing=True).test_client()
+    login(client, make_users()["admin"].username)
+    references = {case.reference: case.id for case in Case.select()}
+    listed: list[int] = []
+    url: str | None = "/?q=ktp"
+    while url:
+        html = page_text(client.get(url))
+        # A row may show its reference more than once; a case on two pages is listed twice.
+        found = re.findall(r"ADU-\d{6}-\d{4,}", html)
+        listed += [references[ref] for ref in dict.fromkeys(found)]
+        more = re.search(r'href="([^"]*sebelum=\d+[^"]*)"', html)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    assert listed == sorted(plain_like("ktp"), reverse=True)
+    assert len(listed) > 3 * queries.PAGE_SIZE
