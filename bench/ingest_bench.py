@@ -1,7 +1,7 @@
 """Ingest throughput: sandbox messages through ``inbox.ingest.ingest`` in poll-sized batches.
 
     .venv/bin/python bench/ingest_bench.py [--messages 20000] [--batch 100] [--profile]
-    .venv/bin/python bench/ingest_bench.py --postgres postgresql://postgres@127.0.0.1:5432/aduan_bench
+    .venv/bin/python bench/ingest_bench.py --postgres postgresql://postgres@127.0.0.1:5432/aduan_bench_ingest
 
 Everything a poll does is timed: duplicate check, contacts, threading, classification,
 personal-data check, reference numbers, due dates, category rows, events, acknowledgements and

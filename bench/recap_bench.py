@@ -1,7 +1,7 @@
 """How long the monthly report of a busy month takes: 20,000 cases into PDF, XLSX and CSV.
 
     .venv/bin/python bench/recap_bench.py [--cases-per-day 660] [--fresh]
-    .venv/bin/python bench/recap_bench.py --postgres postgresql://postgres@127.0.0.1:5432/aduan_bench
+    .venv/bin/python bench/recap_bench.py --postgres postgresql://postgres@127.0.0.1:5432/aduan_bench_recap
 
 Two months (September and October 2026, about 20,000 cases each, so the report has its
 previous-month comparison) are generated once by bench/generate.py into ``bench/out/recap.db``

@@ -1,12 +1,13 @@
 """Server-side time of the busy web pages on a year of one busy office.
 
     .venv/bin/python bench/web_bench.py [--requests 20] [--profile overdue]
-    .venv/bin/python bench/web_bench.py --postgres postgresql://postgres@127.0.0.1:5432/aduan_year
+    .venv/bin/python bench/web_bench.py --postgres postgresql://postgres@127.0.0.1:5432/aduan_bench_year
 
 The year is generated once (bench/generate.py) into ``bench/out/year.db`` (or the PostgreSQL
 database given) and reused; delete the file to make a new one. A database holding fewer than
-YEAR_MIN_CASES cases (another bench's) is emptied and given a year: use a database of its own. Each page is requested through the Flask test client, logged in as
-a superuser admin, so the time is the server's alone (routing, queries, template, no network).
+YEAR_MIN_CASES cases (another bench's) is emptied and given a year: use a database of its own.
+Each page is requested through the Flask test client, logged in as a superuser admin, so the
+time is the server's alone (routing, queries, template, no network).
 Baseline: the page's main list query, written as the one SQL statement it amounts to, run
 through the bare driver on the same database: what the page would cost if it did nothing else.
 """
