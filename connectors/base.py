@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -20,10 +22,37 @@ from typing import Any, ClassVar
 
 import requests
 
+from connectors.items import ItemReader, SetAsideItem, Unreadable
+
+log = logging.getLogger(__name__)
+
 KINDS_OF_MESSAGE = ("mention", "comment", "dm", "post")
 
 #: Connect and read timeouts for every HTTP call a connector makes (seconds).
 DEFAULT_TIMEOUT = (5.0, 30.0)
+ATTACHMENT_KINDS = ("image", "video", "audio", "file", "sticker")
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """A photo, video or file a citizen sent with a message, as the platform describes it.
+
+    ``url`` is where the daemon downloads it from (platform URLs expire, so soon after ingest);
+    ``platform_id`` the platform's id or key of it (X ``media_key``, a Graph attachment id)."""
+
+    kind: str
+    url: str | None = None
+    platform_id: str | None = None
+    mime: str | None = None
+    size: int | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ATTACHMENT_KINDS:
+            object.__setattr__(self, "kind", "file")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -48,6 +77,7 @@ class InboundMessage:
     in_reply_to: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     from_office: bool = False
+    attachments: tuple[AttachmentRef, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.external_id:
@@ -91,12 +121,26 @@ class InboundMessage:
         values["created_at"] = parsed
         if values.get("raw") is None:
             values["raw"] = {}
+        values["attachments"] = _attachments_from(values.get("attachments"))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["created_at"] = self.created_at.isoformat()
+        data["attachments"] = [a.to_dict() for a in self.attachments]
         return data
+
+
+def _attachments_from(value: Any) -> tuple[AttachmentRef, ...]:
+    if value in (None, []):
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("field 'attachments' must be a list of objects")
+    names = {f.name for f in dataclasses.fields(AttachmentRef)}
+    try:
+        return tuple(AttachmentRef(**{k: v for k, v in v.items() if k in names}) for v in value)
+    except TypeError:
+        raise ValueError("every attachment needs a 'kind'") from None
 
 
 @dataclass(frozen=True)
@@ -105,7 +149,8 @@ class PollResult:
 
     ``not_before`` asks the daemon not to poll again before that time (a rate limit about to
     run out); ``requests`` and ``resources`` count the platform calls and the items read, for
-    the per-day usage an office pays for.
+    the per-day usage an office pays for. ``set_aside`` are the items the poll could not read
+    (``connectors.items``); they are stored with the messages and the cursor moves past them.
     """
 
     messages: list[InboundMessage]
@@ -114,6 +159,7 @@ class PollResult:
     requests: int = 0
     resources: int = 0
     notes: list[str] = field(default_factory=list)
+    set_aside: list[SetAsideItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -174,7 +220,9 @@ class Connector:
 
     Subclasses set ``kind``, ``label`` (shown to officers) and ``settings`` (the account keys
     they accept besides ``kind``, ``label``, ``poll_interval`` and ``enabled``), and implement
-    ``poll`` and ``send``.
+    ``collect`` (or ``poll`` itself) and ``send``. ``parsers`` maps each surface name a
+    connector hands to ``ItemReader.read`` to the name of its parser method, so that
+    ``reread`` can parse a set-aside item again.
     """
 
     kind: ClassVar[str] = ""
@@ -183,6 +231,7 @@ class Connector:
     default_poll_interval: ClassVar[int] = 60
     #: True when ``find_delivered`` can tell whether a reply reached the platform.
     confirms_delivery: ClassVar[bool] = False
+    parsers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, name: str, options: dict[str, Any], session: requests.Session | None = None,
                  data_dir: str | None = None) -> None:
@@ -194,8 +243,50 @@ class Connector:
     def poll(self, cursor: dict[str, Any]) -> PollResult:
         """Return the messages newer than ``cursor`` and the cursor that covers them.
 
-        Must not advance past anything it does not return; raises ConnectorError."""
+        Never advances past anything it does not return or set aside. Raises ConnectorError
+        and nothing else: an unexpected exception outside item parsing (a bug, a shape no
+        parser expected) becomes a transient ConnectorError with its traceback in the log, so
+        the daemon backs off instead of stopping the account or crashing."""
+        items = ItemReader(self.name)
+        try:
+            result = self.collect(cursor, items)
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            from inbox import pii  # late: connectors do not need the inbox loaded to import
+            log.error("account %s: unexpected error while reading the platform:\n%s", self.name,
+                      pii.mask(traceback.format_exc()))
+            raise ConnectorError(f"Jawaban {self.label or self.kind} tidak terduga "
+                                 f"({type(exc).__name__}); aduan mencoba lagi nanti.",
+                                 detail=pii.mask(repr(exc))[:2000]) from None
+        if items.set_aside:
+            result = dataclasses.replace(result, set_aside=result.set_aside + items.set_aside)
+        return result
+
+    def collect(self, cursor: dict[str, Any], items: ItemReader) -> PollResult:
+        """The work of ``poll``: read the platform, handing each item to ``items.read``."""
         raise NotImplementedError
+
+    def reread(self, surface: str, raw: Any, context: dict[str, Any]) -> InboundMessage | None:
+        """Parse a set-aside item again with today's code (``aduan reprocess``).
+
+        Returns the message (or None when the item is not a message at all, e.g. the office's
+        own event); raises :class:`~connectors.items.Unreadable` when it still cannot be read."""
+        name = self.parsers.get(surface)
+        if name is None:
+            raise Unreadable(f"Jenis item {surface!r} tidak dikenal oleh konektor {self.kind}.")
+        if not isinstance(raw, dict):
+            raise Unreadable("Item bukan objek JSON.")
+        return getattr(self, name)(raw, context)
+
+    def fetch_attachment(self, session: requests.Session, url: str,
+                         max_bytes: int) -> tuple[bytes, str | None]:
+        """Download an attachment through ``session`` (the downloader's own, so that its
+        responses never pass through the polling session's hooks): its bytes and the platform's
+        content type. Raises ConnectorError (``permanent`` when retrying cannot help: too
+        large, gone). Connectors whose files need the account's credentials (X DM media)
+        override this."""
+        return download(session, url, max_bytes)
 
     def send(self, reply: OutboundReply) -> str:
         """Deliver ``reply`` and return the platform's id of the sent message; raises ConnectorError."""
@@ -228,6 +319,38 @@ def make_session(timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> requests.Ses
 
     session.request = request_with_timeout  # type: ignore[method-assign]
     return session
+
+
+def download(session: requests.Session, url: str, max_bytes: int,
+             **kwargs: Any) -> tuple[bytes, str | None]:
+    """GET ``url`` as a stream, refusing more than ``max_bytes``; raises ConnectorError."""
+    try:
+        with session.get(url, stream=True, **kwargs) as response:
+            if response.status_code in (403, 404, 410):
+                raise ConnectorError(f"Platform menolak mengunduh berkas (HTTP {response.status_code});"
+                                     " tautannya mungkin sudah kedaluwarsa.",
+                                     permanent=response.status_code != 403)
+            if response.status_code >= 400:
+                raise ConnectorError(f"Platform menjawab HTTP {response.status_code} saat berkas "
+                                     "diunduh; dicoba lagi nanti.")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ConnectorError(too_large(max_bytes), permanent=True)
+            body = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                body.extend(chunk)
+                if len(body) > max_bytes:
+                    raise ConnectorError(too_large(max_bytes), permanent=True)
+            mime = (response.headers.get("Content-Type") or "").split(";")[0].strip() or None
+            return bytes(body), mime
+    except requests.RequestException as exc:
+        raise ConnectorError("Berkas tidak dapat diunduh (koneksi gagal atau habis waktu); "
+                             "dicoba lagi nanti.", detail=type(exc).__name__) from None
+
+
+def too_large(max_bytes: int) -> str:
+    return (f"Berkas lebih besar dari batas {max_bytes // 1_000_000} MB "
+            "(attachments.max_mb di config.toml); buka langsung di platform.")
 
 
 def utcnow() -> datetime:

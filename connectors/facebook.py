@@ -24,16 +24,20 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, Callable, ClassVar
 
-from connectors.base import (ConnectorError, Connector, InboundMessage, OutboundReply, PollResult,
-                             Setting, utcnow)
+from connectors.base import (AttachmentRef, ConnectorError, Connector, InboundMessage,
+                             OutboundReply, PollResult, Setting, utcnow)
 from connectors.graph import DEFAULT_VERSION, OVERLAP, Graph, GraphError, Mark, parse_time
+from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
+                              require_id, text_of, unknown_author)
 
 FIRST_LOOKBACK = timedelta(days=7)  # older private messages cannot be answered anyway
 KEEP = timedelta(days=8)
 POST_WINDOW = timedelta(days=30)
-POST_FIELDS = "id,updated_time,created_time,message,from,permalink_url"
-COMMENT_FIELDS = "id,message,from,created_time,parent{id},permalink_url"
-MESSAGE_FIELDS = "id,created_time,from,to,message"
+POST_FIELDS = "id,updated_time,created_time,message,from,permalink_url,attachments{media_type,type,media,url}"
+COMMENT_FIELDS = "id,message,from,created_time,parent{id},permalink_url,attachment"
+ATTACHMENT_FIELDS = "attachments{id,mime_type,name,size,image_data,video_data,file_url}"
+MESSAGE_FIELDS = {"messenger": f"id,created_time,from,to,message,sticker,{ATTACHMENT_FIELDS}",
+                  "instagram": f"id,created_time,from,to,message,{ATTACHMENT_FIELDS}"}
 DETAILED_MESSAGES = 20  # Meta gives the details of a conversation's 20 newest messages only
 ANONYMOUS = "Pengguna Facebook"
 NIK_HIDDEN_REPLY = ("Mohon maaf, komentar Anda kami sembunyikan karena memuat NIK. Demi keamanan "
@@ -81,8 +85,9 @@ class Batch:
     A step edits ``cursor`` only once it has completed, so a transient failure part-way
     returns what is complete and leaves the rest, untouched, for the next poll."""
 
-    def __init__(self, graph: Graph, cursor: dict[str, Any], now: datetime) -> None:
-        self.graph, self.now = graph, now
+    def __init__(self, graph: Graph, cursor: dict[str, Any], now: datetime,
+                 items: ItemReader) -> None:
+        self.graph, self.now, self.items = graph, now, items
         self.cursor = copy.deepcopy(cursor)
         first = parse_time(self.cursor.get("floor")) or now - FIRST_LOOKBACK
         self.floor = max(first, now - KEEP)
@@ -148,53 +153,75 @@ class Conversations:
         horizon = max(batch.floor, seen - OVERLAP) if seen else batch.floor
         changed: list[dict[str, Any]] = []
         newest = [seen]
+        surface = f"{self.platform}.conversation"
 
         def listing() -> None:
             for conv in self.graph.pages(f"{self.page_id}/conversations", platform=self.platform,
                                          fields="id,updated_time", limit=25):
-                updated = parse_time(conv.get("updated_time"))
-                if updated is None:
+                if item_id(conv) is None:
+                    batch.items.read(surface, conv, self.parse_conversation)
                     continue
-                if updated < horizon:
+                updated = parse_time(conv.get("updated_time"))
+                if updated is not None and updated < horizon:
                     break  # newest first: everything further down is unchanged
-                newest[0] = max(newest[0], updated) if newest[0] else updated
-                if (convs.get(conv["id"]) or {}).get("u") != conv.get("updated_time"):
+                if updated is not None:
+                    newest[0] = max(newest[0], updated) if newest[0] else updated
+                # Without updated_time a change cannot be seen: read it (the mark dedupes).
+                if updated is None or (convs.get(str(conv["id"])) or {}).get("u") != conv.get("updated_time"):
                     changed.append(conv)
 
         if not batch.step(listing):
             return
-        for conv in sorted(changed, key=lambda c: parse_time(c["updated_time"])):
-            batch.step(lambda conv=conv: self._read(conv, convs, batch.floor),
-                       gone=lambda conv=conv: convs.pop(conv["id"], None))
+        for conv in sorted(changed, key=lambda c: parse_time(c.get("updated_time")) or batch.now):
+            batch.step(lambda conv=conv: self._read(batch, conv, convs),
+                       gone=lambda conv=conv: convs.pop(str(conv["id"]), None))
         if batch.complete:
             state["seen"] = newest[0].isoformat() if newest[0] else None
             forget_older(convs, batch.floor)
 
-    def _read(self, conv: dict[str, Any], convs: dict[str, Any],
-              floor: datetime) -> list[InboundMessage]:
-        mark = Mark((convs.get(conv["id"]) or {}).get("m"), floor)
+    def parse_conversation(self, conv: dict[str, Any], context: dict[str, Any]) -> None:
+        """A conversation is not a message: one with an id is simply read at the next poll."""
+        require_id(conv)
+        return None
+
+    def _read(self, batch: Batch, conv: dict[str, Any], convs: dict[str, Any]) -> list[InboundMessage]:
+        conv_id = str(conv["id"])
+        mark = Mark((convs.get(conv_id) or {}).get("m"), batch.floor)
         found = []
-        items = self.graph.pages(f"{conv['id']}/messages", fields=MESSAGE_FIELDS, limit=20)
+        items = self.graph.pages(f"{conv_id}/messages", fields=MESSAGE_FIELDS[self.platform], limit=20)
+        context = {"thread_id": conv_id, "read_at": batch.now.isoformat()}
         for item in islice(items, DETAILED_MESSAGES):
-            when = parse_time(item.get("created_time"))
-            if when is None or when < mark.threshold():
+            when = parse_time(item.get("created_time")) if isinstance(item, dict) else None
+            if when is not None and when < mark.threshold():
                 break  # newest first
-            if mark.is_new(when, item["id"]) and item.get("from"):
-                found.append(self._message(item, conv["id"], when))
+            item_key = item_id(item)
+            if item_key is not None and not mark.is_new(when or batch.now, item_key):
+                continue
+            message = batch.items.read(f"{self.platform}.dm", item, self.parse_message, context)
+            if message is not None:
+                found.append(message)
         for message in found:
             mark.add(message.created_at, message.external_id)
-        convs[conv["id"]] = {"u": conv.get("updated_time"), "m": mark.dump()}
+        convs[conv_id] = {"u": conv.get("updated_time"), "m": mark.dump()}
         return found
 
-    def _message(self, item: dict[str, Any], thread_id: str, when: datetime) -> InboundMessage:
-        sender = item["from"]
-        handle = str(sender.get("username") or "")
+    def parse_message(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        """A private message. Without ``from`` it cannot be told apart from the office's own
+        message, so it is set aside; a photo-only message has its photo and no text."""
+        external_id = require_id(item)
+        sender = obj(item.get("from"))
+        handle = text_of(sender, "username")
+        sender_id = item_id(sender) or handle
+        if not sender_id:
+            raise Unreadable("Pesan pribadi tanpa pengirim ('from'): tidak dapat dibedakan dari "
+                             "pesan kantor sendiri.")
         return InboundMessage(
-            external_id=str(item["id"]), thread_id=str(thread_id), kind="dm", public=False,
-            author_id=str(sender.get("id") or handle), author_handle=handle,
-            author_name=str(sender.get("name") or handle), text=str(item.get("message") or ""),
-            created_at=when, raw=item,
-            from_office=str(sender.get("id")) in self.own_ids or handle in self.own_names)
+            external_id=external_id, thread_id=str(context.get("thread_id") or external_id),
+            kind="dm", public=False, author_id=sender_id, author_handle=handle,
+            author_name=text_of(sender, "name") or handle, text=text_of(item, "message"),
+            created_at=_when(item.get("created_time"), context), raw=item,
+            from_office=item_id(sender) in self.own_ids or (bool(handle) and handle in self.own_names),
+            attachments=message_attachments(item))
 
     def send(self, reply: OutboundReply) -> str:
         """Send a private reply inside Meta's windows; returns the message id."""
@@ -219,6 +246,10 @@ class Conversations:
 class FacebookConnector(Connector):
     kind: ClassVar[str] = "facebook"
     label: ClassVar[str] = "Facebook"
+    parsers: ClassVar[dict[str, str]] = {
+        "facebook.post": "parse_post", "facebook.mention": "parse_post",
+        "facebook.comment": "parse_comment", "messenger.dm": "parse_message",
+        "messenger.conversation": "parse_conversation"}
     settings: ClassVar[dict[str, Setting]] = {
         "page_id": Setting((str, int), required=True, help="ID Halaman Facebook"),
         "page_access_token": Setting(str, required=True, secret=True,
@@ -238,11 +269,17 @@ class FacebookConnector(Connector):
                            option(self, "app_secret"), option(self, "graph_version"))
         self.inbox = Conversations(self.graph, self.page_id, "messenger", "Messenger", {self.page_id})
 
-    def poll(self, cursor: dict[str, Any]) -> PollResult:
-        batch = Batch(self.graph, cursor, utcnow())
+    def collect(self, cursor: dict[str, Any], items: ItemReader) -> PollResult:
+        batch = Batch(self.graph, cursor, utcnow(), items)
         self.inbox.poll(batch)  # first: the 24-hour reply window is the tightest clock
         self._poll_posts(batch)
         return batch.result()
+
+    def parse_conversation(self, conv: dict[str, Any], context: dict[str, Any]) -> None:
+        return self.inbox.parse_conversation(conv, context)
+
+    def parse_message(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        return self.inbox.parse_message(item, context)
 
     def send(self, reply: OutboundReply) -> str:
         if reply.kind == "dm" or not reply.public:
@@ -258,11 +295,11 @@ class FacebookConnector(Connector):
             if not batch.step(lambda edge=edge, kind=kind: self._list(batch, edge, kind, listed)):
                 return
         posts: dict[str, Any] = batch.cursor.setdefault("posts", {})
-        changed = [post for post in listed.values()
-                   if self._changed(post, posts.get(post["id"]), batch)]
+        changed = [post for post_id, post in listed.items()
+                   if self._changed(post, posts.get(post_id), batch)]
         for post in sorted(changed, key=lambda p: parse_time(p.get("updated_time")) or batch.now):
             batch.step(lambda post=post: self._comments(batch, post),
-                       gone=lambda post=post: posts.pop(post["id"], None))
+                       gone=lambda post=post: posts.pop(str(post["id"]), None))
         if batch.complete:
             forget_older(posts, batch.floor)
             forget_older(batch.cursor.get("posts_seen", {}), batch.now - POST_WINDOW)
@@ -271,22 +308,32 @@ class FacebookConnector(Connector):
               listed: dict[str, dict[str, Any]]) -> list[InboundMessage]:
         seen: dict[str, str] = batch.cursor.setdefault("posts_seen", {})
         found = []
+        context = {"kind": kind, "read_at": batch.now.isoformat()}
         for post in self.graph.pages(f"{self.page_id}/{edge}", fields=POST_FIELDS, limit=100):
+            post_id = item_id(post)
+            if post_id is None:  # no id: its comments cannot be followed, nor the post stored
+                batch.items.read(f"facebook.{kind}", post, self.parse_post, context)
+                continue
             created = parse_time(post.get("created_time"))
-            if created is None:
-                continue
-            if created < batch.now - POST_WINDOW:
+            if created is not None and created < batch.now - POST_WINDOW:
                 break  # newest first
-            if post["id"] in listed:
+            if post_id in listed:
                 continue
-            listed[post["id"]] = post
-            author = post.get("from") or {}
-            if str(author.get("id")) != self.page_id and post["id"] not in seen \
-                    and created >= batch.floor:
-                found.append(self._public(post, kind, post["id"], created))
+            listed[post_id] = post
+            if post_id in seen or (created is not None and created < batch.floor):
+                continue
+            message = batch.items.read(f"facebook.{kind}", post, self.parse_post, context)
+            if message is not None and not message.from_office:
+                found.append(message)
         for message in found:
             seen[message.external_id] = message.created_at.isoformat()
         return found
+
+    def parse_post(self, post: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        post_id = require_id(post)
+        kind = "mention" if context.get("kind") == "mention" else "post"
+        return self._public(post, kind, post_id, _when(post.get("created_time"), context),
+                            attachments=post_attachments(post))
 
     @staticmethod
     def _changed(post: dict[str, Any], entry: dict[str, Any] | None, batch: Batch) -> bool:
@@ -297,29 +344,44 @@ class FacebookConnector(Connector):
 
     def _comments(self, batch: Batch, post: dict[str, Any]) -> list[InboundMessage]:
         posts = batch.cursor["posts"]
-        mark = Mark((posts.get(post["id"]) or {}).get("m"), batch.floor)
+        post_id = str(post["id"])
+        mark = Mark((posts.get(post_id) or {}).get("m"), batch.floor)
         hide = bool(option(self, "hide_comments_with_nik"))
         roots: dict[str, str] = {}
         found = []
         # since is a hint only: every comment is still checked against the mark.
-        for comment in self.graph.pages(f"{post['id']}/comments", filter="stream",
+        for comment in self.graph.pages(f"{post_id}/comments", filter="stream",
                                         order="chronological", limit=100,
                                         since=int(mark.threshold().timestamp()),
                                         fields=COMMENT_FIELDS + (",is_hidden" if hide else "")):
-            parent = (comment.get("parent") or {}).get("id")
-            roots[comment["id"]] = roots.get(parent, parent) if parent else comment["id"]
-            when = parse_time(comment.get("created_time"))
-            if when is None or not mark.is_new(when, comment["id"]):
+            comment_id = item_id(comment)
+            context = {"post_id": post_id, "read_at": batch.now.isoformat()}
+            if comment_id is not None:
+                parent = item_id(obj(comment.get("parent")))
+                roots[comment_id] = roots.get(parent, parent) if parent else comment_id
+                context.update(thread_id=roots[comment_id], in_reply_to=parent or post_id)
+                when = parse_time(comment.get("created_time"))
+                if not mark.is_new(when or batch.now, comment_id):
+                    continue
+            message = batch.items.read("facebook.comment", comment, self.parse_comment, context)
+            if message is None:
                 continue
-            message = self._public(comment, "comment", roots[comment["id"]], when,
-                                   in_reply_to=str(parent or post["id"]))
             found.append(message)
             if hide:
                 self._protect(batch, comment, message)
         for message in found:
             mark.add(message.created_at, message.external_id)
-        posts[post["id"]] = {"u": post.get("updated_time"), "m": mark.dump()}
+        posts[post_id] = {"u": post.get("updated_time"), "m": mark.dump()}
         return found
+
+    def parse_comment(self, comment: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        comment_id = require_id(comment)
+        parent = item_id(obj(comment.get("parent")))
+        thread = str(context.get("thread_id") or parent or comment_id)
+        return self._public(comment, "comment", thread, _when(comment.get("created_time"), context),
+                            in_reply_to=str(context.get("in_reply_to") or parent
+                                            or context.get("post_id") or "") or None,
+                            attachments=comment_attachments(comment))
 
     def _protect(self, batch: Batch, comment: dict[str, Any], message: InboundMessage) -> None:
         """Hide a citizen's comment that shows a NIK, then ask them to go on privately.
@@ -338,14 +400,82 @@ class FacebookConnector(Connector):
                                f"{exc.message}")
 
     def _public(self, item: dict[str, Any], kind: str, thread_id: str, when: datetime,
-                in_reply_to: str | None = None) -> InboundMessage:
-        """A post or comment as a message; /tagged shows ``from`` of a person's post only to
-        its author (Graph docs), so the author may be unknown."""
-        author = item.get("from") or {}
-        author_id = str(author.get("id") or "")
+                in_reply_to: str | None = None,
+                attachments: tuple[AttachmentRef, ...] = ()) -> InboundMessage:
+        """A post or comment as a message. /tagged shows ``from`` of a person's post only to its
+        author (Graph docs), so the author may be unknown: such a message is its own contact
+        ("pengirim tidak diketahui"), never merged with another unknown person's."""
+        author = obj(item.get("from"))
+        author_id = item_id(author)
+        external_id = require_id(item)
         return InboundMessage(
-            external_id=str(item["id"]), thread_id=str(thread_id), kind=kind, public=True,
-            author_id=author_id, author_handle="", author_name=str(author.get("name") or ANONYMOUS),
-            text=str(item.get("message") or ""), created_at=when,
-            permalink=item.get("permalink_url"), in_reply_to=in_reply_to, raw=item,
-            from_office=author_id == self.page_id)
+            external_id=external_id, thread_id=str(thread_id), kind=kind, public=True,
+            author_id=author_id or unknown_author(thread_id, external_id), author_handle="",
+            author_name=text_of(author, "name") or (ANONYMOUS if author_id else UNKNOWN_AUTHOR),
+            text=text_of(item, "message"), created_at=when,
+            permalink=_link(item.get("permalink_url")), in_reply_to=in_reply_to, raw=item,
+            from_office=author_id == self.page_id, attachments=attachments)
+
+
+# --- attachments ---------------------------------------------------------------------------------
+
+def _when(value: Any, context: dict[str, Any]) -> datetime:
+    """The item's time, or the time it was read when Meta left it out or sent no time."""
+    return parse_time(value) or parse_time(context.get("read_at")) or utcnow()
+
+
+def _link(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.startswith("https://") else None
+
+
+def message_attachments(item: dict[str, Any]) -> tuple[AttachmentRef, ...]:
+    """Messenger / Instagram DM ``attachments`` (image_data, video_data, file_url) and a sticker."""
+    found = []
+    for entry in objects(obj(item.get("attachments")).get("data")):
+        image, video = obj(entry.get("image_data")), obj(entry.get("video_data"))
+        mime = text_of(entry, "mime_type") or None
+        if image:
+            kind, url = "image", _link(image.get("url"))
+        elif video:
+            kind, url = "video", _link(video.get("url"))
+        else:
+            kind = "image" if (mime or "").startswith("image/") else "file"
+            url = _link(entry.get("file_url"))
+        size = entry.get("size")
+        found.append(AttachmentRef(kind=kind, url=url, platform_id=item_id(entry), mime=mime,
+                                   size=size if isinstance(size, int) and not isinstance(size, bool)
+                                   else None, name=text_of(entry, "name")[:200]))
+    sticker = item.get("sticker")
+    if isinstance(sticker, str) and _link(sticker):
+        found.append(AttachmentRef(kind="sticker", url=sticker))
+    return tuple(found)
+
+
+def comment_attachments(comment: dict[str, Any]) -> tuple[AttachmentRef, ...]:
+    """A Facebook comment's one ``attachment`` (a photo, a sticker, a GIF or a video)."""
+    return _story_attachments([obj(comment.get("attachment"))])
+
+
+def post_attachments(post: dict[str, Any]) -> tuple[AttachmentRef, ...]:
+    """A post's ``attachments`` (an album's photos are its ``subattachments``)."""
+    entries = []
+    for entry in objects(obj(post.get("attachments")).get("data")):
+        entries.append(entry)
+        entries.extend(objects(obj(entry.get("subattachments")).get("data")))
+    return _story_attachments(entries)
+
+
+def _story_attachments(entries: list[dict[str, Any]]) -> tuple[AttachmentRef, ...]:
+    found = []
+    for entry in entries:
+        media = obj(entry.get("media"))
+        kind_word = text_of(entry, "media_type") or text_of(entry, "type")
+        if not media:
+            continue  # a shared link or an album's cover: nothing of its own to keep
+        image = _link(obj(media.get("image")).get("src"))
+        if "video" in kind_word:
+            found.append(AttachmentRef(kind="video", url=_link(media.get("source")) or image))
+        elif image:
+            found.append(AttachmentRef(kind="sticker" if kind_word == "sticker" else "image",
+                                       url=image, platform_id=item_id(obj(entry.get("target")))))
+    return tuple(found)

@@ -36,6 +36,7 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
 TRANSIENT_CODES = frozenset({1, 2})
 WINDOW_SUBCODES = frozenset({2018278, 2534022})
 UNREACHABLE_SUBCODES = frozenset({1545041})
+GONE_SUBCODE = 33
 _PERMISSION = re.compile(r"\b(pages_[a-z_]+|instagram_[a-z_]+|business_management"
                          r"|read_page_mailboxes|ads_management|ads_read)\b")
 _SECRET_IN_URL = re.compile(r"(access_token|appsecret_proof|client_secret)=[^&\s'\"]+")
@@ -52,8 +53,10 @@ class GraphError(ConnectorError):
 
     @property
     def gone(self) -> bool:
-        """True when the object was deleted or is out of reach (code 100): skip it, go on."""
-        return self.code == 100
+        """True when the object was deleted or is out of reach (code 100, subcode 33: "does not
+        exist, cannot be loaded due to missing permissions"): skip it, go on. Every other code
+        100 is a fault of the request or the configuration and is reported."""
+        return self.code == 100 and self.subcode == GONE_SUBCODE
 
 
 def scrub(text: str) -> str:
@@ -62,12 +65,18 @@ def scrub(text: str) -> str:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """A Graph time (``2026-11-03T02:15:00+0000``, ISO 8601 or Unix seconds) as aware UTC."""
-    if value is None or value == "":
+    """A Graph time (``2026-11-03T02:15:00+0000``, ISO 8601 or Unix seconds) as aware UTC, or
+    None when ``value`` is missing or is not a time at all (platform data is untrusted)."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-        return datetime.fromtimestamp(int(value), timezone.utc)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    try:
+        if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+            return datetime.fromtimestamp(int(value), timezone.utc)
+        if not isinstance(value, str):
+            return None
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
@@ -118,9 +127,13 @@ class Graph:
         ever stored. Stop iterating to stop fetching pages."""
         page = self.get(path, **params)
         while True:
-            yield from page.get("data") or []
-            following = (page.get("paging") or {}).get("next")
-            if not following:
+            data = page.get("data")
+            if data is not None and not isinstance(data, list):
+                raise self._malformed()
+            yield from data or []  # each item, whatever its shape, is the reader's to judge
+            paging = page.get("paging")
+            following = paging.get("next") if isinstance(paging, dict) else None
+            if not following or not isinstance(following, str):
                 return
             url = urlparse(following)
             # The SDK adds the token again; the proof is re-added by _call.
@@ -214,6 +227,13 @@ class Graph:
             return GraphError(f"Layanan Meta sedang terganggu (kode {code}); dicoba lagi otomatis.",
                               code, subcode, detail=detail)
         sub = f", subkode {subcode}" if subcode else ""
+        if code == 100 and subcode == GONE_SUBCODE:
+            return GraphError(f"Objek di Meta sudah dihapus atau tidak dapat dilihat dengan token ini "
+                              f"(kode 100{sub}): {text}", code, subcode, permanent=True, detail=detail)
+        if code == 100:
+            return GraphError(f"Meta menolak permintaan aduan sebagai tidak valid (kode 100{sub}): "
+                              f"{text} — periksa page_id/ig_user_id, app_secret dan izin akun di "
+                              "config.toml.", code, subcode, permanent=True, detail=detail)
         return GraphError(f"Meta menolak permintaan (kode {code}{sub}): {text}", code, subcode,
                           permanent=True, detail=detail)
 

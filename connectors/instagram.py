@@ -1,8 +1,8 @@
 """Instagram professional account: comments on recent media, media that tag the account, DMs.
 
 IG Media has no ``updated_time``, so the change signal is ``comments_count`` (it counts
-replies too), read for all ``media_lookback`` media in the one /media request; only media whose
-count moved are re-read. A deletion and a new comment between two polls leave the count equal,
+replies too), read for the ``media_lookback`` newest media (following ``paging.next`` when a
+page holds fewer); only media whose count moved are re-read. A deletion and a new comment between two polls leave the count equal,
 so every :data:`RESCAN_EVERY` the media that have comments are re-read anyway. An idle poll
 costs three requests: conversations, /tags, /media.
 
@@ -18,22 +18,29 @@ The cursor: ``floor`` and ``dm`` as in :mod:`connectors.facebook`, plus
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import islice
 from typing import Any, ClassVar
 
-from connectors.base import (Connector, ConnectorError, InboundMessage, OutboundReply, PollResult,
-                             Setting, utcnow)
-from connectors.facebook import Batch, Conversations, created_id, option
+from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
+                             OutboundReply, PollResult, Setting, utcnow)
+from connectors.facebook import Batch, Conversations, _link, _when, created_id, option
 from connectors.graph import DEFAULT_VERSION, Graph, Mark, parse_time
+from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
+                              require_id, text_of, unknown_author)
 
 MEDIA_FIELDS = "id,timestamp,permalink,caption,comments_count,username"
 COMMENT_FIELDS = "id,text,timestamp,username,from,replies{id,text,timestamp,username,from}"
-TAG_FIELDS = "id,username,caption,timestamp,permalink,media_type"
+TAG_FIELDS = "id,username,caption,timestamp,permalink,media_type,media_url,thumbnail_url"
 RESCAN_EVERY = timedelta(hours=6)
 
 
 class InstagramConnector(Connector):
     kind: ClassVar[str] = "instagram"
     label: ClassVar[str] = "Instagram"
+    parsers: ClassVar[dict[str, str]] = {
+        "instagram.tag": "parse_tag", "instagram.comment": "parse_comment",
+        "instagram.media": "parse_media", "instagram.dm": "parse_message",
+        "instagram.conversation": "parse_conversation"}
     settings: ClassVar[dict[str, Setting]] = {
         "ig_user_id": Setting((str, int), required=True, help="ID akun Instagram profesional"),
         "page_id": Setting((str, int), required=True, help="ID Halaman Facebook yang tertaut"),
@@ -58,14 +65,20 @@ class InstagramConnector(Connector):
     def lookback(self) -> int:
         return max(1, min(int(option(self, "media_lookback")), 100))
 
-    def poll(self, cursor: dict[str, Any]) -> PollResult:
-        batch = Batch(self.graph, cursor, utcnow())
+    def collect(self, cursor: dict[str, Any], items: ItemReader) -> PollResult:
+        batch = Batch(self.graph, cursor, utcnow(), items)
         if batch.cursor.get("username"):
             self.inbox.own_names.add(batch.cursor["username"])
         self.inbox.poll(batch)  # first: the 24-hour reply window is the tightest clock
         if batch.step(lambda: self._tags(batch)):
             self._poll_media(batch)
         return batch.result()
+
+    def parse_conversation(self, conv: dict[str, Any], context: dict[str, Any]) -> None:
+        return self.inbox.parse_conversation(conv, context)
+
+    def parse_message(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        return self.inbox.parse_message(item, context)
 
     def send(self, reply: OutboundReply) -> str:
         if reply.kind == "dm" or not reply.public:
@@ -83,21 +96,34 @@ class InstagramConnector(Connector):
         # /tags pages carry no paging.next (Instagram docs): the newest page is what we watch.
         state = batch.cursor.setdefault("tags", {})
         seen = list(state.get("ids") or [])
-        items = self.graph.get(f"{self.ig_user_id}/tags", fields=TAG_FIELDS,
-                               limit=self.lookback).get("data") or []
+        page = self.graph.get(f"{self.ig_user_id}/tags", fields=TAG_FIELDS, limit=self.lookback)
+        items = page.get("data") if isinstance(page.get("data"), list) else []
+        context = {"read_at": batch.now.isoformat()}
         found = []
         for item in items:
-            when = parse_time(item.get("timestamp"))
-            if when is None or item["id"] in seen or when < batch.floor:
+            key = item_id(item)
+            if key is not None and (key in seen or (parse_time(item.get("timestamp")) or batch.now)
+                                    < batch.floor):
                 continue
-            username = str(item.get("username") or "")
-            found.append(InboundMessage(
-                external_id=str(item["id"]), thread_id=str(item["id"]), kind="mention",
-                public=True, author_id=username, author_handle=username, author_name=username,
-                text=str(item.get("caption") or ""), created_at=when,
-                permalink=item.get("permalink"), raw=item))
-        state["ids"] = list(dict.fromkeys([i["id"] for i in items] + seen))[:4 * self.lookback]
+            message = batch.items.read("instagram.tag", item, self.parse_tag, context)
+            if message is not None:
+                found.append(message)
+        listed = [key for key in (item_id(item) for item in items) if key]
+        state["ids"] = list(dict.fromkeys(listed + seen))[:4 * self.lookback]
         return found
+
+    def parse_tag(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        """A media that tags the account: its caption, and its photo or video."""
+        media_id = require_id(item)
+        username = text_of(item, "username")
+        kind = "video" if text_of(item, "media_type") == "VIDEO" else "image"
+        url = _link(item.get("media_url")) or _link(item.get("thumbnail_url"))
+        return InboundMessage(
+            external_id=media_id, thread_id=media_id, kind="mention", public=True,
+            author_id=username or unknown_author(media_id, media_id), author_handle=username,
+            author_name=username or UNKNOWN_AUTHOR, text=text_of(item, "caption"),
+            created_at=_when(item.get("timestamp"), context), permalink=_link(item.get("permalink")),
+            raw=item, attachments=(AttachmentRef(kind=kind, url=url),) if url else ())
 
     # --- comments on the account's media --------------------------------------------------------
 
@@ -109,26 +135,37 @@ class InstagramConnector(Connector):
         changed: list[dict[str, Any]] = []
 
         def listing() -> None:
-            page = self.graph.get(f"{self.ig_user_id}/media", fields=MEDIA_FIELDS,
-                                  limit=self.lookback)
-            media.extend((page.get("data") or [])[:self.lookback])
+            # Pages up to media_lookback posts; the first page usually holds them all, so an
+            # idle poll still costs one /media request.
+            pages = self.graph.pages(f"{self.ig_user_id}/media", fields=MEDIA_FIELDS,
+                                     limit=self.lookback)
+            ids: set[str] = set()
+            for item in islice(pages, self.lookback):
+                key = item_id(item)
+                if key is None:
+                    batch.items.read("instagram.media", item, self.parse_media)
+                    continue
+                if key in ids:
+                    break  # a next page that repeats this one: the end of the list
+                ids.add(key)
+                media.append(item)
             for item in media:
-                count = int(item.get("comments_count") or 0)
-                entry = state.get(item["id"])
+                count = _count(item.get("comments_count"))
+                entry = state.get(str(item["id"]))
                 if entry is None and count == 0:
-                    state[item["id"]] = {"n": 0, "m": None}
+                    state[str(item["id"])] = {"n": 0, "m": None}
                 elif entry is None or entry.get("n") != count or (rescan and count > 0):
                     changed.append(item)
 
         if not batch.step(listing):
             return
-        names = {str(item["username"]) for item in media if item.get("username")}
+        names = {text_of(item, "username") for item in media} - {""}
         self.inbox.own_names |= names
         for item in sorted(changed, key=lambda m: parse_time(m.get("timestamp")) or batch.now):
             batch.step(lambda item=item: self._comments(batch, item, state),
-                       gone=lambda item=item: state.pop(item["id"], None))
+                       gone=lambda item=item: state.pop(str(item["id"]), None))
         if batch.complete:
-            listed = {item["id"] for item in media}
+            listed = {str(item["id"]) for item in media}
             for key in [k for k in state if k not in listed]:
                 del state[key]
             if rescan:
@@ -136,31 +173,66 @@ class InstagramConnector(Connector):
             if names:
                 batch.cursor["username"] = sorted(names)[0]
 
+    def parse_media(self, item: dict[str, Any], context: dict[str, Any]) -> None:
+        """The office's own media is not a message; one with an id is read at the next poll."""
+        require_id(item)
+        return None
+
     def _comments(self, batch: Batch, media: dict[str, Any],
                   state: dict[str, Any]) -> list[InboundMessage]:
-        mark = Mark((state.get(media["id"]) or {}).get("m"), batch.floor)
+        media_id = str(media["id"])
+        mark = Mark((state.get(media_id) or {}).get("m"), batch.floor)
         found: list[InboundMessage] = []
+        base = {"media_id": media_id, "permalink": _link(media.get("permalink")),
+                "read_at": batch.now.isoformat()}
         # Comments come newest first, but a new reply can sit under an old comment: read all.
-        for comment in self.graph.pages(f"{media['id']}/comments", fields=COMMENT_FIELDS, limit=50):
-            self._consider(comment, comment["id"], media["id"], media, mark, found)
-            for reply in (comment.get("replies") or {}).get("data") or []:
-                self._consider(reply, comment["id"], comment["id"], media, mark, found)
+        for comment in self.graph.pages(f"{media_id}/comments", fields=COMMENT_FIELDS, limit=50):
+            comment_id = item_id(comment)
+            self._consider(batch, comment, dict(base, thread_id=comment_id or media_id,
+                                                in_reply_to=media_id), mark, found)
+            if comment_id is None:
+                continue  # its replies are in its raw JSON, set aside with it
+            for reply in objects(obj(comment.get("replies")).get("data")):
+                self._consider(batch, reply, dict(base, thread_id=comment_id, in_reply_to=comment_id),
+                               mark, found)
         for message in found:
             mark.add(message.created_at, message.external_id)
-        state[media["id"]] = {"n": int(media.get("comments_count") or 0), "m": mark.dump()}
+        state[media_id] = {"n": _count(media.get("comments_count")), "m": mark.dump()}
         return found
 
-    def _consider(self, item: dict[str, Any], thread_id: str, in_reply_to: str,
-                  media: dict[str, Any], mark: Mark, found: list[InboundMessage]) -> None:
-        when = parse_time(item.get("timestamp"))
-        if when is None or not mark.is_new(when, item["id"]):
+    def _consider(self, batch: Batch, item: Any, context: dict[str, Any], mark: Mark,
+                  found: list[InboundMessage]) -> None:
+        key = item_id(item)
+        if key is not None and not mark.is_new(parse_time(item.get("timestamp")) or batch.now, key):
             return
-        sender = item.get("from") or {}
-        username = str(item.get("username") or sender.get("username") or "")
-        found.append(InboundMessage(
-            external_id=str(item["id"]), thread_id=str(thread_id), kind="comment", public=True,
-            author_id=str(sender.get("id") or username), author_handle=username,
-            author_name=username, text=str(item.get("text") or ""), created_at=when,
-            permalink=media.get("permalink"), in_reply_to=str(in_reply_to),
+        message = batch.items.read("instagram.comment", item, self.parse_comment, context)
+        if message is not None:
+            found.append(message)
+
+    def parse_comment(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        comment_id = require_id(item)
+        sender = obj(item.get("from"))
+        username = text_of(item, "username") or text_of(sender, "username")
+        sender_id = item_id(sender)
+        thread = str(context.get("thread_id") or comment_id)
+        return InboundMessage(
+            external_id=comment_id, thread_id=thread, kind="comment", public=True,
+            author_id=sender_id or username or unknown_author(thread, comment_id),
+            author_handle=username, author_name=username or UNKNOWN_AUTHOR,
+            text=text_of(item, "text"), created_at=_when(item.get("timestamp"), context),
+            permalink=context.get("permalink"),
+            in_reply_to=str(context.get("in_reply_to") or "") or None,
             raw={key: value for key, value in item.items() if key != "replies"},
-            from_office=str(sender.get("id")) == self.ig_user_id or username in self.inbox.own_names))
+            from_office=sender_id == self.ig_user_id or (bool(username)
+                                                         and username in self.inbox.own_names))
+
+
+def _count(value: Any) -> int:
+    """``comments_count`` as a number; anything odd counts as unknown (-1), so it is re-read."""
+    if isinstance(value, bool):
+        return -1
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return 0 if value is None else -1

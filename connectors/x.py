@@ -10,6 +10,14 @@ times); ``dms_disabled`` (the Indonesian reason, while X refuses DMs with a 403;
 Errors on the mentions read raise and leave the cursor as it was (a half-read catch-up is read
 again); DM failures other than a 401 are contained, so mentions keep flowing.
 tweepy calls ``https://api.twitter.com`` (hard-coded); X serves it like ``api.x.com``.
+
+Real responses: every item is read on its own (``connectors.items``). A post needs only its
+``id``: X's default field set (``id``, ``text``, ``edit_history_tweet_ids``) is enough. A missing
+``created_at`` is taken from the snowflake id (ms since the Unix epoch = ``(id >> 22) +
+1288834974657``), a missing ``conversation_id`` is the post's own id, a missing author is
+"pengirim tidak diketahui". A DM without ``sender_id`` is set aside (it could be the office's
+own); a missing ``dm_conversation_id`` is derived from the two participants. Photos and videos
+come through ``expansions=attachments.media_keys`` with ``media.fields``.
 """
 from __future__ import annotations
 
@@ -24,16 +32,23 @@ import requests
 import tweepy
 from urllib3.exceptions import ProtocolError
 
-from connectors.base import (Connector, ConnectorError, InboundMessage, OutboundReply, PollResult,
-                             Setting, utcnow)
+from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
+                             OutboundReply, PollResult, Setting, download, utcnow)
+from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
+                              require_id, snowflake_time, text_of, unknown_author)
 
 log = logging.getLogger(__name__)
 # tweepy logs every request's headers at DEBUG, the bearer token included: never let that through.
 logging.getLogger("tweepy.client").setLevel(logging.INFO)
 
-TWEET_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets", "author_id"]
-DM_FIELDS = ["created_at", "sender_id", "dm_conversation_id", "text", "attachments"]
+TWEET_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets",
+                "author_id", "attachments"]
+DM_FIELDS = ["created_at", "sender_id", "dm_conversation_id", "text", "attachments",
+             "participant_ids"]
 USER_FIELDS = ["username", "name"]
+MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants"]
+MENTION_EXPANSIONS = ["author_id", "attachments.media_keys"]
+DM_EXPANSIONS = ["sender_id", "attachments.media_keys"]
 PAGE = 100
 # X bills every DM event a page returns, seen or not, and DMs have no since_id: in steady state the
 # first page is small, so a quiet interval re-reads a few seen events, and pages grow 4x in a burst.
@@ -64,6 +79,8 @@ class _Tally:
 class XConnector(Connector):
     kind: ClassVar[str] = "x"
     label: ClassVar[str] = "X (Twitter)"
+    parsers: ClassVar[dict[str, str]] = {"x.mention": "parse_mention", "x.dm": "parse_dm",
+                                         "x.page": "parse_page"}
     settings: ClassVar[dict[str, Setting]] = {
         "user_id": Setting(str, required=True, help="numeric id of the office's X account"),
         "bearer_token": Setting(str, secret=True, help="app bearer token for reading mentions"),
@@ -96,20 +113,22 @@ class XConnector(Connector):
 
     # --- polling -----------------------------------------------------------------------------
 
-    def poll(self, cursor: dict[str, Any]) -> PollResult:
+    def collect(self, cursor: dict[str, Any], items: ItemReader) -> PollResult:
         """Mentions newer than the cursor, then DMs when due; raises ConnectorError."""
         now, tally, cursor, notes = utcnow(), _Tally(), dict(cursor), []
-        messages = self._read_mentions(cursor, now, tally)
+        messages = self._read_mentions(cursor, now, tally, items, notes)
         not_before = self._exhausted(f"/2/users/{self.user_id}/mentions")
         if self._opt("dms"):
-            messages += self._read_dms(cursor, now, tally, notes)
+            messages += self._read_dms(cursor, now, tally, notes, items)
         messages.sort(key=lambda m: (m.created_at, _id_key(m.external_id)))
         return PollResult(messages, cursor, not_before=not_before, requests=tally.requests,
-                          resources=tally.resources, notes=notes)
+                          resources=tally.resources, notes=list(dict.fromkeys(notes)))
 
-    def _read_mentions(self, cursor: dict[str, Any], now: datetime, tally: _Tally) -> list[InboundMessage]:
-        params: dict[str, Any] = dict(max_results=PAGE, expansions=["author_id"],
-                                      tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS)
+    def _read_mentions(self, cursor: dict[str, Any], now: datetime, tally: _Tally,
+                       items: ItemReader, notes: list[str]) -> list[InboundMessage]:
+        params: dict[str, Any] = dict(max_results=PAGE, expansions=MENTION_EXPANSIONS,
+                                      tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS,
+                                      media_fields=MEDIA_FIELDS)
         if cursor.get("mentions_since_id"):
             params["since_id"] = cursor["mentions_since_id"]
         else:  # first poll: X keeps the 800 newest mentions; the office wants the last few days
@@ -124,39 +143,53 @@ class XConnector(Connector):
                                       user_auth=user_auth, **params)
             except tweepy.HTTPException as exc:
                 raise _refused_read(exc) from None
-            data, users, meta = _page(response)
+            data, includes, meta = _page(response, notes)
             tally.resources += len(data)
+            if not data and _int(str(meta.get("result_count") or 0)) and not objects(
+                    _json(response).get("errors")):
+                items.put_aside("x.page", _json(response), "X menyebut ada post baru tetapi tidak "
+                                "mengirim isinya; buka mention akun kantor di X.")
             if page == 0:  # the first page is the newest: its newest_id bounds the next poll
-                newest = meta.get("newest_id")
+                newest = _newest_id(meta, data)
             for item in data:
-                message = self._mention(item, users, response)
-                found[message.external_id] = message
+                message = items.read("x.mention", item, self.parse_mention,
+                                     _context(item, "author_id", includes))
+                if message is not None:
+                    found[message.external_id] = message
             if not data or not meta.get("next_token"):
                 break
             params["pagination_token"] = meta["next_token"]
         if newest:  # an empty result has no newest_id and keeps the cursor
-            cursor["mentions_since_id"] = str(newest)
+            cursor["mentions_since_id"] = newest
         return list(found.values())
 
-    def _mention(self, item: dict[str, Any], users: dict[str, dict[str, Any]],
-                 response: requests.Response) -> InboundMessage:
-        tweet_id, author_id = _text(item, "id", response), _text(item, "author_id", response)
-        user = users.get(author_id)
-        handle = str(user.get("username") or "") if user else ""
-        replied = [str(r.get("id")) for r in item.get("referenced_tweets") or []
-                   if isinstance(r, dict) and r.get("type") == "replied_to" and r.get("id")]
+    def parse_mention(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        """A post that mentions the office; X's default field set (``id``, ``text``) suffices."""
+        tweet_id = require_id(item)
+        thread = item_id(item, "conversation_id") or tweet_id
+        author_id = item_id(item, "author_id")
+        user = obj(context.get("user"))
+        handle = text_of(user, "username")
+        replied = [str(r.get("id")) for r in objects(item.get("referenced_tweets"))
+                   if r.get("type") == "replied_to" and item_id(r)]
         return InboundMessage(
-            external_id=tweet_id, thread_id=str(item.get("conversation_id") or tweet_id),
-            kind="mention", public=True, author_id=author_id, author_handle=handle or author_id,
-            author_name=str(user.get("name") or "") if user else "",
-            text=_text(item, "text", response), created_at=_time(item, response),
+            external_id=tweet_id, thread_id=thread, kind="mention", public=True,
+            author_id=author_id or unknown_author(thread, tweet_id),
+            author_handle=handle or author_id or "",
+            author_name=text_of(user, "name") or ("" if author_id else UNKNOWN_AUTHOR),
+            text=text_of(item, "text"), created_at=_created(item, tweet_id),
             permalink=(f"https://x.com/{handle}/status/{tweet_id}" if handle
                        else f"https://x.com/i/web/status/{tweet_id}"),
             in_reply_to=replied[0] if replied else None, raw=item,
-            from_office=author_id == self.user_id)
+            from_office=author_id == self.user_id,
+            attachments=_media(item, context))
+
+    def parse_page(self, body: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        """A page that announced posts without sending them: nothing in it can be read."""
+        raise Unreadable("Halaman X tanpa isi post tetap tidak dapat dibaca.")
 
     def _read_dms(self, cursor: dict[str, Any], now: datetime, tally: _Tally,
-                  notes: list[str]) -> list[InboundMessage]:
+                  notes: list[str], items: ItemReader) -> list[InboundMessage]:
         """DM events not seen yet, when due; failures other than 401 become notes, not errors."""
         next_at = _parse_time(cursor.get("dm_next_at"))
         if next_at is not None and now < next_at:
@@ -165,7 +198,7 @@ class XConnector(Connector):
             return []
         interval = timedelta(seconds=int(self._opt("dm_poll_interval")))
         try:
-            messages = self._read_dm_events(cursor, now, tally)
+            messages = self._read_dm_events(cursor, now, tally, items, notes)
         except tweepy.Forbidden as exc:
             log.warning("account %s: DMs refused: %s", self.name, _detail(exc.response))
             cursor.update(dms_disabled=DMS_FORBIDDEN, dm_next_at=(now + DM_REPROBE).isoformat())
@@ -188,28 +221,37 @@ class XConnector(Connector):
         cursor["dm_next_at"] = max(now + interval, self._exhausted("/2/dm_events") or now).isoformat()
         return messages
 
-    def _read_dm_events(self, cursor: dict[str, Any], now: datetime, tally: _Tally) -> list[InboundMessage]:
+    def _read_dm_events(self, cursor: dict[str, Any], now: datetime, tally: _Tally,
+                        items: ItemReader, notes: list[str]) -> list[InboundMessage]:
         seen_id, seen_at = cursor.get("dm_newest_id"), _parse_time(cursor.get("dm_newest_at"))
         floor = seen_at or now - timedelta(days=int(self._opt("lookback_days")))
         params: dict[str, Any] = dict(event_types="MessageCreate", dm_event_fields=DM_FIELDS,
-                                      expansions=["sender_id"], user_fields=USER_FIELDS,
+                                      expansions=DM_EXPANSIONS, user_fields=USER_FIELDS,
+                                      media_fields=MEDIA_FIELDS,
                                       max_results=DM_STEADY_PAGE if seen_at else PAGE)
         self._limits.pop("/2/dm_events", None)
         messages: list[InboundMessage] = []
         newest: tuple[str, datetime] | None = None
         while True:
             response = self._call(tally, self.client.get_direct_message_events, user_auth=True, **params)
-            data, users, meta = _page(response)
+            data, includes, meta = _page(response, notes)
             tally.resources += len(data)
             reached_seen = False
             for event in data:
-                event_id, created = _text(event, "id", response), _time(event, response)
-                newest = newest or (event_id, created)
-                if created < floor or _not_newer(event_id, seen_id):
+                event_id = item_id(event)
+                context = _context(event, "sender_id", includes)
+                if event_id is None:  # cannot be placed in time nor recognised again
+                    items.read("x.dm", event, self.parse_dm, context)
+                    continue
+                created = _parse_time(event.get("created_at")) or snowflake_time(event_id)
+                newest = newest or (event_id, created or now)
+                if (created is not None and created < floor) or _not_newer(event_id, seen_id):
                     reached_seen = True
                     break
                 if event.get("event_type", "MessageCreate") == "MessageCreate":
-                    messages.append(self._dm(event, users, response))
+                    message = items.read("x.dm", event, self.parse_dm, context)
+                    if message is not None:
+                        messages.append(message)
             if reached_seen or not data or not meta.get("next_token"):
                 break
             params.update(pagination_token=meta["next_token"],
@@ -220,19 +262,37 @@ class XConnector(Connector):
             cursor["dm_newest_at"] = floor.isoformat()
         return messages
 
-    def _dm(self, event: dict[str, Any], users: dict[str, dict[str, Any]],
-            response: requests.Response) -> InboundMessage:
-        sender = _text(event, "sender_id", response)
-        conversation = _text(event, "dm_conversation_id", response)
-        user = users.get(sender) or {}
+    def parse_dm(self, event: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        """A DM event. Without ``sender_id`` it cannot be told apart from the office's own DM,
+        so it is set aside; a missing conversation id is derived from the two participants."""
+        event_id = require_id(event)
+        sender = item_id(event, "sender_id")
+        if sender is None:
+            raise Unreadable("DM tanpa sender_id: tidak dapat dibedakan dari pesan kantor sendiri.")
+        conversation = item_id(event, "dm_conversation_id") or _conversation(
+            sender, self.user_id, event.get("participant_ids"))
+        if conversation is None:
+            raise Unreadable("DM kantor tanpa dm_conversation_id dan tanpa participant_ids: "
+                             "percakapannya tidak diketahui.")
+        user = obj(context.get("user"))
         return InboundMessage(
-            external_id=_text(event, "id", response), thread_id=conversation, kind="dm", public=False,
-            author_id=sender, author_handle=str(user.get("username") or sender),
-            author_name=str(user.get("name") or ""),
-            text=str(event.get("text") or ""),  # an attachment-only DM has no text
-            created_at=_time(event, response),
+            external_id=event_id, thread_id=conversation, kind="dm", public=False,
+            author_id=sender, author_handle=text_of(user, "username") or sender,
+            author_name=text_of(user, "name"),
+            text=text_of(event, "text"),  # an attachment-only DM has no text
+            created_at=_created(event, event_id),
             permalink=f"https://x.com/messages/{conversation}",  # opens for the office's login only
-            raw=event, from_office=sender == self.user_id)
+            raw=event, from_office=sender == self.user_id, attachments=_media(event, context))
+
+    def fetch_attachment(self, session: requests.Session, url: str,
+                         max_bytes: int) -> tuple[bytes, str | None]:
+        """X serves DM media (ton.twitter.com) only to the account's own OAuth 1.0a signature."""
+        auth = None
+        if urlparse(url).hostname == "ton.twitter.com":
+            from requests_oauthlib import OAuth1
+            auth = OAuth1(self._opt("consumer_key"), self._opt("consumer_secret"),
+                          self._opt("access_token"), self._opt("access_token_secret"))
+        return download(session, url, max_bytes, auth=auth)
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -363,32 +423,91 @@ def _json(response: requests.Response) -> dict[str, Any]:
     return body
 
 
-def _page(response: requests.Response
-          ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any]]:
-    """``data``, the expanded users by id, and ``meta`` of one page; raises on a malformed body."""
+def _page(response: requests.Response, notes: list[str]
+          ) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
+    """``data``, ``includes`` and ``meta`` of one page; only a body that is not an object, or a
+    ``data`` that is not a list, is unreadable as a whole. X's partial ``errors`` (withheld or
+    deleted authors and media in ``includes``) are read, not fatal: their items arrive with an
+    unknown author."""
     body = _json(response)
-    data, meta = body.get("data", []), body.get("meta")
-    if (not isinstance(meta, dict) or not isinstance(data, list)
-            or not all(isinstance(item, dict) for item in data)
-            or ("data" not in body and meta.get("result_count", 0) != 0)):
+    data = body.get("data", [])
+    if data is None:
+        data = []
+    if not isinstance(data, list):
         raise ConnectorError(UNREADABLE, detail=_detail(response))
-    includes = body.get("includes") if isinstance(body.get("includes"), dict) else {}
-    users = {str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and u.get("id")}
-    return data, users, meta
+    meta = obj(body.get("meta"))
+    includes = obj(body.get("includes"))
+    errors = objects(body.get("errors"))
+    if errors:
+        log.info("X reported %d partial error(s): %s", len(errors),
+                 "; ".join(str(e.get("detail") or e.get("title") or "")[:200] for e in errors[:5]))
+        notes.append("X tidak memberi sebagian data pengirim atau lampiran (akun dihapus, "
+                     "ditangguhkan atau dibatasi); pesannya tetap dicatat.")
+    return data, includes, meta
 
 
-def _text(item: dict[str, Any], key: str, response: requests.Response) -> str:
-    value = item.get(key)
-    if value is None or isinstance(value, (dict, list, bool)) or (key != "text" and value == ""):
-        raise ConnectorError(UNREADABLE, detail=f"missing {key!r}; " + _detail(response))
-    return str(value)
+def _newest_id(meta: dict[str, Any], data: list[Any]) -> str | None:
+    """``meta.newest_id``, or the highest post id of the page when X left it out."""
+    newest = item_id(meta, "newest_id")
+    ids = [i for i in (item_id(item) for item in data) if i and i.isdigit()]
+    if ids:
+        highest = max(ids, key=int)
+        if newest is None or (newest.isdigit() and int(highest) > int(newest)):
+            newest = highest
+    return newest
 
 
-def _time(item: dict[str, Any], response: requests.Response) -> datetime:
-    parsed = _parse_time(item.get("created_at"))
-    if parsed is None:
-        raise ConnectorError(UNREADABLE, detail="missing or bad 'created_at'; " + _detail(response))
-    return parsed
+def _context(item: Any, author_key: str, includes: dict[str, Any]) -> dict[str, Any]:
+    """What a parser needs from the page's ``includes``: the author and the item's media."""
+    if not isinstance(item, dict):
+        return {}
+    context: dict[str, Any] = {}
+    author = item_id(item, author_key)
+    user = next((u for u in objects(includes.get("users")) if item_id(u) == author), None)
+    if author and user:
+        context["user"] = {k: user.get(k) for k in ("id", "username", "name")}
+    keys = [k for k in (obj(item.get("attachments")).get("media_keys") or []) if isinstance(k, str)]
+    if keys:
+        media = {m.get("media_key"): m for m in objects(includes.get("media"))}
+        context["media"] = [media.get(k) or {"media_key": k} for k in keys]
+    return context
+
+
+def _media(item: dict[str, Any], context: dict[str, Any]) -> tuple[AttachmentRef, ...]:
+    """The item's photos and videos from ``includes.media``; a key X gave no details for is
+    still listed (without a URL), so the admin knows something was attached."""
+    found = []
+    for media in objects(context.get("media")):
+        kind = {"photo": "image", "video": "video", "animated_gif": "video"}.get(
+            str(media.get("type")), "file")
+        url = media.get("url") if kind == "image" else _best_variant(media)
+        found.append(AttachmentRef(kind=kind, url=url if isinstance(url, str) else None,
+                                   platform_id=item_id(media, "media_key")))
+    return tuple(found)
+
+
+def _best_variant(media: dict[str, Any]) -> str | None:
+    variants = [v for v in objects(media.get("variants"))
+                if v.get("content_type") == "video/mp4" and isinstance(v.get("url"), str)]
+    if variants:
+        return max(variants, key=lambda v: v.get("bit_rate") or 0)["url"]
+    preview = media.get("preview_image_url")
+    return preview if isinstance(preview, str) else None
+
+
+def _conversation(sender: str, office: str, participants: Any) -> str | None:
+    """X's one-to-one conversation id: the two user ids, lower first, joined by ``-``."""
+    people = {p for p in (participants or []) if isinstance(p, str) and p.isdigit()} \
+        if isinstance(participants, list) else set()
+    people |= {sender, office} if sender != office else {sender}
+    if len(people) != 2 or not all(p.isdigit() for p in people):
+        return None
+    return "-".join(sorted(people, key=int))
+
+
+def _created(item: dict[str, Any], item_id_: str) -> datetime:
+    """``created_at``, else the time in the snowflake id, else now (the time it was read)."""
+    return _parse_time(item.get("created_at")) or snowflake_time(item_id_) or utcnow()
 
 
 def _parse_time(value: Any) -> datetime | None:

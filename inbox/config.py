@@ -69,6 +69,10 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "public_reply_with_personal_data": Setting(str, default="block",
                                                    help="block | warn"),
     },
+    "attachments": {
+        "download": Setting(bool, default=True, help="download photos and files citizens send"),
+        "max_mb": Setting(int, default=10, help="larger files are left on the platform"),
+    },
 }
 
 KNOWN_TOP_LEVEL = set(SECTIONS) | {"divisions", "accounts"}
@@ -103,6 +107,7 @@ class Config:
     schedule: dict[str, Any]
     classify: dict[str, Any]
     privacy: dict[str, Any]
+    attachments: dict[str, Any]
     divisions: list[dict[str, str]]
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
 
@@ -210,6 +215,9 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     day_of_month = sections["schedule"].get("monthly_report_day")
     if isinstance(day_of_month, int) and not 1 <= day_of_month <= 28:
         findings.append("schedule.monthly_report_day: must be between 1 and 28")
+    max_mb = sections["attachments"].get("max_mb")
+    if isinstance(max_mb, int) and not 1 <= max_mb <= 100:
+        findings.append("attachments.max_mb: must be a whole number of megabytes from 1 to 100")
     if sections["privacy"].get("public_reply_with_personal_data") not in (None, "block", "warn"):
         findings.append("privacy.public_reply_with_personal_data: must be \"block\" or \"warn\"")
 

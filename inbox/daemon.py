@@ -54,8 +54,9 @@ class PollOutcome:
         if not self.ok:
             return f"{self.account}: GAGAL — {self.error}"
         r = self.report or IngestReport()
+        aside = f", {r.set_aside} disisihkan (lihat aduan status)" if r.set_aside else ""
         return (f"{self.account}: ok — {r.stored} pesan baru, {r.new_cases} pengaduan baru, "
-                f"{r.reopened} dibuka kembali, {r.duplicates} sudah ada")
+                f"{r.reopened} dibuka kembali, {r.duplicates} sudah ada{aside}")
 
 
 def new_worker_id() -> str:
@@ -70,6 +71,7 @@ class Daemon:
         self.jitter = jitter
         self.scheduler = schedule.Scheduler()
         self.stopping = threading.Event()
+        self._downloader: Any = None
 
     # --- polling ----------------------------------------------------------------------------
 
@@ -130,7 +132,8 @@ class Daemon:
                 if kept != 1:
                     raise LeaseLost(account.name)
                 report = ingest(account, result.messages, result.cursor, self.runtime.ingest_options,
-                                requests=result.requests, resources=result.resources)
+                                requests=result.requests, resources=result.resources,
+                                set_aside=result.set_aside)
         except ConnectorError as exc:
             return self._failed(account, started, exc)
         except LeaseLost:
@@ -193,6 +196,36 @@ class Daemon:
             sent += 1
         return sent
 
+    # --- attachments --------------------------------------------------------------------------
+
+    def download_one_attachment(self) -> bool:
+        """Download the oldest due attachment; True if one was handled (see inbox.attachments)."""
+        if self._downloader is None:
+            from inbox.attachments import Downloader
+            self._downloader = Downloader(self.runtime)
+        return self._downloader.download_one()
+
+    def download_attachments_until_stopped(self) -> None:
+        """The downloader thread: files are fetched beside the polls, never in their way."""
+        idle = max(float(self.runtime.config.schedule["tick_seconds"]), 1.0)
+        while not self.stopping.is_set():
+            try:
+                busy = self.download_one_attachment()
+            except Exception:  # a database hiccup must not end the thread for good
+                log.exception("attachment download failed")
+                busy = False
+            if not busy:
+                self.stopping.wait(idle)
+        self.runtime.db.close()
+
+    def start_downloader(self) -> threading.Thread | None:
+        if not self.runtime.config.attachments["download"]:
+            return None
+        thread = threading.Thread(target=self.download_attachments_until_stopped,
+                                  name="aduan-attachments", daemon=True)
+        thread.start()
+        return thread
+
     # --- the loop ---------------------------------------------------------------------------
 
     def guarded(self, job: Callable[[], Any]) -> Callable[[], Any]:
@@ -246,10 +279,13 @@ class Daemon:
         tick = self.runtime.config.schedule["tick_seconds"]
         log.info("worker %s started with %d account(s)", self.worker_id,
                  len(self.runtime.config.accounts))
+        downloader = self.start_downloader()
         self.guarded(self.poll_due_accounts)()
         while not self.stopping.is_set():
             self.scheduler.run_pending()
             idle = self.scheduler.idle_seconds
             self.stopping.wait(min(max(idle if idle is not None else tick, 0.05), tick))
+        if downloader is not None:
+            downloader.join(timeout=60)  # a download in flight has its own timeouts
         log.info("worker %s stopped", self.worker_id)
         return 0

@@ -28,11 +28,13 @@ from typing import Any
 import peewee as pw
 
 from connectors.base import InboundMessage
+from connectors.items import SetAsideItem
+from inbox import attachments as attachment_rows
 from inbox import pii
 from inbox.classify import Classifier
 from inbox.db import atomic_write, database
-from inbox.models import (CLOSED_STATUSES, Account, Case, CaseCategory, Contact, Counter, Event,
-                          Message, Outbox, Usage, utcnow)
+from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, CaseCategory, Contact,
+                          Counter, Event, Message, Outbox, SetAside, Usage, utcnow)
 from inbox.sla import WorkCalendar, reply_window_closes_at
 
 log = logging.getLogger(__name__)
@@ -92,12 +94,16 @@ class IngestReport:
     joined: int = 0
     reopened: int = 0
     outbound: int = 0
+    set_aside: int = 0
+    attachments: int = 0
     cases: list[str] = field(default_factory=list)
 
 
 def ingest(account: Account, messages: list[InboundMessage], cursor: dict[str, Any] | None = None,
-           options: IngestOptions | None = None, requests: int = 0, resources: int = 0) -> IngestReport:
-    """Store ``messages`` for ``account`` and, in the same transaction, its new ``cursor``.
+           options: IngestOptions | None = None, requests: int = 0, resources: int = 0,
+           set_aside: list[SetAsideItem] | None = None) -> IngestReport:
+    """Store ``messages`` for ``account`` and, in the same transaction, the items the poll set
+    aside and its new ``cursor``.
 
     ``cursor=None`` leaves the account's cursor alone (``aduan import``). Raises whatever the
     database raises; then nothing of the batch is stored."""
@@ -111,6 +117,7 @@ def ingest(account: Account, messages: list[InboundMessage], cursor: dict[str, A
             batch.store(message)
             report.stored += 1
         batch.write()
+        report.set_aside = store_set_aside(account, set_aside or [])
         if cursor is not None:
             Account.update(cursor=cursor).where(Account.id == account.id).execute()
             account.cursor = cursor
@@ -173,6 +180,7 @@ class _Batch:
         self.messages: list[tuple[dict[str, Any], _CaseState | None]] = []
         self.events: list[tuple[_CaseState, dict[str, Any]]] = []
         self.acknowledgements: list[tuple[_CaseState, dict[str, Any]]] = []
+        self.attached: list[InboundMessage] = []
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -281,7 +289,7 @@ class _Batch:
             reference=None, account=self.account.id, contact=contact.id,
             thread_id=message.thread_id, public=message.public,
             categories=list(classification.categories), intent=classification.intent,
-            personal_data=has_pii, summary=pii.mask(message.text)[:280],
+            personal_data=has_pii, summary=summary_of(message)[:280],
             opened_at=message.created_at, due_at=options.calendar.due_at(message.created_at),
             last_inbound_at=message.created_at,
             reply_window_closes_at=reply_window_closes_at(message.created_at, message.public,
@@ -331,6 +339,8 @@ class _Batch:
 
     def _message(self, message: InboundMessage, case: _CaseState | None, contact: Contact | None,
                  direction: str, has_pii: bool) -> None:
+        if message.attachments:
+            self.attached.append(message)
         self.messages.append((dict(
             account=self.account.id, external_id=message.external_id,
             contact=contact.id if contact is not None else None, direction=direction,
@@ -367,6 +377,22 @@ class _Batch:
         insert_rows(Message, [dict(row, case=case.id if case is not None else None)
                               for row, case in self.messages])
         insert_rows(Event, [dict(row, case=case.id) for case, row in self.events])
+        self._write_attachments()
+
+    def _write_attachments(self) -> None:
+        with_files = {m.external_id: m.attachments for m in self.attached}
+        if not with_files:
+            return
+        ids: dict[str, int] = {}
+        keys = list(with_files)
+        for chunk in range(0, len(keys), CHUNK):
+            ids.update(Message.select(Message.external_id, Message.id).where(
+                (Message.account == self.account)
+                & Message.external_id.in_(keys[chunk:chunk + CHUNK])).tuples())
+        found = [row for key, refs in with_files.items()
+                 for row in attachment_rows.rows(ids[key], refs)]
+        insert_rows(Attachment, found)
+        self.report.attachments += len(found)
 
     def _number_new_cases(self) -> None:
         """``ADU-YYYYMM-NNNN`` per month (WIB): one counter update per month in the batch."""
@@ -460,6 +486,32 @@ def next_reference(opened_at: datetime, tz: Any) -> str:
     """``ADU-YYYYMM-NNNN``, numbered per month (WIB) inside the caller's transaction."""
     month = opened_at.astimezone(tz).strftime("%Y%m")
     return f"ADU-{month}-{Counter.next('ADU-' + month):04d}"
+
+
+def summary_of(message: InboundMessage) -> str:
+    """The case summary: the masked text, or what was attached when there is no text."""
+    text = pii.mask(message.text).strip()
+    if message.attachments:
+        marks = attachment_rows.placeholder([a.kind for a in message.attachments])
+        return f"{marks} {text}" if text else marks
+    return text
+
+
+def store_set_aside(account: Account, items: list[SetAsideItem]) -> int:
+    """Record the items a poll could not read, inside the caller's transaction: a new row per
+    item, or the same row counted again when the platform sends it again."""
+    now = utcnow()
+    for item in items:
+        SetAside.insert(account=account.id, key=item.key[:200], surface=item.surface[:60],
+                        platform_id=(item.platform_id or None) and item.platform_id[:200],
+                        reason=item.reason, raw=item.raw, context=item.context,
+                        first_seen_at=now, last_seen_at=now, seen_count=1).on_conflict(
+            conflict_target=[SetAside.account, SetAside.key],
+            update={SetAside.last_seen_at: now, SetAside.seen_count: SetAside.seen_count + 1,
+                    SetAside.reason: item.reason}).execute()
+    if items:
+        log.warning("account %s: %d item(s) set aside (see aduan status)", account.name, len(items))
+    return len(items)
 
 
 def _wants_acknowledgement(case: Any, options: IngestOptions) -> bool:

@@ -298,6 +298,63 @@ class Outbox(BaseModel):
     sent_at = UTCDateTimeField(null=True)
 
 
+class SetAside(BaseModel):
+    """An item a connector could not read (``connectors.items``), kept visibly until
+    ``aduan reprocess`` reads it with newer code. One row per (account, key); seeing the same
+    item again counts it."""
+
+    account = pw.ForeignKeyField(Account, backref="set_aside", on_delete="CASCADE")
+    key = pw.CharField(max_length=200)
+    surface = pw.CharField(max_length=60)
+    platform_id = pw.CharField(max_length=200, null=True)
+    reason = pw.TextField()
+    raw = JSONField(null=True)
+    context = JSONField(default=dict)
+    first_seen_at = UTCDateTimeField(default=utcnow)
+    last_seen_at = UTCDateTimeField(default=utcnow, index=True)
+    seen_count = pw.IntegerField(default=1)
+    resolved_at = UTCDateTimeField(null=True)
+    resolved_external_id = pw.CharField(max_length=200, null=True)
+
+    class Meta:
+        indexes = ((("account", "key"), True),)
+
+    @classmethod
+    def open_items(cls) -> pw.ModelSelect:
+        return cls.select().where(cls.resolved_at.is_null())
+
+
+ATTACHMENT_STATES: dict[str, str] = {
+    "pending": "menunggu diunduh",
+    "stored": "tersimpan",
+    "failed": "gagal diunduh",
+    "skipped": "tidak diunduh",
+}
+
+
+class Attachment(BaseModel):
+    """A photo, video or file sent with a message; downloaded by the daemon after ingest."""
+
+    message = pw.ForeignKeyField(Message, backref="attachments", on_delete="CASCADE")
+    kind = pw.CharField(max_length=20)  # image | video | audio | file | sticker
+    platform_id = pw.CharField(max_length=200, null=True)
+    url = pw.TextField(null=True)
+    mime = pw.CharField(max_length=120, null=True)
+    size = pw.BigIntegerField(null=True)
+    name = pw.CharField(max_length=200, default="")
+    path = pw.TextField(null=True)  # relative to the data folder
+    status = pw.CharField(max_length=20, default="pending")
+    reason = pw.TextField(null=True)  # why it has no file (yet), in Indonesian
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(default=utcnow)
+    lease_until = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    downloaded_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
+
+
 class Template(BaseModel):
     """A *jawaban cepat*: a quick answer with {nama}, {nomor}, {batas_waktu} variables."""
 
@@ -346,7 +403,7 @@ class SchemaMigration(BaseModel):
 
 MODELS: list[type[BaseModel]] = [
     Division, User, Account, Usage, Contact, Case, CaseCategory, Message, Event, Outbox,
-    Template, Recap, Counter,
+    Template, Recap, Counter, SetAside, Attachment,
 ]
 
 

@@ -21,7 +21,8 @@ from inbox import pii
 from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
-from inbox.models import (MODELS, Account, Case, Division, Recap, SchemaMigration, User,
+from inbox.models import (MODELS, Account, Attachment, Case, Division, Recap, SchemaMigration,
+                          SetAside, User,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
@@ -76,12 +77,18 @@ def _migration_4(db: peewee.Database) -> None:
     Recap._schema.create_indexes(safe=True)
 
 
+def _migration_5(db: peewee.Database) -> None:
+    # Items set aside by the connectors and the attachments of messages (real platform payloads).
+    db.create_tables([SetAside, Attachment], safe=True)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "indexes for the overdue and dashboard queries", _migration_2),
     (3, "text search index", _migration_3),
     (4, "one recap row per file", _migration_4),
+    (5, "set-aside items and attachments", _migration_5),
 ]
 
 

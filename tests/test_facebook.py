@@ -122,7 +122,9 @@ def test_first_poll_reads_posts_comments_across_two_pages_and_messenger_oldest_f
     assert top.public and top.created_at == datetime(2026, 11, 3, 2, 30, tzinfo=timezone.utc)
     assert top.permalink.endswith("comment_id=1000000000000004")
     tagged = by_id[TAGGED_POST]
-    assert tagged.author_name == "Pengguna Facebook" and tagged.author_id == ""  # /tagged hides `from`
+    # /tagged hides `from`: the author is shown as unknown, a contact of its own
+    assert tagged.author_name == "pengirim tidak diketahui"
+    assert tagged.author_id == f"tidak-diketahui:{tagged.thread_id}:{tagged.external_id}"
     # The comment of 20 October is older than the first poll's 7-day floor; the old post ends
     # the feed window, so the feed's next page is never fetched.
     assert "900000000000003_1000000000000001" not in by_id

@@ -90,10 +90,12 @@ def test_the_first_poll_pages_back_only_as_far_as_the_lookback_window(api, clock
     first, second = (call.request.params for call in api.calls)
     assert first["start_time"] == "2026-02-27T03:05:00Z"
     assert "since_id" not in first and "pagination_token" not in first
-    assert first["max_results"] == "100" and first["expansions"] == "author_id"
+    assert first["max_results"] == "100" and first["expansions"] == "author_id,attachments.media_keys"
     assert set(first["tweet.fields"].split(",")) == {
-        "created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets", "author_id"}
+        "created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets", "author_id",
+        "attachments"}
     assert first["user.fields"] == "username,name"
+    assert set(first["media.fields"].split(",")) >= {"media_key", "type", "url"}
     assert second["pagination_token"] == "7140dibdnow9c7btw4b0ykjd0c0ajj2xtmo0g0cnh4sqz"
     assert [m.external_id for m in result.messages] == [
         "2028400000000000100", "2028400000000000200", "2028400000000000300"]  # oldest first
@@ -153,9 +155,10 @@ def test_dms_are_read_with_the_office_own_messages_marked_from_office(api, clock
     api.get(DM_EVENTS, json=fixture("dm_events_first.json"))
     result = connector().poll({})
     query = api.calls[1].request.params
-    assert query["event_types"] == "MessageCreate" and query["expansions"] == "sender_id"
+    assert query["event_types"] == "MessageCreate" and query["expansions"] == "sender_id,attachments.media_keys"
     assert set(query["dm_event.fields"].split(",")) == {
-        "created_at", "sender_id", "dm_conversation_id", "text", "attachments"}
+        "created_at", "sender_id", "dm_conversation_id", "text", "attachments", "participant_ids"}
+    assert set(query["media.fields"].split(",")) >= {"media_key", "type", "url"}
     assert query["user.fields"] == "username,name" and query["max_results"] == "100"
     assert api.calls[1].request.headers["Authorization"].startswith("OAuth ")  # DMs need user context
     # Oldest first; the event of 20 February lies before the 3-day look-back of a first poll.
@@ -288,9 +291,7 @@ def test_a_503_is_transient(api, clock):
 @pytest.mark.parametrize("status, body", [
     (200, '{"data": [{"id": "2028400000000000600", "text": "@dukcap'),  # cut off mid-way
     (200, "<html><body><h1>Something is technically wrong.</h1></body></html>"),
-    (200, '{"meta": {"result_count": 2, "newest_id": "2028400000000000600"}}'),  # no data
-    (200, '{"data": [{"id": "2028400000000000600", "text": "hai", "author_id": "1"}],'
-          ' "meta": {"result_count": 1}}'),  # no created_at
+    (200, '{"data": {"id": "2028400000000000600"}, "meta": {"result_count": 1}}'),  # not a list
     (500, '["not", "an", "object"]'),  # an error body tweepy itself cannot parse
 ])
 def test_a_body_that_is_not_the_documented_json_is_transient_with_the_payload(api, clock, status, body):
