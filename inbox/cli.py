@@ -22,6 +22,7 @@ from inbox.config import Config, check_config, default_config_path, load_config
 from inbox.models import (OPEN_STATUSES, ROLES, Account, Case, Division, Event, Message, Outbox,
                           Usage, User, utcnow)
 from inbox.runtime import Runtime, configure_logging, create_user, migrate, needs_migration, setup
+from inbox.setaside import counts as set_aside_counts
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,7 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
     now = utcnow()
     today = now.date()
     usage = {u.account_id: u for u in Usage.select().where(Usage.day == today)}
+    aside = set_aside_counts(runtime.config.tz, now)
     accounts = []
     for acc in Account.select().where(Account.name.in_(list(runtime.config.accounts))).order_by(Account.name):
         u = usage.get(acc.id)
@@ -203,6 +205,7 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
             "disabled_reason": acc.disabled_reason, "warning": acc.warning,
             "usage_today": {"requests": u.requests if u else 0, "resources": u.resources if u else 0,
                             "messages": u.messages if u else 0},
+            "set_aside": aside.get(acc.id, {"today": 0, "total": 0}),
         })
     by_status = {status: count for status, count in
                  Case.select(Case.status, peewee.fn.COUNT(Case.id)).group_by(Case.status).tuples()}
@@ -233,6 +236,9 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
                   f"{acc['usage_today']['resources']} item)")
         if acc["warning"]:
             ctx.print(f"{'':<20} peringatan: {acc['warning']}")
+        if acc["set_aside"]["total"]:
+            ctx.print(f"{'':<20} disisihkan (tidak terbaca): hari ini {acc['set_aside']['today']}, "
+                      f"total {acc['set_aside']['total']}; lihat dasbor atau jalankan aduan reprocess")
     cases = data["cases"]
     parts = ", ".join(f"{k} {v}" for k, v in sorted(cases["by_status"].items()))
     ctx.print(f"pengaduan: {cases['total']} ({parts or 'belum ada'}); terlambat: {cases['overdue']}")
@@ -418,6 +424,7 @@ def extra_registrations() -> list[Any]:
     """Sub-commands of other areas: cases (SOP), recaps, classification, web."""
     from inbox.case_cli import register as register_cases
     from inbox.classify_cli import register as register_classify
+    from inbox.setaside import register as register_setaside
     from inbox.web.serve import register as register_web
     from recap.cli import register as register_recaps
-    return [register_web, register_cases, register_classify, register_recaps]
+    return [register_web, register_cases, register_classify, register_recaps, register_setaside]

@@ -76,8 +76,8 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     app.extensions["aduan_runtime"] = rt
     CSRFProtect(app)
 
-    from inbox.web import admin, auth, case_page, cases, dashboard, recaps
-    for module in (auth, cases, case_page, dashboard, recaps, admin):
+    from inbox.web import admin, auth, case_page, cases, dashboard, files, recaps
+    for module in (auth, cases, case_page, dashboard, recaps, admin, files):
         app.register_blueprint(module.bp)
 
     app.before_request(_open_db)

@@ -17,6 +17,7 @@ from inbox.models import (Case, Division, Event, Message, Outbox, Template, User
 from inbox.web import runtime
 from inbox.web.auth import login_required
 from inbox.web.cases import category_choices
+from inbox.web.files import thread_attachments
 from inbox.web.display import (KIND_LABELS, OUTBOX_LABELS, PURPOSE_LABELS, channel_label,
                                division_names, event_line, handles_case, reply_window, sla_clock)
 
@@ -93,6 +94,8 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
                .order_by(Case.id.desc()).limit(20))
     return render_template(
         "case.html", case=case, masked=masked, clean=clean, messages=messages,
+        attachments=thread_attachments(messages, files_allowed=not masked),
+        can_see_files=not masked,
         kind_labels=KIND_LABELS, channel=channel_label(case), clock=sla_clock(case, now, rt.calendar),
         window=reply_window(case, now, rt.config.tz), warnings=warnings, actions=actions,
         action_labels=workflow.ACTION_LABELS, dismiss_reasons=workflow.DISMISS_REASONS,

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, render_template
 
 from inbox.models import OPEN_STATUSES, Account, Case, Usage, utcnow
+from inbox.setaside import counts as set_aside_counts
 from inbox.web import runtime
 from inbox.web.auth import login_required
 from inbox.web.display import CHANNEL_LABELS
@@ -37,6 +38,7 @@ def channel_health(now: datetime) -> list[dict[str, Any]]:
     rt = runtime()
     names = list(rt.config.accounts)
     since = (now - timedelta(days=USAGE_DAYS - 1)).date()
+    aside = set_aside_counts(rt.config.tz, now)
     usage: dict[int, list[Usage]] = {}
     for row in Usage.select().where(Usage.day >= since).order_by(Usage.day.desc()):
         usage.setdefault(row.account_id, []).append(row)
@@ -55,7 +57,8 @@ def channel_health(now: datetime) -> list[dict[str, Any]]:
         else:
             state, level = "Sehat", "ok"
         rows.append({"account": acc, "kind": CHANNEL_LABELS.get(acc.kind, acc.kind),
-                     "state": state, "level": level, "usage": usage.get(acc.id, [])})
+                     "state": state, "level": level, "usage": usage.get(acc.id, []),
+                     "set_aside": aside.get(acc.id)})
     return rows
 
 
