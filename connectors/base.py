@@ -332,7 +332,8 @@ def download(session: requests.Session, url: str, max_bytes: int,
                                      permanent=response.status_code != 403)
             if response.status_code >= 400:
                 raise ConnectorError(f"Platform menjawab HTTP {response.status_code} saat berkas "
-                                     "diunduh; dicoba lagi nanti.")
+                                     "diunduh; dicoba lagi nanti.",
+                                     detail=f"HTTP {response.status_code}")
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise ConnectorError(too_large(max_bytes), permanent=True)
@@ -345,7 +346,7 @@ def download(session: requests.Session, url: str, max_bytes: int,
             return bytes(body), mime
     except requests.RequestException as exc:
         raise ConnectorError("Berkas tidak dapat diunduh (koneksi gagal atau habis waktu); "
-                             "dicoba lagi nanti.", detail=type(exc).__name__) from None
+                             "dicoba lagi nanti.", detail=f"koneksi: {type(exc).__name__}") from None
 
 
 def too_large(max_bytes: int) -> str:

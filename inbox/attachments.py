@@ -129,6 +129,8 @@ class Downloader:
     def _store(self, row: Attachment, body: bytes, declared: str | None) -> None:
         known = sniff(body)
         mime, ext = known if known else (declared or row.mime or "application/octet-stream", ".bin")
+        if not known and mime in INLINE_TYPES:
+            mime = "application/octet-stream"  # it said image but its bytes are not one
         when = row.created_at
         relative = Path(FOLDER) / f"{when:%Y}" / f"{when:%m}" / f"{row.id}{ext}"
         target = self.runtime.data_dir / relative
@@ -144,8 +146,8 @@ class Downloader:
         attempts = row.attempts + 1
         if exc.permanent or attempts > len(RETRY_WAITS):
             reason = exc.message if exc.permanent else (
-                f"Berkas gagal diunduh {attempts} kali ({exc.message}); tautan platform mungkin "
-                "sudah kedaluwarsa. Minta warga mengirim ulang bila perlu.")
+                f"Berkas gagal diunduh {attempts} kali (terakhir: {exc.detail or 'gagal'}); tautan "
+                "platform mungkin sudah kedaluwarsa. Minta warga mengirim ulang bila perlu.")
             self._finish(row, status="failed", reason=reason, attempts=attempts)
             log.warning("attachment %s given up: %s", row.id, exc.message)
             return
