@@ -211,6 +211,19 @@ def test_a_post_deleted_between_listing_and_reading_is_skipped():
     assert PAGE_POST not in result.cursor["posts"] and result.notes
 
 
+def test_a_code_100_that_is_not_gone_stops_the_poll_with_metas_words_and_keeps_the_post():
+    """An appsecret_proof or parameter fault on one post is the office's to fix, not a deletion:
+    the post must not be dropped from the cursor as if it were gone."""
+    fb = connector()
+    proof = {"json": fixture("errors.json")["100_appsecret_proof"], "status": 400}
+    with time_machine.travel(NOW, tick=False), responses.RequestsMock(
+            assert_all_requests_are_fired=False) as rsps:
+        add_first_poll(rsps, page_post_comments=proof)
+        with pytest.raises(ConnectorError) as caught:
+            fb.poll({})
+    assert caught.value.permanent and "Invalid appsecret_proof" in caught.value.message
+
+
 def test_high_usage_sets_not_before_from_metas_estimate():
     fb = connector()
     usage = {PAGE: [{"type": "pages", "call_count": 88, "total_cputime": 12, "total_time": 20,

@@ -157,7 +157,10 @@ def test_it_does_not_slow_down_below_80_percent(rsps, graph):
     ("80002_instagram_buc", 400, "rate", "kode 80002"),
     ("1_unknown", 500, "transient", "kode 1"),
     ("2_unexpected", 500, "transient", "kode 2"),
-    ("100_gone", 400, "permanent", "kode 100, subkode 33"),
+    ("100_gone", 400, "permanent", "tidak dapat dilihat dengan token ini (kode 100, subkode 33)"),
+    ("100_appsecret_proof", 400, "permanent", "Invalid appsecret_proof provided"),
+    ("100_nonexisting_field", 400, "permanent", "nonexisting field (attachment)"),
+    ("100_bad_parameter", 400, "permanent", "The parameter user_id is required"),
 ])
 def test_it_maps_each_graph_error_code(rsps, graph, name, status, outcome, words):
     error = expect_error(rsps, graph, meta_error(name), status)
@@ -166,6 +169,14 @@ def test_it_maps_each_graph_error_code(rsps, graph, name, status, outcome, words
     assert (error.retry_at is not None) is (outcome == "rate")
     assert error.uncertain is False
     assert error.code == meta_error(name)["error"]["code"]
+    # Only "object does not exist" (100/33) lets a poll skip the object and go on.
+    assert error.gone is (name == "100_gone")
+
+
+@pytest.mark.parametrize("name", ["100_appsecret_proof", "100_nonexisting_field", "100_bad_parameter"])
+def test_a_code_100_that_is_not_subcode_33_names_what_to_check_in_config(rsps, graph, name):
+    error = expect_error(rsps, graph, meta_error(name), 400)
+    assert "tidak valid (kode 100" in error.message and "config.toml" in error.message
 
 
 def test_a_rate_limit_waits_fifteen_minutes_when_meta_gives_no_estimate(rsps, graph):

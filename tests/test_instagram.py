@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import responses
+from responses import matchers
 import time_machine
 
 from connectors.base import ConnectorError, OutboundReply, PollResult
@@ -100,6 +101,46 @@ def test_an_idle_poll_costs_three_requests():
         add_listings(rsps)
         result = ig.poll(cursor)
     assert result.messages == [] and result.requests == 3
+
+
+def without(param: str):
+    return lambda request: (param not in parse_qs(urlparse(request.url).query), f"no {param}")
+
+
+def media_page(first: int, count: int, following: str | None) -> dict:
+    """A /media page of ``count`` quiet posts (no comments), newest first."""
+    data = [{"id": f"1790000000000{n:04d}", "timestamp": f"2026-10-{28 - n // 10:02d}T0{n % 10}:00:00+0000",
+             "permalink": f"https://www.instagram.com/p/P{n}/", "caption": f"Info {n}",
+             "comments_count": 0, "username": "dukcapilbrebes"} for n in range(first, first + count)]
+    page = {"data": data, "paging": {"cursors": {"after": f"AFTER{first + count}"}}}
+    if following:
+        page["paging"]["next"] = following
+    return page
+
+
+@pytest.mark.parametrize("lookback, requests", [(3, 2), (5, 3), (2, 1)])
+def test_media_are_read_across_pages_up_to_media_lookback_and_no_further(lookback, requests):
+    """Meta may send fewer posts a page than asked (a short page is not the last): the next
+    page is read only while fewer than media_lookback posts have been seen."""
+    ig = connector(media_lookback=lookback)
+    page2 = f"{GRAPH}/{IG}/media?access_token=PAGE-TOKEN&fields=id&limit={lookback}&after=AFTER2"
+    page3 = f"{GRAPH}/{IG}/media?access_token=PAGE-TOKEN&fields=id&limit={lookback}&after=AFTER4"
+    with time_machine.travel(NOW, tick=False), responses.RequestsMock(
+            assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.GET, f"{GRAPH}/{PAGE}/conversations", json={"data": []})
+        rsps.add(responses.GET, f"{GRAPH}/{IG}/tags", json={"data": []})
+        rsps.add(responses.GET, f"{GRAPH}/{IG}/media", json=media_page(0, 2, page2),
+                 match=[matchers.query_param_matcher({"limit": str(lookback)}, strict_match=False),
+                        without("after")])
+        rsps.add(responses.GET, f"{GRAPH}/{IG}/media", json=media_page(2, 2, page3),
+                 match=[matchers.query_param_matcher({"after": "AFTER2"}, strict_match=False)])
+        rsps.add(responses.GET, f"{GRAPH}/{IG}/media", json=media_page(4, 2, None),
+                 match=[matchers.query_param_matcher({"after": "AFTER4"}, strict_match=False)])
+        result = ig.poll({})
+        media_calls = [c for c in rsps.calls if c.request.url.split("?")[0].endswith("/media")]
+    assert len(media_calls) == requests
+    assert len(result.cursor["media"]) == lookback  # every post in the window is watched
+    assert result.messages == [] and result.set_aside == []
 
 
 def test_only_media_whose_comment_count_changed_are_reread():
