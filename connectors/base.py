@@ -365,6 +365,7 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "x": "connectors.x:XConnector",
     "facebook": "connectors.facebook:FacebookConnector",
     "instagram": "connectors.instagram:InstagramConnector",
+    "telegram": "connectors.telegram:TelegramConnector",
 }
 
 ENTRY_POINT_GROUP = "aduan.connectors"
