@@ -27,13 +27,16 @@ from typing import Any, Callable, ClassVar
 from connectors.base import (AttachmentRef, ConnectorError, Connector, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
 from connectors.graph import DEFAULT_VERSION, OVERLAP, Graph, GraphError, Mark, parse_time
-from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
-                              require_id, text_of, unknown_author)
+from connectors.graph_media import (comment_attachments, https_link, message_attachments,
+                                    post_attachments, when_of)
+from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, require_id,
+                              text_of, unknown_author)
 
 FIRST_LOOKBACK = timedelta(days=7)  # older private messages cannot be answered anyway
 KEEP = timedelta(days=8)
 POST_WINDOW = timedelta(days=30)
-POST_FIELDS = "id,updated_time,created_time,message,from,permalink_url,attachments{media_type,type,media,url}"
+POST_FIELDS = ("id,updated_time,created_time,message,from,permalink_url,"
+               "attachments{media_type,type,media,url}")
 COMMENT_FIELDS = "id,message,from,created_time,parent{id},permalink_url,attachment"
 ATTACHMENT_FIELDS = "attachments{id,mime_type,name,size,image_data,video_data,file_url}"
 MESSAGE_FIELDS = {"messenger": f"id,created_time,from,to,message,sticker,{ATTACHMENT_FIELDS}",
@@ -219,7 +222,7 @@ class Conversations:
             external_id=external_id, thread_id=str(context.get("thread_id") or external_id),
             kind="dm", public=False, author_id=sender_id, author_handle=handle,
             author_name=text_of(sender, "name") or handle, text=text_of(item, "message"),
-            created_at=_when(item.get("created_time"), context), raw=item,
+            created_at=when_of(item.get("created_time"), context), raw=item,
             from_office=item_id(sender) in self.own_ids or (bool(handle) and handle in self.own_names),
             attachments=message_attachments(item))
 
@@ -332,7 +335,7 @@ class FacebookConnector(Connector):
     def parse_post(self, post: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
         post_id = require_id(post)
         kind = "mention" if context.get("kind") == "mention" else "post"
-        return self._public(post, kind, post_id, _when(post.get("created_time"), context),
+        return self._public(post, kind, post_id, when_of(post.get("created_time"), context),
                             attachments=post_attachments(post))
 
     @staticmethod
@@ -378,7 +381,7 @@ class FacebookConnector(Connector):
         comment_id = require_id(comment)
         parent = item_id(obj(comment.get("parent")))
         thread = str(context.get("thread_id") or parent or comment_id)
-        return self._public(comment, "comment", thread, _when(comment.get("created_time"), context),
+        return self._public(comment, "comment", thread, when_of(comment.get("created_time"), context),
                             in_reply_to=str(context.get("in_reply_to") or parent
                                             or context.get("post_id") or "") or None,
                             attachments=comment_attachments(comment))
@@ -413,69 +416,5 @@ class FacebookConnector(Connector):
             author_id=author_id or unknown_author(thread_id, external_id), author_handle="",
             author_name=text_of(author, "name") or (ANONYMOUS if author_id else UNKNOWN_AUTHOR),
             text=text_of(item, "message"), created_at=when,
-            permalink=_link(item.get("permalink_url")), in_reply_to=in_reply_to, raw=item,
+            permalink=https_link(item.get("permalink_url")), in_reply_to=in_reply_to, raw=item,
             from_office=author_id == self.page_id, attachments=attachments)
-
-
-# --- attachments ---------------------------------------------------------------------------------
-
-def _when(value: Any, context: dict[str, Any]) -> datetime:
-    """The item's time, or the time it was read when Meta left it out or sent no time."""
-    return parse_time(value) or parse_time(context.get("read_at")) or utcnow()
-
-
-def _link(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.startswith("https://") else None
-
-
-def message_attachments(item: dict[str, Any]) -> tuple[AttachmentRef, ...]:
-    """Messenger / Instagram DM ``attachments`` (image_data, video_data, file_url) and a sticker."""
-    found = []
-    for entry in objects(obj(item.get("attachments")).get("data")):
-        image, video = obj(entry.get("image_data")), obj(entry.get("video_data"))
-        mime = text_of(entry, "mime_type") or None
-        if image:
-            kind, url = "image", _link(image.get("url"))
-        elif video:
-            kind, url = "video", _link(video.get("url"))
-        else:
-            kind = "image" if (mime or "").startswith("image/") else "file"
-            url = _link(entry.get("file_url"))
-        size = entry.get("size")
-        found.append(AttachmentRef(kind=kind, url=url, platform_id=item_id(entry), mime=mime,
-                                   size=size if isinstance(size, int) and not isinstance(size, bool)
-                                   else None, name=text_of(entry, "name")[:200]))
-    sticker = item.get("sticker")
-    if isinstance(sticker, str) and _link(sticker):
-        found.append(AttachmentRef(kind="sticker", url=sticker))
-    return tuple(found)
-
-
-def comment_attachments(comment: dict[str, Any]) -> tuple[AttachmentRef, ...]:
-    """A Facebook comment's one ``attachment`` (a photo, a sticker, a GIF or a video)."""
-    return _story_attachments([obj(comment.get("attachment"))])
-
-
-def post_attachments(post: dict[str, Any]) -> tuple[AttachmentRef, ...]:
-    """A post's ``attachments`` (an album's photos are its ``subattachments``)."""
-    entries = []
-    for entry in objects(obj(post.get("attachments")).get("data")):
-        entries.append(entry)
-        entries.extend(objects(obj(entry.get("subattachments")).get("data")))
-    return _story_attachments(entries)
-
-
-def _story_attachments(entries: list[dict[str, Any]]) -> tuple[AttachmentRef, ...]:
-    found = []
-    for entry in entries:
-        media = obj(entry.get("media"))
-        kind_word = text_of(entry, "media_type") or text_of(entry, "type")
-        if not media:
-            continue  # a shared link or an album's cover: nothing of its own to keep
-        image = _link(obj(media.get("image")).get("src"))
-        if "video" in kind_word:
-            found.append(AttachmentRef(kind="video", url=_link(media.get("source")) or image))
-        elif image:
-            found.append(AttachmentRef(kind="sticker" if kind_word == "sticker" else "image",
-                                       url=image, platform_id=item_id(obj(entry.get("target")))))
-    return tuple(found)

@@ -23,8 +23,9 @@ from typing import Any, ClassVar
 
 from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
-from connectors.facebook import Batch, Conversations, _link, _when, created_id, option
+from connectors.facebook import Batch, Conversations, created_id, option
 from connectors.graph import DEFAULT_VERSION, Graph, Mark, parse_time
+from connectors.graph_media import https_link, when_of
 from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
                               require_id, text_of, unknown_author)
 
@@ -117,12 +118,12 @@ class InstagramConnector(Connector):
         media_id = require_id(item)
         username = text_of(item, "username")
         kind = "video" if text_of(item, "media_type") == "VIDEO" else "image"
-        url = _link(item.get("media_url")) or _link(item.get("thumbnail_url"))
+        url = https_link(item.get("media_url")) or https_link(item.get("thumbnail_url"))
         return InboundMessage(
             external_id=media_id, thread_id=media_id, kind="mention", public=True,
             author_id=username or unknown_author(media_id, media_id), author_handle=username,
             author_name=username or UNKNOWN_AUTHOR, text=text_of(item, "caption"),
-            created_at=_when(item.get("timestamp"), context), permalink=_link(item.get("permalink")),
+            created_at=when_of(item.get("timestamp"), context), permalink=https_link(item.get("permalink")),
             raw=item, attachments=(AttachmentRef(kind=kind, url=url),) if url else ())
 
     # --- comments on the account's media --------------------------------------------------------
@@ -183,7 +184,7 @@ class InstagramConnector(Connector):
         media_id = str(media["id"])
         mark = Mark((state.get(media_id) or {}).get("m"), batch.floor)
         found: list[InboundMessage] = []
-        base = {"media_id": media_id, "permalink": _link(media.get("permalink")),
+        base = {"media_id": media_id, "permalink": https_link(media.get("permalink")),
                 "read_at": batch.now.isoformat()}
         # Comments come newest first, but a new reply can sit under an old comment: read all.
         for comment in self.graph.pages(f"{media_id}/comments", fields=COMMENT_FIELDS, limit=50):
@@ -219,7 +220,7 @@ class InstagramConnector(Connector):
             external_id=comment_id, thread_id=thread, kind="comment", public=True,
             author_id=sender_id or username or unknown_author(thread, comment_id),
             author_handle=username, author_name=username or UNKNOWN_AUTHOR,
-            text=text_of(item, "text"), created_at=_when(item.get("timestamp"), context),
+            text=text_of(item, "text"), created_at=when_of(item.get("timestamp"), context),
             permalink=context.get("permalink"),
             in_reply_to=str(context.get("in_reply_to") or "") or None,
             raw={key: value for key, value in item.items() if key != "replies"},

@@ -1,0 +1,74 @@
+"""What Graph items carry besides text: their attachments, times and links, read defensively.
+
+Shared by the Facebook and Instagram connectors (posts, comments, private messages, tagged
+media). Every value comes from the platform and is checked for its type before use.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from connectors.base import AttachmentRef, utcnow
+from connectors.graph import parse_time
+from connectors.items import item_id, obj, objects, text_of
+
+def when_of(value: Any, context: dict[str, Any]) -> datetime:
+    """The item's time, or the time it was read when Meta left it out or sent no time."""
+    return parse_time(value) or parse_time(context.get("read_at")) or utcnow()
+
+
+def https_link(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.startswith("https://") else None
+
+
+def message_attachments(item: dict[str, Any]) -> tuple[AttachmentRef, ...]:
+    """Messenger / Instagram DM ``attachments`` (image_data, video_data, file_url) and a sticker."""
+    found = []
+    for entry in objects(obj(item.get("attachments")).get("data")):
+        image, video = obj(entry.get("image_data")), obj(entry.get("video_data"))
+        mime = text_of(entry, "mime_type") or None
+        if image:
+            kind, url = "image", https_link(image.get("url"))
+        elif video:
+            kind, url = "video", https_link(video.get("url"))
+        else:
+            kind = "image" if (mime or "").startswith("image/") else "file"
+            url = https_link(entry.get("file_url"))
+        size = entry.get("size")
+        found.append(AttachmentRef(kind=kind, url=url, platform_id=item_id(entry), mime=mime,
+                                   size=size if isinstance(size, int) and not isinstance(size, bool)
+                                   else None, name=text_of(entry, "name")[:200]))
+    sticker = item.get("sticker")
+    if isinstance(sticker, str) and https_link(sticker):
+        found.append(AttachmentRef(kind="sticker", url=sticker))
+    return tuple(found)
+
+
+def comment_attachments(comment: dict[str, Any]) -> tuple[AttachmentRef, ...]:
+    """A Facebook comment's one ``attachment`` (a photo, a sticker, a GIF or a video)."""
+    return _story_attachments([obj(comment.get("attachment"))])
+
+
+def post_attachments(post: dict[str, Any]) -> tuple[AttachmentRef, ...]:
+    """A post's ``attachments`` (an album's photos are its ``subattachments``)."""
+    entries = []
+    for entry in objects(obj(post.get("attachments")).get("data")):
+        entries.append(entry)
+        entries.extend(objects(obj(entry.get("subattachments")).get("data")))
+    return _story_attachments(entries)
+
+
+def _story_attachments(entries: list[dict[str, Any]]) -> tuple[AttachmentRef, ...]:
+    found = []
+    for entry in entries:
+        media = obj(entry.get("media"))
+        kind_word = text_of(entry, "media_type") or text_of(entry, "type")
+        if not media:
+            continue  # a shared link or an album's cover: nothing of its own to keep
+        image = https_link(obj(media.get("image")).get("src"))
+        if "video" in kind_word:
+            found.append(AttachmentRef(kind="video", url=https_link(media.get("source")) or image))
+        elif image:
+            found.append(AttachmentRef(kind="sticker" if kind_word == "sticker" else "image",
+                                       url=image, platform_id=item_id(obj(entry.get("target")))))
+    return tuple(found)
