@@ -26,7 +26,7 @@ from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMe
 from connectors.facebook import Batch, Conversations, created_id, option
 from connectors.graph import DEFAULT_VERSION, Graph, Mark, parse_time
 from connectors.graph_media import https_link, when_of
-from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
+from connectors.items import (UNKNOWN_AUTHOR, ItemReader, item_id, obj, objects,
                               require_id, text_of, unknown_author)
 
 MEDIA_FIELDS = "id,timestamp,permalink,caption,comments_count,username"

@@ -29,7 +29,8 @@ from typing import Any, ClassVar
 import requests
 
 from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
-                             OutboundReply, PollResult, Setting, download, utcnow)
+                             OutboundReply, PollResult, Setting, utcnow)
+from connectors.downloads import download
 from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
                               require_id, text_of, unknown_author)
 

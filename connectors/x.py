@@ -32,10 +32,12 @@ import requests
 import tweepy
 from urllib3.exceptions import ProtocolError
 
-from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
-                             OutboundReply, PollResult, Setting, download, utcnow)
+from connectors.base import (Connector, ConnectorError, InboundMessage,
+                             OutboundReply, PollResult, Setting, utcnow)
+from connectors.downloads import download
 from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
                               require_id, snowflake_time, text_of, unknown_author)
+from connectors import x_payload as payload
 
 log = logging.getLogger(__name__)
 # tweepy logs every request's headers at DEBUG, the bearer token included: never let that through.
@@ -150,10 +152,10 @@ class XConnector(Connector):
                 items.put_aside("x.page", _json(response), "X menyebut ada post baru tetapi tidak "
                                 "mengirim isinya; buka mention akun kantor di X.")
             if page == 0:  # the first page is the newest: its newest_id bounds the next poll
-                newest = _newest_id(meta, data)
+                newest = payload.newest_id(meta, data)
             for item in data:
                 message = items.read("x.mention", item, self.parse_mention,
-                                     _context(item, "author_id", includes))
+                                     payload.context(item, "author_id", includes))
                 if message is not None:
                     found[message.external_id] = message
             if not data or not meta.get("next_token"):
@@ -177,12 +179,12 @@ class XConnector(Connector):
             author_id=author_id or unknown_author(thread, tweet_id),
             author_handle=handle or author_id or "",
             author_name=text_of(user, "name") or ("" if author_id else UNKNOWN_AUTHOR),
-            text=text_of(item, "text"), created_at=_created(item, tweet_id),
+            text=text_of(item, "text"), created_at=payload.created(item, tweet_id),
             permalink=(f"https://x.com/{handle}/status/{tweet_id}" if handle
                        else f"https://x.com/i/web/status/{tweet_id}"),
             in_reply_to=replied[0] if replied else None, raw=item,
             from_office=author_id == self.user_id,
-            attachments=_media(item, context))
+            attachments=payload.media(item, context))
 
     def parse_page(self, body: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
         """A page that announced posts without sending them: nothing in it can be read."""
@@ -191,7 +193,7 @@ class XConnector(Connector):
     def _read_dms(self, cursor: dict[str, Any], now: datetime, tally: _Tally,
                   notes: list[str], items: ItemReader) -> list[InboundMessage]:
         """DM events not seen yet, when due; failures other than 401 become notes, not errors."""
-        next_at = _parse_time(cursor.get("dm_next_at"))
+        next_at = payload.parse_time(cursor.get("dm_next_at"))
         if next_at is not None and now < next_at:
             if cursor.get("dms_disabled"):
                 notes.append(cursor["dms_disabled"])  # the daemon shows only this poll's notes
@@ -223,7 +225,7 @@ class XConnector(Connector):
 
     def _read_dm_events(self, cursor: dict[str, Any], now: datetime, tally: _Tally,
                         items: ItemReader, notes: list[str]) -> list[InboundMessage]:
-        seen_id, seen_at = cursor.get("dm_newest_id"), _parse_time(cursor.get("dm_newest_at"))
+        seen_id, seen_at = cursor.get("dm_newest_id"), payload.parse_time(cursor.get("dm_newest_at"))
         floor = seen_at or now - timedelta(days=int(self._opt("lookback_days")))
         params: dict[str, Any] = dict(event_types="MessageCreate", dm_event_fields=DM_FIELDS,
                                       expansions=DM_EXPANSIONS, user_fields=USER_FIELDS,
@@ -239,11 +241,11 @@ class XConnector(Connector):
             reached_seen = False
             for event in data:
                 event_id = item_id(event)
-                context = _context(event, "sender_id", includes)
+                context = payload.context(event, "sender_id", includes)
                 if event_id is None:  # cannot be placed in time nor recognised again
                     items.read("x.dm", event, self.parse_dm, context)
                     continue
-                created = _parse_time(event.get("created_at")) or snowflake_time(event_id)
+                created = payload.parse_time(event.get("created_at")) or snowflake_time(event_id)
                 newest = newest or (event_id, created or now)
                 if (created is not None and created < floor) or _not_newer(event_id, seen_id):
                     reached_seen = True
@@ -269,7 +271,7 @@ class XConnector(Connector):
         sender = item_id(event, "sender_id")
         if sender is None:
             raise Unreadable("DM tanpa sender_id: tidak dapat dibedakan dari pesan kantor sendiri.")
-        conversation = item_id(event, "dm_conversation_id") or _conversation(
+        conversation = item_id(event, "dm_conversation_id") or payload.conversation(
             sender, self.user_id, event.get("participant_ids"))
         if conversation is None:
             raise Unreadable("DM kantor tanpa dm_conversation_id dan tanpa participant_ids: "
@@ -280,9 +282,9 @@ class XConnector(Connector):
             author_id=sender, author_handle=text_of(user, "username") or sender,
             author_name=text_of(user, "name"),
             text=text_of(event, "text"),  # an attachment-only DM has no text
-            created_at=_created(event, event_id),
+            created_at=payload.created(event, event_id),
             permalink=f"https://x.com/messages/{conversation}",  # opens for the office's login only
-            raw=event, from_office=sender == self.user_id, attachments=_media(event, context))
+            raw=event, from_office=sender == self.user_id, attachments=payload.media(event, context))
 
     def fetch_attachment(self, session: requests.Session, url: str,
                          max_bytes: int) -> tuple[bytes, str | None]:
@@ -444,80 +446,6 @@ def _page(response: requests.Response, notes: list[str]
         notes.append("X tidak memberi sebagian data pengirim atau lampiran (akun dihapus, "
                      "ditangguhkan atau dibatasi); pesannya tetap dicatat.")
     return data, includes, meta
-
-
-def _newest_id(meta: dict[str, Any], data: list[Any]) -> str | None:
-    """``meta.newest_id``, or the highest post id of the page when X left it out."""
-    newest = item_id(meta, "newest_id")
-    ids = [i for i in (item_id(item) for item in data) if i and i.isdigit()]
-    if ids:
-        highest = max(ids, key=int)
-        if newest is None or (newest.isdigit() and int(highest) > int(newest)):
-            newest = highest
-    return newest
-
-
-def _context(item: Any, author_key: str, includes: dict[str, Any]) -> dict[str, Any]:
-    """What a parser needs from the page's ``includes``: the author and the item's media."""
-    if not isinstance(item, dict):
-        return {}
-    context: dict[str, Any] = {}
-    author = item_id(item, author_key)
-    user = next((u for u in objects(includes.get("users")) if item_id(u) == author), None)
-    if author and user:
-        context["user"] = {k: user.get(k) for k in ("id", "username", "name")}
-    keys = [k for k in (obj(item.get("attachments")).get("media_keys") or []) if isinstance(k, str)]
-    if keys:
-        media = {m.get("media_key"): m for m in objects(includes.get("media"))}
-        context["media"] = [media.get(k) or {"media_key": k} for k in keys]
-    return context
-
-
-def _media(item: dict[str, Any], context: dict[str, Any]) -> tuple[AttachmentRef, ...]:
-    """The item's photos and videos from ``includes.media``; a key X gave no details for is
-    still listed (without a URL), so the admin knows something was attached."""
-    found = []
-    for media in objects(context.get("media")):
-        kind = {"photo": "image", "video": "video", "animated_gif": "video"}.get(
-            str(media.get("type")), "file")
-        url = media.get("url") if kind == "image" else _best_variant(media)
-        found.append(AttachmentRef(kind=kind, url=url if isinstance(url, str) else None,
-                                   platform_id=item_id(media, "media_key")))
-    return tuple(found)
-
-
-def _best_variant(media: dict[str, Any]) -> str | None:
-    variants = [v for v in objects(media.get("variants"))
-                if v.get("content_type") == "video/mp4" and isinstance(v.get("url"), str)]
-    if variants:
-        return max(variants, key=lambda v: v.get("bit_rate") or 0)["url"]
-    preview = media.get("preview_image_url")
-    return preview if isinstance(preview, str) else None
-
-
-def _conversation(sender: str, office: str, participants: Any) -> str | None:
-    """X's one-to-one conversation id: the two user ids, lower first, joined by ``-``."""
-    people = {p for p in (participants or []) if isinstance(p, str) and p.isdigit()} \
-        if isinstance(participants, list) else set()
-    people |= {sender, office} if sender != office else {sender}
-    if len(people) != 2 or not all(p.isdigit() for p in people):
-        return None
-    return "-".join(sorted(people, key=int))
-
-
-def _created(item: dict[str, Any], item_id_: str) -> datetime:
-    """``created_at``, else the time in the snowflake id, else now (the time it was read)."""
-    return _parse_time(item.get("created_at")) or snowflake_time(item_id_) or utcnow()
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _id_key(value: Any) -> int:

@@ -23,19 +23,19 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, t
     (dist / "entry_points.txt").write_text(f"[aduan.connectors]\n{kind} = {target}\n")
     (tmp_path / "aduan_plugin.py").write_text(
         "from connectors.base import Connector\n"
-        "class TelegramConnector(Connector):\n    kind = 'telegram'\n")
+        "class LineConnector(Connector):\n    kind = 'line'\n")
     monkeypatch.syspath_prepend(str(tmp_path))
 
 
 def test_a_third_party_connector_registers_through_its_entry_point(tmp_path, monkeypatch) -> None:
-    install_plugin(tmp_path, monkeypatch, "telegram", "aduan_plugin:TelegramConnector")
-    assert registered_kinds()["telegram"] == "aduan_plugin:TelegramConnector"
-    assert connector_class("telegram").kind == "telegram"
+    install_plugin(tmp_path, monkeypatch, "line", "aduan_plugin:LineConnector")
+    assert registered_kinds()["line"] == "aduan_plugin:LineConnector"
+    assert connector_class("line").kind == "line"
 
 
 def test_a_plugin_claiming_a_built_in_kind_is_refused_loudly(tmp_path, monkeypatch) -> None:
-    install_plugin(tmp_path, monkeypatch, "x", "aduan_plugin:TelegramConnector")
-    with pytest.raises(RegistryError, match="connector kind 'x' from aduan_plugin:TelegramConnector "
+    install_plugin(tmp_path, monkeypatch, "x", "aduan_plugin:LineConnector")
+    with pytest.raises(RegistryError, match="connector kind 'x' from aduan_plugin:LineConnector "
                                             "is already provided by connectors.x:XConnector"):
         registered_kinds()
 
@@ -43,7 +43,7 @@ def test_a_plugin_claiming_a_built_in_kind_is_refused_loudly(tmp_path, monkeypat
 def test_an_unknown_kind_names_the_known_ones() -> None:
     with pytest.raises(RegistryError, match="unknown account kind 'fax'.*sandbox"):
         connector_class("fax")
-    assert set(BUILTIN_CONNECTORS) == {"sandbox", "x", "facebook", "instagram"}
+    assert set(BUILTIN_CONNECTORS) == {"sandbox", "x", "facebook", "instagram", "telegram"}
 
 
 @pytest.mark.parametrize("change, error", [
