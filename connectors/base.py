@@ -334,6 +334,7 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "facebook": "connectors.facebook:FacebookConnector",
     "instagram": "connectors.instagram:InstagramConnector",
     "telegram": "connectors.telegram:TelegramConnector",
+    "whatsapp": "connectors.whatsapp:WhatsAppConnector",
 }
 
 ENTRY_POINT_GROUP = "aduan.connectors"

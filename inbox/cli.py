@@ -426,5 +426,7 @@ def extra_registrations() -> list[Any]:
     from inbox.classify_cli import register as register_classify
     from inbox.setaside import register as register_setaside
     from inbox.web.serve import register as register_web
+    from inbox.webhook_check import register as register_webhook
     from recap.cli import register as register_recaps
-    return [register_web, register_cases, register_classify, register_recaps, register_setaside]
+    return [register_web, register_cases, register_classify, register_recaps, register_setaside,
+            register_webhook]

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connectors.base import RegistryError, Setting, connector_class
 
 ACCOUNT_COMMON: dict[str, Setting] = {
-    "kind": Setting(str, required=True, help="sandbox | x | facebook | instagram | telegram"),
+    "kind": Setting(str, required=True, help="sandbox | x | facebook | instagram | telegram | whatsapp"),
     "label": Setting(str, default="", help="name shown to officers"),
     "enabled": Setting(bool, default=True),
     "poll_interval": Setting(int, default=None, help="seconds between polls"),

@@ -196,6 +196,19 @@ class Daemon:
             sent += 1
         return sent
 
+    # --- webhook deliveries ---------------------------------------------------------------------
+
+    def process_one_delivery(self) -> bool:
+        """Ingest the oldest stored webhook delivery; True if one was handled."""
+        from inbox.webhooks import process_one
+        return process_one(self.runtime)
+
+    def process_deliveries(self) -> int:
+        done = 0
+        while not self.stopping.is_set() and self.process_one_delivery():
+            done += 1
+        return done
+
     # --- attachments --------------------------------------------------------------------------
 
     def download_one_attachment(self) -> bool:
@@ -244,6 +257,7 @@ class Daemon:
         self.scheduler.every(sched["tick_seconds"]).seconds.do(self.guarded(self.poll_due_accounts))
         self.scheduler.every(sched["outbox_interval_seconds"]).seconds.do(
             self.guarded(self.deliver_due_replies))
+        self.scheduler.every(sched["tick_seconds"]).seconds.do(self.guarded(self.process_deliveries))
         for job in self.extra_jobs():
             job(self.scheduler, self.guarded)
 

@@ -355,6 +355,23 @@ class Attachment(BaseModel):
         indexes = ((("status", "next_attempt_at"), False),)
 
 
+class WebhookDelivery(BaseModel):
+    """A signed delivery from Meta, stored as received before the 200 (``inbox.webhooks``) and
+    ingested afterwards by the daemon; ``status`` pending -> done (or failed, with ``error``)."""
+
+    received_at = UTCDateTimeField(default=utcnow, index=True)
+    body = pw.TextField()
+    source = pw.CharField(max_length=60, default="")  # the envelope's "object"
+    status = pw.CharField(max_length=20, default="pending")
+    attempts = pw.IntegerField(default=0)
+    lease_until = UTCDateTimeField(null=True)
+    processed_at = UTCDateTimeField(null=True)
+    error = pw.TextField(null=True)
+
+    class Meta:
+        indexes = ((("status", "id"), False),)
+
+
 class Template(BaseModel):
     """A *jawaban cepat*: a quick answer with {nama}, {nomor}, {batas_waktu} variables."""
 
@@ -403,7 +420,7 @@ class SchemaMigration(BaseModel):
 
 MODELS: list[type[BaseModel]] = [
     Division, User, Account, Usage, Contact, Case, CaseCategory, Message, Event, Outbox,
-    Template, Recap, Counter, SetAside, Attachment,
+    Template, Recap, Counter, SetAside, Attachment, WebhookDelivery,
 ]
 
 

@@ -22,7 +22,7 @@ from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
 from inbox.models import (MODELS, Account, Attachment, Case, Division, Recap, SchemaMigration,
-                          SetAside, User,
+                          SetAside, User, WebhookDelivery,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
@@ -82,6 +82,11 @@ def _migration_5(db: peewee.Database) -> None:
     db.create_tables([SetAside, Attachment], safe=True)
 
 
+def _migration_10(db: peewee.Database) -> None:
+    # Webhook deliveries (WhatsApp); numbers 6-9 belong to work merged separately.
+    db.create_tables([WebhookDelivery], safe=True)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
@@ -89,6 +94,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (3, "text search index", _migration_3),
     (4, "one recap row per file", _migration_4),
     (5, "set-aside items and attachments", _migration_5),
+    (10, "webhook deliveries", _migration_10),
 ]
 
 

@@ -80,4 +80,15 @@ def index() -> str:
         open_count=open_cases.count(), overdue=Case.overdue(now).count(),
         due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
         waiting={s: open_cases.clone().where(Case.status == s).count() for s in OPEN_STATUSES},
-        channels=channel_health(now), month_label=local.date())
+        channels=channel_health(now), month_label=local.date(), webhook=webhook_health())
+
+
+def webhook_health() -> dict[str, int] | None:
+    """Deliveries refused for a bad signature, and those waiting or failed, when any exist."""
+    from inbox.models import WebhookDelivery
+    from inbox.webhooks import rejected_total
+    counts = {status: WebhookDelivery.select().where(WebhookDelivery.status == status).count()
+              for status in ("pending", "failed")}
+    counts["rejected"] = rejected_total()
+    uses = any(a.kind == "whatsapp" for a in runtime().config.accounts.values())
+    return counts if uses or any(counts.values()) else None

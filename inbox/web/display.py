@@ -19,12 +19,17 @@ KIND_LABELS = {"mention": "sebutan (mention)", "comment": "komentar", "dm": "pes
                "post": "unggahan"}
 META_KINDS = ("facebook", "instagram")  # private replies allowed up to 7 days by a person
 CHANNEL_LABELS = {"sandbox": "Sandbox (latihan)", "x": "X (Twitter)", "facebook": "Facebook",
-                  "instagram": "Instagram", "telegram": "Telegram"}
+                  "instagram": "Instagram", "telegram": "Telegram",
+                  "whatsapp": "WhatsApp"}
 OUTBOX_LABELS = {"pending": "Menunggu dikirim", "sending": "Sedang dikirim", "sent": "Terkirim",
                  "failed": "GAGAL dikirim", "uncertain": "BELUM PASTI terkirim"}
 PURPOSE_LABELS = {"answer": "Jawaban", "acknowledgement": "Tanda terima"}
 
 EVENT_LABELS = {
+    "whatsapp_sent": "WhatsApp: balasan dikirim",
+    "whatsapp_delivered": "WhatsApp: balasan sampai di ponsel warga",
+    "whatsapp_read": "WhatsApp: balasan dibaca warga",
+    "whatsapp_failed": "WhatsApp: balasan GAGAL diantar",
     "opened": "Pengaduan masuk",
     "reopened": "Dibuka kembali (warga menulis lagi)",
     "citizen_thanked": "Warga mengucapkan terima kasih",
@@ -95,6 +100,15 @@ def reply_window(case: Case, now: datetime, tz: Any) -> Clock | None:
     if case.public or closes is None or not case.is_open:
         return None
     when = format_datetime_id(closes, tz)
+    if case.account.kind == "whatsapp" and closes <= now:
+        template = _whatsapp_template(case)
+        if template:
+            return Clock(f"Lewat 24 jam sejak pesan terakhir warga ({when}): WhatsApp hanya menerima "
+                         f"templat, jadi yang terkirim adalah templat \"{template}\" dengan nomor "
+                         f"pengaduan, bukan teks jawaban.", "today")
+        return Clock(f"Lewat 24 jam sejak pesan terakhir warga ({when}) dan belum ada templat "
+                     "WhatsApp di config.toml: balasan akan ditolak. Hubungi warga lewat kanal lain.",
+                     "late")
     if case.account.kind in META_KINDS and closes <= now < case.last_inbound_at + HUMAN_AGENT_WINDOW:
         last = format_datetime_id(case.last_inbound_at + HUMAN_AGENT_WINDOW, tz)
         return Clock(f"Lewat 24 jam sejak pesan terakhir warga: balasan masih bisa dikirim sebagai "
@@ -106,6 +120,12 @@ def reply_window(case: Case, now: datetime, tz: Any) -> Clock | None:
     left = f"sisa {hours} jam" if hours >= 1 else "kurang dari 1 jam lagi"
     return Clock(f"Pesan pribadi: balas sebelum {when} ({left}), setelah itu platform bisa "
                  f"menolak balasan.", "today" if hours < 6 else "ok")
+
+
+def _whatsapp_template(case: Case) -> str:
+    from inbox.web import runtime  # late: display helpers are also used outside a request
+    account = runtime().config.accounts.get(case.account.name)
+    return str(account.options.get("template_name") or "") if account else ""
 
 
 def channel_label(case: Case) -> str:

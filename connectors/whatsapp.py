@@ -1,0 +1,238 @@
+"""WhatsApp Business (Cloud API): messages arrive as signed webhooks, replies go out by API.
+
+WhatsApp has no endpoint that lists past messages, so this connector polls nothing: the web app
+receives Meta's deliveries at ``/webhooks/meta`` and stores them before answering 200
+(``inbox.webhooks``), and the daemon hands each ``messages`` change to :meth:`parse_message`
+through the same item reader as every poll, so an unknown message type is set aside, never
+dropped. One case per citizen phone number (``thread_id`` = the ``wa_id``); the phone number is
+personal data and is shown masked, the contact is named from ``contacts[].profile.name``.
+
+Photos, documents, voice notes and stickers carry a media id: the attachment URL is
+``wa-media:<id>``, and :meth:`fetch_attachment` asks ``GET /{media-id}`` for a short-lived URL and
+downloads it with the access token.
+
+Replies: free text inside the 24-hour customer-service window after the citizen's last message;
+after it only an approved template (``template_name``, ``template_language``, the case number as
+its one body variable), and a plain refusal when none is configured. Reactions are not stored:
+a thumbs-up on the office's answer is not a complaint and must not reopen the case.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+import requests
+
+from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
+                             OutboundReply, PollResult, Setting, utcnow)
+from connectors.downloads import download
+from connectors.graph import DEFAULT_VERSION, scrub
+from connectors.items import ItemReader, Unreadable, item_id, obj, objects, require_id, text_of
+
+GRAPH = "https://graph.facebook.com"
+WINDOW = timedelta(hours=24)
+MEDIA_KINDS = {"image": "image", "sticker": "sticker", "document": "file", "audio": "audio",
+               "video": "video"}
+#: Cloud API error codes (developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
+RATE_CODES = frozenset({4, 80007, 130429, 131056})
+TRANSIENT_CODES = frozenset({1, 2, 131000, 131016})
+UNCERTAIN = ("Balasan mungkin sudah terkirim ke WhatsApp tetapi konfirmasinya tidak diterima; "
+             "periksa di WhatsApp Business sebelum mengirim ulang.")
+NO_TEMPLATE = ("Jendela 24 jam WhatsApp sudah lewat dan belum ada templat pesan yang disetujui "
+               "(template_name di config.toml); hubungi warga lewat kanal lain atau daftarkan templat.")
+
+
+class WhatsAppConnector(Connector):
+    kind: ClassVar[str] = "whatsapp"
+    label: ClassVar[str] = "WhatsApp"
+    default_poll_interval: ClassVar[int] = 3600  # nothing to poll: webhooks bring everything
+    parsers: ClassVar[dict[str, str]] = {"whatsapp.message": "parse_message"}
+    settings: ClassVar[dict[str, Setting]] = {
+        "phone_number_id": Setting((str, int), required=True, help="ID nomor telepon di WhatsApp Manager"),
+        "waba_id": Setting((str, int), help="ID akun WhatsApp Business"),
+        "access_token": Setting(str, required=True, secret=True, help="token pengguna sistem"),
+        "app_secret": Setting(str, required=True, secret=True, help="memeriksa tanda tangan webhook"),
+        "verify_token": Setting(str, required=True, secret=True, help="kata kunci verifikasi webhook"),
+        "template_name": Setting(str, default="", help="templat untuk balasan setelah 24 jam"),
+        "template_language": Setting(str, default="id"),
+        "graph_version": Setting(str, default=DEFAULT_VERSION),
+    }
+
+    def __init__(self, name: str, options: dict[str, Any], session: requests.Session | None = None,
+                 data_dir: str | None = None) -> None:
+        super().__init__(name, options, session, data_dir)
+        self.phone_number_id = str(options["phone_number_id"])
+        self.token = str(options["access_token"])
+        version = str(self._opt("graph_version"))
+        self.base = f"{GRAPH}/{version if version.startswith('v') else 'v' + version}"
+
+    def _opt(self, key: str) -> Any:
+        value = self.options.get(key)
+        return self.settings[key].default if value is None else value
+
+    def collect(self, cursor: dict[str, Any], items: ItemReader) -> PollResult:
+        """Nothing to poll: WhatsApp has no message history endpoint."""
+        return PollResult([], dict(cursor))
+
+    # --- webhooks ------------------------------------------------------------------------------
+
+    def read_change(self, value: dict[str, Any], items: ItemReader) -> list[InboundMessage]:
+        """The messages of one ``messages`` change (its ``value`` object), each read on its own."""
+        names = {item_id(c, "wa_id"): text_of(obj(c.get("profile")), "name")
+                 for c in objects(value.get("contacts"))}
+        messages = []
+        for item in value.get("messages") or []:
+            sender = item_id(item, "from") if isinstance(item, dict) else None
+            context = {"name": names.get(sender, "")}
+            message = items.read("whatsapp.message", item, self.parse_message, context)
+            if message is not None:
+                messages.append(message)
+        return messages
+
+    def parse_message(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage | None:
+        wamid = require_id(item)
+        sender = item_id(item, "from")
+        if sender is None:
+            raise Unreadable("Pesan WhatsApp tanpa nomor pengirim ('from').")
+        kind = text_of(item, "type")
+        body = obj(item.get(kind)) if kind else {}
+        attachments: tuple[AttachmentRef, ...] = ()
+        if kind == "text":
+            text = text_of(body, "body")
+        elif kind in MEDIA_KINDS:
+            media_id = item_id(body)
+            if media_id is None:
+                raise Unreadable(f"Lampiran WhatsApp ({kind}) tanpa id media.")
+            text = text_of(body, "caption")
+            attachments = (AttachmentRef(kind=MEDIA_KINDS[kind], url=f"wa-media:{media_id}",
+                                         platform_id=media_id, mime=text_of(body, "mime_type") or None,
+                                         name=text_of(body, "filename")[:200]),)
+        elif kind == "location":
+            place = ", ".join(p for p in (text_of(body, "name"), text_of(body, "address")) if p)
+            text = f"[lokasi] {place} ({text_of(body, 'latitude')}, {text_of(body, 'longitude')})".replace(
+                "[lokasi]  (", "[lokasi] (")
+        elif kind == "contacts":
+            people = [text_of(obj(c.get("name")), "formatted_name") for c in objects(item.get("contacts"))]
+            text = "[kontak] " + ", ".join(p for p in people if p)
+        elif kind == "interactive":
+            choice = obj(body.get("button_reply")) or obj(body.get("list_reply"))
+            text = text_of(choice, "title") or text_of(choice, "id")
+        elif kind == "button":
+            text = text_of(body, "text") or text_of(body, "payload")
+        elif kind == "reaction":
+            return None  # see the module docstring
+        else:
+            raise Unreadable(f"Jenis pesan WhatsApp {kind or 'tanpa jenis'!r} belum dikenal aduan; "
+                             "buka pesan ini di aplikasi WhatsApp Business.")
+        replied = item_id(obj(item.get("context")))
+        return InboundMessage(
+            external_id=wamid, thread_id=sender, kind="dm", public=False, author_id=sender,
+            author_handle="", author_name=str(context.get("name") or _masked_phone(sender)),
+            text=text, created_at=_time(item.get("timestamp")), in_reply_to=replied, raw=item,
+            attachments=attachments)
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def send(self, reply: OutboundReply) -> str:
+        """A text inside the 24-hour window, else the configured template; the new ``wamid``."""
+        payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                                   "to": reply.recipient_id}
+        if self.within_window(reply.last_inbound_at):
+            payload.update(type="text", text={"preview_url": False, "body": reply.text})
+            if reply.in_reply_to:
+                payload["context"] = {"message_id": reply.in_reply_to}
+        elif self._opt("template_name"):
+            payload.update(type="template", template={
+                "name": self._opt("template_name"), "language": {"code": self._opt("template_language")},
+                "components": [{"type": "body", "parameters": [
+                    {"type": "text", "text": reply.case_reference}]}]})
+        else:
+            raise ConnectorError(NO_TEMPLATE, permanent=True)
+        result = self._request("POST", f"{self.phone_number_id}/messages", json=payload, send=True)
+        sent = [m for m in objects(result.get("messages")) if item_id(m)]
+        if not sent:
+            raise ConnectorError(UNCERTAIN, uncertain=True, detail=scrub(str(result))[:2000])
+        return str(sent[0]["id"])
+
+    @staticmethod
+    def within_window(last_inbound_at: datetime | None) -> bool:
+        return last_inbound_at is None or utcnow() - last_inbound_at <= WINDOW
+
+    def fetch_attachment(self, session: requests.Session, url: str,
+                         max_bytes: int) -> tuple[bytes, str | None]:
+        if not url.startswith("wa-media:"):
+            raise ConnectorError("Alamat berkas WhatsApp tidak dikenal.", permanent=True)
+        found = self._request("GET", url[len("wa-media:"):], session=session)
+        link = found.get("url")
+        if not isinstance(link, str) or not link.startswith("https://"):
+            raise ConnectorError("WhatsApp tidak memberi alamat berkas ini.", permanent=True)
+        return download(session, link, max_bytes, headers={"Authorization": f"Bearer {self.token}"})
+
+    def _request(self, method: str, path: str, json: Any = None, send: bool = False,
+                 session: requests.Session | None = None) -> dict[str, Any]:
+        try:
+            response = (session or self.session).request(
+                method, f"{self.base}/{path}", json=json,
+                headers={"Authorization": f"Bearer {self.token}"})
+        except requests.ConnectTimeout as exc:
+            raise ConnectorError("WhatsApp tidak dapat dihubungi; dicoba lagi otomatis.",
+                                 detail=type(exc).__name__) from None
+        except requests.RequestException as exc:
+            if send:  # the request may have left: a blind re-send could answer twice
+                raise ConnectorError(UNCERTAIN, uncertain=True, detail=type(exc).__name__) from None
+            raise ConnectorError("WhatsApp tidak dapat dihubungi; dicoba lagi otomatis.",
+                                 detail=type(exc).__name__) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code < 400 and isinstance(body, dict):
+            return body
+        return_error = _error(response.status_code, body if isinstance(body, dict) else {},
+                              scrub(response.text[:2000]))
+        if send and response.status_code >= 500 and not return_error.retry_at:
+            # Meta may have sent it before failing: settle it by hand rather than send twice.
+            raise ConnectorError(UNCERTAIN, uncertain=True, detail=return_error.detail)
+        raise return_error
+
+
+def _error(status: int, body: dict[str, Any], detail: str) -> ConnectorError:
+    error = obj(body.get("error"))
+    code = error.get("code") if isinstance(error.get("code"), int) else None
+    said = text_of(obj(error.get("error_data")), "details") or text_of(error, "message")
+    if code == 190:
+        return ConnectorError("Token WhatsApp kedaluwarsa atau dicabut; buat token pengguna sistem "
+                              "baru lalu perbarui access_token di config.toml.", permanent=True,
+                              detail=detail)
+    if code in RATE_CODES:
+        return ConnectorError("Batas kiriman WhatsApp tercapai; dicoba lagi setelah jeda.",
+                              retry_at=utcnow() + timedelta(minutes=5), detail=detail)
+    if code == 131047:
+        return ConnectorError("Lebih dari 24 jam sejak pesan terakhir warga; WhatsApp hanya "
+                              "menerima templat yang disetujui.", permanent=True, detail=detail)
+    if code in TRANSIENT_CODES or status >= 500 or not error:
+        return ConnectorError(f"WhatsApp sedang bermasalah (HTTP {status}); dicoba lagi otomatis.",
+                              detail=detail)
+    if code in (10, 200) or (code is not None and 200 <= code <= 299):
+        return ConnectorError("Izin aplikasi WhatsApp kurang (whatsapp_business_messaging); tambahkan "
+                              "izinnya lalu buat token baru.", permanent=True, detail=detail)
+    return ConnectorError(f"WhatsApp menolak (kode {code}): {scrub(said)[:300]}", permanent=True,
+                          detail=detail)
+
+
+def _time(value: Any) -> datetime:
+    """WhatsApp's ``timestamp`` (Unix seconds as text), else now."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).isdigit():
+        try:
+            return datetime.fromtimestamp(int(value), timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return utcnow()
+
+
+def _masked_phone(number: str) -> str:
+    """``6281234567890`` as ``+62 812****7890``: enough to tell two citizens apart."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) < 8:
+        return "nomor WhatsApp"
+    return f"+{digits[:2]} {digits[2:5]}****{digits[-4:]}"

@@ -1,0 +1,42 @@
+"""``/webhooks/meta``: the only route without login, so it is strict.
+
+GET is Meta's subscription handshake (``hub.verify_token`` compared in constant time). POST must
+be JSON, at most 1 MB, and signed (``X-Hub-Signature-256`` over the raw bytes, checked before
+anything is parsed); a missing or wrong signature is 403 and counted for the dashboard. A good
+delivery is stored and answered 200 at once; the daemon ingests it (``inbox.webhooks``).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from inbox import webhooks
+from inbox.web import runtime
+
+bp = Blueprint("webhooks", __name__)
+
+
+@bp.route("/webhooks/meta", methods=["GET"])
+def verify() -> Response:
+    """Meta's handshake: echo ``hub.challenge`` when the verify token matches."""
+    if request.args.get("hub.mode") != "subscribe" or not webhooks.token_ok(
+            request.args.get("hub.verify_token"), webhooks.verify_tokens(runtime())):
+        return Response("forbidden", status=403, mimetype="text/plain")
+    return Response(request.args.get("hub.challenge", ""), mimetype="text/plain")
+
+
+@bp.route("/webhooks/meta", methods=["POST"])
+def receive() -> Response:
+    """Store a signed delivery, then 200; 403 for a bad signature, 413/415 for the wrong body."""
+    if (request.content_length or 0) > webhooks.MAX_BODY:
+        return Response("too large", status=413, mimetype="text/plain")
+    body = request.get_data(cache=False)
+    if len(body) > webhooks.MAX_BODY:
+        return Response("too large", status=413, mimetype="text/plain")
+    if not webhooks.signature_ok(body, request.headers.get("X-Hub-Signature-256"),
+                                 webhooks.app_secrets(runtime())):
+        webhooks.count_rejected()
+        return Response("forbidden", status=403, mimetype="text/plain")
+    if request.mimetype != "application/json":
+        return Response("json only", status=415, mimetype="text/plain")
+    webhooks.store(body)
+    return Response("EVENT_RECEIVED", mimetype="text/plain")

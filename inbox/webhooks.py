@@ -1,0 +1,175 @@
+"""Meta's webhook deliveries: checked and stored by the web app, ingested by the daemon.
+
+The receiver (``inbox.web.webhooks``) checks the ``X-Hub-Signature-256`` HMAC of the raw body
+against the configured app secrets before it parses anything, stores the body as one row and
+answers 200 at once, so a slow database never makes Meta retry and a crash after the 200 loses
+nothing: the row is still ``pending`` on restart. The daemon then claims each row with a lease
+(:func:`process_one`) and ingests its messages through the connector's item reader; the unique
+(account, external_id) index makes Meta's retries and duplicates, in any order, one message each.
+
+Handled now: WhatsApp ``messages`` (messages and delivery statuses). Other objects (``page``,
+``instagram``) are stored and marked done with a note: their messages are still read by polling.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from connectors.items import ItemReader, item_id, obj, objects
+from inbox import pii
+from inbox.db import atomic_write
+from inbox.ingest import ingest
+from inbox.models import Account, Case, Counter, Event, Outbox, WebhookDelivery, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_BODY = 1_000_000
+MAX_ATTEMPTS = 5
+META_KINDS = ("whatsapp", "facebook", "instagram")
+REJECTED_COUNTER = "webhook-rejected"
+
+
+def app_secrets(runtime: Any) -> list[bytes]:
+    """The app secrets of the configured Meta accounts: a delivery signed with any is Meta's."""
+    found = []
+    for account in runtime.config.accounts.values():
+        secret = account.options.get("app_secret") if account.kind in META_KINDS else None
+        if secret:
+            found.append(str(secret).encode())
+    return list(dict.fromkeys(found))
+
+
+def verify_tokens(runtime: Any) -> list[str]:
+    return [str(a.options["verify_token"]) for a in runtime.config.accounts.values()
+            if a.kind == "whatsapp" and a.options.get("verify_token")]
+
+
+def signature_ok(body: bytes, header: str | None, secrets: list[bytes]) -> bool:
+    """``sha256=<hex HMAC-SHA256(secret, raw body)>``, compared in constant time."""
+    if not header or not header.startswith("sha256=") or not secrets:
+        return False
+    given = header[len("sha256="):].strip().lower()
+    matched = False
+    for secret in secrets:  # every secret is tried, so the time says nothing about which
+        expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+        matched |= hmac.compare_digest(expected, given)
+    return matched
+
+
+def token_ok(given: str | None, tokens: list[str]) -> bool:
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(token.encode(), (given or "").encode())
+    return matched
+
+
+def store(body: bytes) -> int:
+    """Keep a verified delivery durably; the caller answers 200 only after this returns."""
+    try:
+        source = str(json.loads(body).get("object") or "")[:60]
+    except (ValueError, AttributeError):
+        source = ""
+    with atomic_write():
+        row = WebhookDelivery.create(body=body.decode("utf-8", "replace"), source=source)
+    return row.id
+
+
+def count_rejected() -> None:
+    with atomic_write():
+        Counter.next(REJECTED_COUNTER)
+
+
+def rejected_total() -> int:
+    row = Counter.get_or_none(Counter.key == REJECTED_COUNTER)
+    return row.value if row else 0
+
+
+def process_one(runtime: Any) -> bool:
+    """Ingest the oldest pending delivery; True when one was handled."""
+    now = utcnow()
+    row = (WebhookDelivery.select().where(
+        (WebhookDelivery.status == "pending")
+        & (WebhookDelivery.lease_until.is_null() | (WebhookDelivery.lease_until < now)))
+        .order_by(WebhookDelivery.id).first())
+    if row is None:
+        return False
+    claimed = WebhookDelivery.update(lease_until=now + LEASE, attempts=WebhookDelivery.attempts + 1).where(
+        (WebhookDelivery.id == row.id) & (WebhookDelivery.status == "pending")
+        & (WebhookDelivery.lease_until.is_null() | (WebhookDelivery.lease_until < now))).execute()
+    if claimed != 1:
+        return True
+    try:
+        with atomic_write():
+            notes = _apply(runtime, row)
+            WebhookDelivery.update(status="done", processed_at=utcnow(), lease_until=None,
+                                   error="; ".join(notes) or None).where(
+                WebhookDelivery.id == row.id).execute()
+    except Exception as exc:  # one bad delivery must not block the others
+        log.exception("webhook delivery %s could not be ingested", row.id)
+        final = row.attempts + 1 >= MAX_ATTEMPTS
+        WebhookDelivery.update(status="failed" if final else "pending", lease_until=(
+            None if final else utcnow() + timedelta(minutes=row.attempts + 1)),
+            error=pii.mask(f"{type(exc).__name__}: {exc}")[:500]).where(
+            WebhookDelivery.id == row.id).execute()
+    return True
+
+
+def _apply(runtime: Any, row: WebhookDelivery) -> list[str]:
+    try:
+        payload = json.loads(row.body)
+    except ValueError:
+        return ["isi kiriman bukan JSON"]
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        return [f"objek {str(obj(payload).get('object'))[:40]!r} belum diproses lewat webhook; "
+                "pesannya tetap dibaca oleh polling"]
+    by_phone = {str(a.options.get("phone_number_id")): a.name
+                for a in runtime.config.accounts.values() if a.kind == "whatsapp"}
+    notes = []
+    for entry in objects(payload.get("entry")):
+        for change in objects(entry.get("changes")):
+            if change.get("field") != "messages":
+                continue
+            value = obj(change.get("value"))
+            phone = item_id(obj(value.get("metadata")), "phone_number_id")
+            name = by_phone.get(phone or "")
+            if name is None:
+                notes.append(f"nomor WhatsApp {phone} tidak ada di config.toml")
+                continue
+            account = Account.get(Account.name == name)
+            items = ItemReader(name)
+            messages = runtime.connector(name).read_change(value, items)
+            ingest(account, messages, None, runtime.ingest_options, set_aside=items.set_aside)
+            for status in objects(value.get("statuses")):
+                _apply_status(status)
+    return notes
+
+
+def _apply_status(status: dict[str, Any]) -> None:
+    """``sent``/``delivered``/``read`` are recorded once each; ``failed`` fails the reply."""
+    wamid, state = item_id(status), str(status.get("status") or "")
+    outbox = Outbox.get_or_none(Outbox.platform_id == wamid) if wamid else None
+    if outbox is None or state not in ("sent", "delivered", "read", "failed"):
+        return
+    seen = Event.select().where((Event.case == outbox.case_id)
+                                & (Event.action == f"whatsapp_{state}"))
+    if any((e.detail or {}).get("outbox_id") == outbox.id for e in seen):
+        return  # Meta sends a status more than once
+    if state != "failed":
+        Event.record(f"whatsapp_{state}", case=outbox.case_id, outbox_id=outbox.id)
+        return
+    error = (objects(status.get("errors")) or [{}])[0]
+    detail = obj(error.get("error_data")).get("details") or error.get("message") or error.get("title")
+    reason = pii.mask(f"WhatsApp tidak dapat mengantar balasan (kode {error.get('code')}): {detail}")
+    Outbox.update(status="failed", last_error=reason).where(Outbox.id == outbox.id).execute()
+    fields: dict[str, Any] = {"alert": f"{reason}. Periksa lalu kirim ulang jawabannya.",
+                              "updated_at": utcnow()}
+    if outbox.purpose == "answer":
+        fields.update(status="new", queue="admin", answered_at=None, closed_at=None)
+    Case.update(**fields).where((Case.id == outbox.case_id)
+                                & Case.status.in_(("answered", "replying"))).execute()
+    Event.record("whatsapp_failed", case=outbox.case_id, outbox_id=outbox.id, error=reason)

@@ -1,0 +1,329 @@
+"""WhatsApp through Meta's signed webhooks: the receiver, exactly-once ingest, statuses, replies.
+
+Payloads follow Meta's WhatsApp Cloud API webhook reference (messages of each type, statuses
+sent/delivered/read/failed) and the send API's answers; replies are served at the requests layer.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+import time_machine
+
+from connectors.base import ConnectorError, OutboundReply
+from connectors.whatsapp import NO_TEMPLATE, WhatsAppConnector
+from inbox import workflow
+from inbox.attachments import Downloader
+from inbox.daemon import Daemon
+from inbox.models import Account, Attachment, Case, Event, Message, Outbox, SetAside, WebhookDelivery
+from inbox.outbox import deliver_one
+from inbox.runtime import Runtime
+from inbox.web import create_app
+from inbox.webhooks import rejected_total
+from tests.conftest import make_runtime, write_config
+from tests.web_helpers import login, make_users, page_text
+
+FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
+SECRET = "wa-app-secret-for-tests"
+VERIFY = "verify-token-for-tests"
+TOKEN = "EAAwa-access-token-never-shown"
+PNID = "106540352242922"
+CITIZEN = "6281234567890"
+GRAPH = "https://graph.facebook.com/v26.0"
+NOW = datetime(2026, 3, 2, 3, 10, tzinfo=timezone.utc)  # ten minutes after the first message
+ACCOUNT = f"""
+[accounts.wa_dukcapil]
+kind = "whatsapp"
+label = "WhatsApp Dukcapil Brebes"
+phone_number_id = "{PNID}"
+access_token = "{TOKEN}"
+app_secret = "{SECRET}"
+verify_token = "{VERIFY}"
+"""
+
+
+def body(name: str) -> bytes:
+    return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def sign(raw: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+def rt(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = make_runtime(write_config(tmp_path, accounts=ACCOUNT))
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def client(rt: Runtime) -> Any:
+    return create_app(rt, testing=True).test_client()
+
+
+def deliver(client: Any, raw: bytes, signature: str | None = "auto",
+            content_type: str = "application/json") -> Any:
+    headers = {} if signature is None else {
+        "X-Hub-Signature-256": sign(raw) if signature == "auto" else signature}
+    return client.post("/webhooks/meta", data=raw, headers=headers, content_type=content_type)
+
+
+def process_all(rt: Runtime) -> int:
+    daemon = Daemon(rt)
+    with time_machine.travel(NOW, tick=False):
+        return daemon.process_deliveries()
+
+
+# --- the receiver ----------------------------------------------------------------------------------
+
+def test_the_handshake_echoes_the_challenge_only_for_the_right_token(client):
+    ok = client.get("/webhooks/meta", query_string={"hub.mode": "subscribe", "hub.challenge": "1158201444",
+                                                    "hub.verify_token": VERIFY})
+    assert (ok.status_code, ok.get_data(as_text=True)) == (200, "1158201444")
+    for token in ("wrong", ""):
+        bad = client.get("/webhooks/meta", query_string={"hub.mode": "subscribe", "hub.challenge": "1",
+                                                         "hub.verify_token": token})
+        assert bad.status_code == 403
+
+
+def test_a_signed_delivery_is_stored_before_the_200_and_ingested_after(rt, client):
+    response = deliver(client, body("text"))
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "EVENT_RECEIVED")
+    [row] = WebhookDelivery.select()
+    assert row.status == "pending" and row.body.encode() == body("text")
+    assert Message.select().count() == 0  # nothing parsed in the request
+    assert process_all(rt) == 1
+    [message] = Message.select()
+    case = Case.get()
+    assert (message.external_id, message.kind, message.public, case.thread_id) == (
+        "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFDNBMDAwMDAwMDAwMDAwMDAwMDAx", "dm", False, CITIZEN)
+    assert case.contact.name == "Siti Aminah" and case.personal_data
+    assert WebhookDelivery.get().status == "done"
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "sha1=abc", "auto-other-secret"])
+def test_a_missing_or_wrong_signature_is_403_counted_and_stores_nothing(rt, client, signature):
+    raw = body("text")
+    if signature == "auto-other-secret":
+        signature = sign(raw, "another-apps-secret")
+    assert deliver(client, raw, signature).status_code == 403
+    assert WebhookDelivery.select().count() == 0 and rejected_total() == 1
+
+
+def test_the_signature_is_over_the_raw_bytes_so_a_reserialised_body_fails(rt, client):
+    raw = body("text")
+    reserialised = json.dumps(json.loads(raw), separators=(",", ":")).encode()
+    assert reserialised != raw
+    assert deliver(client, reserialised, sign(raw)).status_code == 403
+
+
+def test_only_json_and_at_most_one_megabyte(rt, client):
+    raw = b"hub=1"
+    assert deliver(client, raw, content_type="application/x-www-form-urlencoded").status_code == 415
+    big = b'{"object": "whatsapp_business_account", "pad": "' + b"x" * 1_000_001 + b'"}'
+    assert deliver(client, big).status_code == 413
+    assert WebhookDelivery.select().count() == 0
+
+
+def test_the_webhook_route_needs_no_login_but_every_other_route_still_does(rt, client):
+    assert client.get("/").status_code == 302
+    assert client.post("/keluar").status_code in (302, 400)  # CSRF still guards the others
+
+
+# --- exactly once ----------------------------------------------------------------------------------
+
+def test_the_same_delivery_three_times_and_out_of_order_is_one_message_each(rt, client):
+    for name in ("image", "text", "image", "text", "image"):
+        assert deliver(client, body(name)).status_code == 200
+    process_all(rt)
+    assert sorted(m.external_id for m in Message.select()) == [
+        "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFDNBMDAwMDAwMDAwMDAwMDAwMDAx", "wamid.IMAGE0001"]
+    assert Case.select().count() == 1 and Attachment.select().count() == 1
+    assert {d.status for d in WebhookDelivery.select()} == {"done"}
+
+
+def test_a_crash_between_the_200_and_the_ingest_loses_nothing(rt, client):
+    """The worker died holding the lease, before it committed: after the lease the row is
+    taken again and ingested once."""
+    deliver(client, body("text"))
+    WebhookDelivery.update(lease_until=NOW + timedelta(minutes=1), attempts=1).execute()
+    with time_machine.travel(NOW, tick=False):
+        assert Daemon(rt).process_one_delivery() is False  # still leased by the dead worker
+    with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
+        assert Daemon(rt).process_one_delivery() is True
+    assert Message.select().count() == 1
+
+
+# --- message types -----------------------------------------------------------------------------------
+
+def test_each_message_type_reads_as_text_an_officer_understands(rt, client):
+    for name in ("text", "image", "document", "location", "interactive", "reaction", "unknown"):
+        deliver(client, body(name))
+    process_all(rt)
+    texts = {m.external_id: m.text for m in Message.select()}
+    assert texts["wamid.IMAGE0001"] == "Ini surat penolakannya"
+    assert texts["wamid.DOC0001"] == "Scan KK"
+    assert texts["wamid.LOC0001"] == ("[lokasi] Kantor Kecamatan Brebes, Jl. Jend. Sudirman, Brebes "
+                                      "(-6.8729, 109.0431)")
+    assert texts["wamid.INT0001"] == "Cek status pengaduan"
+    assert "wamid.REACT0001" not in texts  # a 👍 is not a complaint and reopens nothing
+    [aside] = SetAside.select()
+    assert aside.platform_id == "wamid.UNK0001" and "'unsupported' belum dikenal" in aside.reason
+    kinds = {(a.kind, a.url, a.name) for a in Attachment.select()}
+    assert kinds == {("image", "wa-media:1480000000000001", ""),
+                     ("file", "wa-media:1480000000000002", "kk-lama.pdf")}
+    assert Case.select().count() == 1  # one case per phone number thread
+
+
+def test_media_are_fetched_by_id_then_with_the_token(rt, client):
+    deliver(client, body("image"))
+    process_all(rt)
+    media = json.loads(body("media_url"))
+    with responses.RequestsMock() as api:
+        api.get(f"{GRAPH}/1480000000000001", json=media)
+        api.get(media["url"], body=b"\xff\xd8\xff\xe0 photo")
+        assert Downloader(rt).download_one()
+        assert all(call.request.headers["Authorization"] == f"Bearer {TOKEN}" for call in api.calls)
+    assert Attachment.get().status == "stored"
+
+
+# --- replies and statuses ----------------------------------------------------------------------------
+
+def answer(rt: Runtime, at: datetime) -> Outbox:
+    users = make_users()
+    case = Case.get()
+    with time_machine.travel(at, tick=False):
+        workflow.reply(rt, case, users["admin"], "Baik Bu, KK Anda sudah jadi, silakan ambil.")
+    return Outbox.get(Outbox.purpose == "answer")
+
+
+def test_inside_24_hours_the_answer_is_free_text_in_reply_to_the_citizen(rt, client):
+    deliver(client, body("text"))
+    process_all(rt)
+    answer(rt, NOW)
+    with time_machine.travel(NOW, tick=False), responses.RequestsMock() as api:
+        api.post(f"{GRAPH}/{PNID}/messages", json=json.loads(body("send_ok")))
+        assert deliver_one(rt, "w1")
+        sent = json.loads(api.calls[0].request.body)
+    assert sent["type"] == "text" and sent["to"] == CITIZEN
+    assert sent["text"]["body"].startswith("Baik Bu")
+    assert sent["context"]["message_id"].startswith("wamid.HBgN")
+    assert Outbox.get().platform_id == "wamid.SENT0001" and Case.get().status == "answered"
+
+
+def test_after_24_hours_without_a_template_the_reply_is_refused_with_the_reason(rt, client):
+    deliver(client, body("text"))
+    process_all(rt)
+    late = NOW + timedelta(hours=25)
+    answer(rt, late)
+    with time_machine.travel(late, tick=False), responses.RequestsMock():
+        deliver_one(rt, "w1")
+    row = Outbox.get()
+    assert row.status == "failed" and row.last_error == NO_TEMPLATE
+
+
+def test_after_24_hours_the_configured_template_carries_the_case_number(rt):
+    wa = WhatsAppConnector("wa", {"phone_number_id": PNID, "access_token": TOKEN, "app_secret": SECRET,
+                                  "verify_token": VERIFY, "template_name": "jawaban_pengaduan"})
+    reply = OutboundReply(reply_id=1, case_reference="ADU-202603-0001", text="Jawaban", public=False,
+                          thread_id=CITIZEN, in_reply_to="wamid.X", recipient_id=CITIZEN, kind="dm",
+                          last_inbound_at=NOW - timedelta(hours=30))
+    with time_machine.travel(NOW, tick=False), responses.RequestsMock() as api:
+        api.post(f"{GRAPH}/{PNID}/messages", json=json.loads(body("send_ok")))
+        assert wa.send(reply) == "wamid.SENT0001"
+        sent = json.loads(api.calls[0].request.body)
+    assert sent["type"] == "template" and sent["template"]["name"] == "jawaban_pengaduan"
+    assert sent["template"]["language"] == {"code": "id"}
+    assert sent["template"]["components"][0]["parameters"] == [{"type": "text", "text": "ADU-202603-0001"}]
+
+
+def test_metas_re_engagement_error_is_permanent_and_plain(rt):
+    wa = WhatsAppConnector("wa", {"phone_number_id": PNID, "access_token": TOKEN, "app_secret": SECRET,
+                                  "verify_token": VERIFY})
+    reply = OutboundReply(reply_id=1, case_reference="ADU-1", text="x", public=False, thread_id=CITIZEN,
+                          in_reply_to=None, recipient_id=CITIZEN, kind="dm", last_inbound_at=None)
+    with responses.RequestsMock() as api:
+        api.post(f"{GRAPH}/{PNID}/messages", status=400, json=json.loads(body("error_window")))
+        with pytest.raises(ConnectorError) as caught:
+            wa.send(reply)
+    assert caught.value.permanent and "24 jam" in caught.value.message
+    assert TOKEN not in (caught.value.detail or "")
+
+
+def test_statuses_are_recorded_once_and_a_failed_one_returns_the_case_to_the_admin(rt, client):
+    deliver(client, body("text"))
+    process_all(rt)
+    answer(rt, NOW)
+    with time_machine.travel(NOW, tick=False), responses.RequestsMock() as api:
+        api.post(f"{GRAPH}/{PNID}/messages", json=json.loads(body("send_ok")))
+        deliver_one(rt, "w1")
+    for name in ("status_sent", "status_delivered", "status_delivered", "status_read"):
+        deliver(client, body(name))
+    process_all(rt)
+    actions = [e.action for e in Event.select().order_by(Event.id) if e.action.startswith("whatsapp_")]
+    assert actions == ["whatsapp_sent", "whatsapp_delivered", "whatsapp_read"]
+    deliver(client, body("status_failed"))
+    process_all(rt)
+    case, row = Case.get(), Outbox.get()
+    assert row.status == "failed" and "kode 131026" in row.last_error
+    assert case.status == "new" and case.answered_at is None and "not on WhatsApp" in case.alert
+    client_admin = create_app(rt, testing=True).test_client()
+    login(client_admin, "admin1")
+    page = page_text(client_admin.get(f"/pengaduan/{case.id}"))
+    assert "WhatsApp: balasan GAGAL diantar" in page and "not on WhatsApp" in page
+    assert Account.get().disabled_reason is None
+
+
+def test_aduan_webhook_check_talks_to_the_running_server_like_meta(rt, tmp_path, capsys):
+    import main
+    from inbox.web.serve import start_in_thread
+
+    class Ctx:
+        def print(self, *parts: object) -> None:
+            pass
+
+    rt.config.web["port"] = 0
+    server = start_in_thread(rt, Ctx())
+    try:
+        code = main.main(["--config", str(tmp_path / "config.toml"), "webhook", "check",
+                          "--url", server.url])
+        out = capsys.readouterr().out
+    finally:
+        server.close()
+    assert code == 0, out
+    assert "OK    verifikasi (hub.challenge): HTTP 200" in out
+    assert "OK    kiriman bertanda tangan benar: HTTP 200" in out
+    assert "OK    kiriman palsu ditolak: HTTP 403" in out
+    assert WebhookDelivery.get().source == "whatsapp_business_account"
+    assert rejected_total() == 1
+
+
+def test_aduan_webhook_check_says_when_aduan_is_not_running(rt, tmp_path, capsys):
+    import main
+    code = main.main(["--config", str(tmp_path / "config.toml"), "webhook", "check",
+                      "--url", "http://127.0.0.1:9"])
+    assert code == 1 and "jalankan aduan run" in capsys.readouterr().out
+
+
+def test_the_case_page_says_which_reply_will_be_used_after_24_hours(rt, client):
+    deliver(client, body("text"))
+    process_all(rt)
+    make_users()
+    admin = create_app(rt, testing=True).test_client()
+    case = Case.get()
+    with time_machine.travel(NOW + timedelta(hours=25), tick=False):
+        login(admin, "admin1")
+        page = page_text(admin.get(f"/pengaduan/{case.id}"))
+    assert "belum ada templat WhatsApp di config.toml: balasan akan ditolak" in page
+    rt.config.accounts["wa_dukcapil"].options["template_name"] = "jawaban_pengaduan"
+    with time_machine.travel(NOW + timedelta(hours=25), tick=False):
+        page = page_text(admin.get(f"/pengaduan/{case.id}"))
+    assert "templat &#34;jawaban_pengaduan&#34; dengan nomor pengaduan" in page
