@@ -27,8 +27,8 @@ from typing import Any, Callable, ClassVar
 from connectors.base import (AttachmentRef, ConnectorError, Connector, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
 from connectors.graph import DEFAULT_VERSION, OVERLAP, Graph, GraphError, Mark, parse_time
-from connectors.graph_media import (comment_attachments, https_link, message_attachments,
-                                    post_attachments, when_of)
+from connectors.graph_media import (comment_attachments, graph_message, https_link,
+                                    message_attachments, post_attachments, when_of)
 from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, require_id,
                               text_of, unknown_author)
 
@@ -226,6 +226,32 @@ class Conversations:
             from_office=item_id(sender) in self.own_ids or (bool(handle) and handle in self.own_names),
             attachments=message_attachments(item))
 
+    def read_webhook(self, entry: dict[str, Any], items: ItemReader) -> list[InboundMessage]:
+        """The private messages of one webhook ``entry`` (Messenger or Instagram messaging).
+
+        Each event is turned into the shape ``/{conversation}/messages`` gives and read by
+        :meth:`parse_message`, the same parser as polling; its thread is the conversation the
+        poll reads (looked up by the citizen's id), so the two paths store one message once."""
+        found = []
+        for event in entry.get("messaging") or []:
+            message = obj(obj(event).get("message"))
+            if not message or message.get("is_deleted"):
+                continue  # read receipts, reactions, postbacks: not messages of a citizen
+            item = graph_message(event)
+            citizen = item_id(obj(event.get("recipient" if message.get("is_echo") else "sender")))
+            context = {"thread_id": self.conversation_of(citizen) if citizen else None}
+            parsed = items.read(f"{self.platform}.dm", item, self.parse_message, context)
+            if parsed is not None:
+                found.append(parsed)
+        return found
+
+    def conversation_of(self, person_id: str) -> str | None:
+        """The conversation id of the Page with one person (the thread polling uses)."""
+        page = self.graph.get(f"{self.page_id}/conversations", platform=self.platform,
+                              user_id=person_id, fields="id")
+        ids = [item_id(conv) for conv in page.get("data") or [] if item_id(conv)]
+        return ids[0] if ids else None
+
     def send(self, reply: OutboundReply) -> str:
         """Send a private reply inside Meta's windows; returns the message id."""
         result = self.graph.send(f"{self.page_id}/messages", recipient={"id": reply.recipient_id},
@@ -262,6 +288,7 @@ class FacebookConnector(Connector):
         "hide_comments_with_nik": Setting(bool, default=False,
                                           help="sembunyikan komentar publik yang memuat NIK"),
         "nik_hidden_reply": Setting(str, default=NIK_HIDDEN_REPLY),
+        "verify_token": Setting(str, secret=True, help="kata kunci verifikasi webhook (opsional)"),
     }
 
     def __init__(self, name: str, options: dict[str, Any], session: Any = None,
@@ -283,6 +310,9 @@ class FacebookConnector(Connector):
 
     def parse_message(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
         return self.inbox.parse_message(item, context)
+
+    def read_webhook(self, entry: dict[str, Any], items: ItemReader) -> list[InboundMessage]:
+        return self.inbox.read_webhook(entry, items)
 
     def send(self, reply: OutboundReply) -> str:
         if reply.kind == "dm" or not reply.public:

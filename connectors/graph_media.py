@@ -5,7 +5,7 @@ media). Every value comes from the platform and is checked for its type before u
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from connectors.base import AttachmentRef, utcnow
@@ -72,3 +72,29 @@ def _story_attachments(entries: list[dict[str, Any]]) -> tuple[AttachmentRef, ..
             found.append(AttachmentRef(kind="sticker" if kind_word == "sticker" else "image",
                                        url=image, platform_id=item_id(obj(entry.get("target")))))
     return tuple(found)
+
+
+def graph_message(event: dict[str, Any]) -> dict[str, Any]:
+    """A Messenger / Instagram messaging webhook event in the shape of a Graph message object
+    (``id``, ``created_time``, ``from``, ``message``, ``attachments.data``), for the one parser."""
+    message = obj(event.get("message"))
+    sender = obj(event.get("sender"))
+    stamp = event.get("timestamp")
+    created = (datetime.fromtimestamp(stamp / 1000, timezone.utc).isoformat()
+               if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) else None)
+    data = []
+    for entry in objects(message.get("attachments")):
+        url = https_link(obj(entry.get("payload")).get("url"))
+        kind = entry.get("type")
+        if kind in ("image", "sticker", "animated_image"):
+            data.append({"image_data": {"url": url}})
+        elif kind in ("video", "ig_reel", "reel"):
+            data.append({"video_data": {"url": url}})
+        elif url:
+            data.append({"file_url": url, "mime_type": "audio/mpeg" if kind == "audio" else None})
+    item: dict[str, Any] = {"id": message.get("mid"), "created_time": created,
+                            "from": {"id": sender.get("id")}, "message": message.get("text"),
+                            "webhook": True}
+    if data:
+        item["attachments"] = {"data": data}
+    return item

@@ -40,6 +40,7 @@ class InstagramConnector(Connector):
     label: ClassVar[str] = "Instagram"
     parsers: ClassVar[dict[str, str]] = {
         "instagram.tag": "parse_tag", "instagram.comment": "parse_comment",
+        "instagram.mention": "parse_mention",
         "instagram.media": "parse_media", "instagram.dm": "parse_message",
         "instagram.conversation": "parse_conversation"}
     settings: ClassVar[dict[str, Setting]] = {
@@ -50,6 +51,7 @@ class InstagramConnector(Connector):
         "app_secret": Setting(str, secret=True, help="menandatangani panggilan (appsecret_proof)"),
         "graph_version": Setting(str, default=DEFAULT_VERSION),
         "media_lookback": Setting(int, default=25, help="jumlah unggahan terbaru yang diperiksa"),
+        "verify_token": Setting(str, secret=True, help="kata kunci verifikasi webhook (opsional)"),
     }
 
     def __init__(self, name: str, options: dict[str, Any], session: Any = None,
@@ -81,9 +83,66 @@ class InstagramConnector(Connector):
     def parse_message(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
         return self.inbox.parse_message(item, context)
 
+    def read_webhook(self, entry: dict[str, Any], items: ItemReader) -> list[InboundMessage]:
+        """Private messages and ``mentions`` changes of one webhook ``entry``.
+
+        Meta keeps no list of @mentions: the webhook names the comment or media, which is read
+        by id at once (``mentioned_comment`` / ``mentioned_media``)."""
+        found = self.inbox.read_webhook(entry, items)
+        for change in entry.get("changes") or []:
+            if obj(change).get("field") != "mentions":
+                continue
+            value = obj(change.get("value"))
+            fetched = self._mentioned(value)
+            message = items.read("instagram.mention", fetched, self.parse_mention,
+                                 {"media_id": item_id(value, "media_id"),
+                                  "comment_id": item_id(value, "comment_id"),
+                                  "read_at": utcnow().isoformat()})
+            if message is not None:
+                found.append(message)
+        return found
+
+    def _mentioned(self, value: dict[str, Any]) -> dict[str, Any]:
+        comment, media = item_id(value, "comment_id"), item_id(value, "media_id")
+        if comment:
+            fields = (f"mentioned_comment.comment_id({comment})"
+                      "{id,text,timestamp,username,media{id,permalink}}")
+            return obj(self.graph.get(self.ig_user_id, fields=fields).get("mentioned_comment"))
+        if media:
+            fields = (f"mentioned_media.media_id({media})"
+                      "{id,caption,username,timestamp,permalink,media_type,media_url}")
+            return obj(self.graph.get(self.ig_user_id, fields=fields).get("mentioned_media"))
+        return {}
+
+    def parse_mention(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage:
+        """An @mention in someone's comment or caption. Its thread ``mention:<media id>`` tells
+        :meth:`send` to answer through ``/{ig-user-id}/mentions``."""
+        external_id = require_id(item)
+        media_id = str(context.get("media_id") or item_id(obj(item.get("media"))) or external_id)
+        username = text_of(item, "username")
+        in_comment = bool(context.get("comment_id"))
+        url = https_link(item.get("media_url"))
+        thread = f"mention:{media_id}"
+        return InboundMessage(
+            external_id=external_id, thread_id=thread, kind="mention", public=True,
+            author_id=username or unknown_author(thread, external_id), author_handle=username,
+            author_name=username or UNKNOWN_AUTHOR,
+            text=text_of(item, "text" if in_comment else "caption"),
+            created_at=when_of(item.get("timestamp"), context),
+            permalink=https_link(item.get("permalink")) or https_link(obj(item.get("media")).get("permalink")),
+            in_reply_to=external_id if in_comment else None, raw=item,
+            attachments=(AttachmentRef(kind="video" if item.get("media_type") == "VIDEO" else "image",
+                                       url=url),) if url else ())
+
     def send(self, reply: OutboundReply) -> str:
         if reply.kind == "dm" or not reply.public:
             return self.inbox.send(reply)
+        if reply.thread_id.startswith("mention:"):
+            target = {"media_id": reply.thread_id[len("mention:"):]}
+            if reply.in_reply_to and reply.in_reply_to != target["media_id"]:
+                target["comment_id"] = reply.in_reply_to
+            return created_id(self.graph.send(f"{self.ig_user_id}/mentions", message=reply.text,
+                                              **target))
         if reply.kind == "mention":
             raise ConnectorError("Instagram tidak mengizinkan balasan lewat API di unggahan orang lain "
                                  "yang menandai akun; balas langsung di aplikasi Instagram.",

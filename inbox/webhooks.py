@@ -7,8 +7,10 @@ nothing: the row is still ``pending`` on restart. The daemon then claims each ro
 (:func:`process_one`) and ingests its messages through the connector's item reader; the unique
 (account, external_id) index makes Meta's retries and duplicates, in any order, one message each.
 
-Handled now: WhatsApp ``messages`` (messages and delivery statuses). Other objects (``page``,
-``instagram``) are stored and marked done with a note: their messages are still read by polling.
+Handled: WhatsApp ``messages`` (messages and delivery statuses), Messenger and Instagram
+messaging (``page`` / ``instagram`` objects, ``messaging`` events) and Instagram ``mentions``.
+A Graph call made while ingesting (the conversation of a citizen, the mentioned comment) that
+fails leaves the delivery pending for a later try; after five tries it is marked failed.
 """
 from __future__ import annotations
 
@@ -45,8 +47,8 @@ def app_secrets(runtime: Any) -> list[bytes]:
 
 
 def verify_tokens(runtime: Any) -> list[str]:
-    return [str(a.options["verify_token"]) for a in runtime.config.accounts.values()
-            if a.kind == "whatsapp" and a.options.get("verify_token")]
+    return list(dict.fromkeys(str(a.options["verify_token"]) for a in runtime.config.accounts.values()
+                              if a.kind in META_KINDS and a.options.get("verify_token")))
 
 
 def signature_ok(body: bytes, header: str | None, secrets: list[bytes]) -> bool:
@@ -124,9 +126,11 @@ def _apply(runtime: Any, row: WebhookDelivery) -> list[str]:
         payload = json.loads(row.body)
     except ValueError:
         return ["isi kiriman bukan JSON"]
-    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
-        return [f"objek {str(obj(payload).get('object'))[:40]!r} belum diproses lewat webhook; "
-                "pesannya tetap dibaca oleh polling"]
+    source = obj(payload).get("object")
+    if source in ("page", "instagram"):
+        return _apply_graph(runtime, payload, "facebook" if source == "page" else "instagram")
+    if source != "whatsapp_business_account":
+        return [f"objek {str(source)[:40]!r} tidak dikenal aduan; kiriman disimpan apa adanya"]
     by_phone = {str(a.options.get("phone_number_id")): a.name
                 for a in runtime.config.accounts.values() if a.kind == "whatsapp"}
     notes = []
@@ -146,6 +150,24 @@ def _apply(runtime: Any, row: WebhookDelivery) -> list[str]:
             ingest(account, messages, None, runtime.ingest_options, set_aside=items.set_aside)
             for status in objects(value.get("statuses")):
                 _apply_status(status)
+    return notes
+
+
+def _apply_graph(runtime: Any, payload: dict[str, Any], kind: str) -> list[str]:
+    """Messenger / Instagram messaging and Instagram @mentions, read by the polling connectors'
+    own parsers; the next poll reconciles anything a webhook missed, never duplicating."""
+    key = "page_id" if kind == "facebook" else "ig_user_id"
+    by_id = {str(a.options.get(key)): a.name for a in runtime.config.accounts.values() if a.kind == kind}
+    notes = []
+    for entry in objects(payload.get("entry")):
+        name = by_id.get(item_id(entry) or "")
+        if name is None:
+            notes.append(f"akun {kind} {item_id(entry)} tidak ada di config.toml")
+            continue
+        items = ItemReader(name)
+        messages = runtime.connector(name).read_webhook(entry, items)
+        ingest(Account.get(Account.name == name), messages, None, runtime.ingest_options,
+               set_aside=items.set_aside)
     return notes
 
 

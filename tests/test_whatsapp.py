@@ -327,3 +327,93 @@ def test_the_case_page_says_which_reply_will_be_used_after_24_hours(rt, client):
     with time_machine.travel(NOW + timedelta(hours=25), tick=False):
         page = page_text(admin.get(f"/pengaduan/{case.id}"))
     assert "templat &#34;jawaban_pengaduan&#34; dengan nomor pengaduan" in page
+
+
+# --- Messenger and Instagram through the same receiver ------------------------------------------------
+
+PAGE, IG = "104857600000001", "17841400000000001"
+FB_THREAD = "t_10160000000000001"
+META_ACCOUNTS = f"""
+[accounts.fb_dukcapil]
+kind = "facebook"
+page_id = "{PAGE}"
+page_access_token = "fb-page-token-test"
+app_secret = "{SECRET}"
+
+[accounts.ig_dukcapil]
+kind = "instagram"
+ig_user_id = "{IG}"
+page_id = "{PAGE}"
+page_access_token = "ig-page-token-test"
+app_secret = "{SECRET}"
+"""
+MESSENGER = {"object": "page", "entry": [{"id": PAGE, "time": 1793674200000, "messaging": [{
+    "sender": {"id": "25630000000000001"}, "recipient": {"id": PAGE}, "timestamp": 1793674200000,
+    "message": {"mid": "m_ZmJfbWVzc2FnZV8wMDAy",
+                "text": "Akta kelahiran anak saya sudah 3 minggu belum jadi, nomor pengajuan 0042. Mohon dibantu.",
+                "attachments": [{"type": "image", "payload": {
+                    "url": "https://scontent.xx.fbcdn.net/v/t1.15752-9/akta_n.jpg?oh=00_Af"}}]}},
+    {"sender": {"id": "25630000000000001"}, "recipient": {"id": PAGE}, "timestamp": 1793674201000,
+     "read": {"watermark": 1793674200000}}]}]}
+IG_MENTION = {"object": "instagram", "entry": [{"id": IG, "time": 1793674800, "changes": [{
+    "field": "mentions", "value": {"media_id": "17920000000000001", "comment_id": "17880000000000001"}}]}]}
+MENTIONED_COMMENT = {"mentioned_comment": {
+    "id": "17880000000000001", "text": "@dukcapilbrebes antrean di Disdukcapil lama sekali hari ini",
+    "timestamp": "2026-11-03T02:20:00+0000", "username": "warga.bumiayu",
+    "media": {"id": "17920000000000001", "permalink": "https://www.instagram.com/p/Cmention1/"}},
+    "id": IG}
+
+
+@pytest.fixture
+def meta_rt(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = make_runtime(write_config(tmp_path, accounts=META_ACCOUNTS))
+    yield runtime
+    runtime.close()
+
+
+def test_a_messenger_webhook_and_the_next_poll_store_the_message_once_in_the_polled_thread(meta_rt):
+    client = create_app(meta_rt, testing=True).test_client()
+    raw = json.dumps(MESSENGER).encode()
+    assert deliver(client, raw).status_code == 200
+    with responses.RequestsMock() as api:
+        api.get(f"{GRAPH}/{PAGE}/conversations", json={"data": [{"id": FB_THREAD}]})
+        process_all(meta_rt)
+        assert "user_id=25630000000000001" in api.calls[0].request.url
+    [message] = Message.select()
+    assert (message.external_id, message.thread_id) == ("m_ZmJfbWVzc2FnZV8wMDAy", FB_THREAD)
+    assert Attachment.get().url.startswith("https://scontent.xx.fbcdn.net/")
+    fixtures = Path(__file__).parent / "fixtures" / "meta"
+    with time_machine.travel(datetime(2026, 11, 3, 3, 0, tzinfo=timezone.utc), tick=False), \
+            responses.RequestsMock() as api:
+        api.get(f"{GRAPH}/{PAGE}/conversations",
+                json=json.loads((fixtures / "fb_conversations.json").read_text()))
+        api.get(f"{GRAPH}/{FB_THREAD}/messages",
+                json=json.loads((fixtures / "fb_conversation_messages.json").read_text()))
+        api.get(f"{GRAPH}/{PAGE}/tagged", json={"data": []})
+        api.get(f"{GRAPH}/{PAGE}/feed", json={"data": []})
+        outcome = Daemon(meta_rt).poll_account("fb_dukcapil")
+    assert outcome.ok and outcome.report.duplicates == 1
+    assert Message.select().where(Message.external_id == "m_ZmJfbWVzc2FnZV8wMDAy").count() == 1
+    assert Case.select().where(Case.thread_id == FB_THREAD).count() == 1
+
+
+def test_an_instagram_mention_is_read_by_id_and_answered_through_the_mentions_endpoint(meta_rt):
+    client = create_app(meta_rt, testing=True).test_client()
+    assert deliver(client, json.dumps(IG_MENTION).encode()).status_code == 200
+    with responses.RequestsMock() as api:
+        api.get(f"{GRAPH}/{IG}", json=MENTIONED_COMMENT)
+        process_all(meta_rt)
+        assert "mentioned_comment.comment_id%2817880000000000001%29" in api.calls[0].request.url
+    case = Case.get()
+    assert (case.thread_id, case.public, case.contact.handle) == (
+        "mention:17920000000000001", True, "warga.bumiayu")
+    users = make_users()
+    later = datetime(2026, 11, 3, 3, 0, tzinfo=timezone.utc)
+    with time_machine.travel(later, tick=False):
+        workflow.reply(meta_rt, case, users["admin"], "Mohon maaf atas antreannya, Kak.")
+        with responses.RequestsMock() as api:
+            api.post(f"{GRAPH}/{IG}/mentions", json={"id": "17890000000000009"})
+            assert deliver_one(meta_rt, "w1")
+            sent = dict(p.split("=", 1) for p in api.calls[0].request.body.split("&"))
+    assert sent["media_id"] == "17920000000000001" and sent["comment_id"] == "17880000000000001"
+    assert Outbox.get().platform_id == "17890000000000009"
