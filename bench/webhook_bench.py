@@ -1,0 +1,176 @@
+"""The Meta webhook receiver under load, on SQLite, while a worker ingests what it stores.
+
+    .venv/bin/python bench/webhook_bench.py [--deliveries 3000] [--clients 4]
+
+Starts ``aduan serve`` and ``aduan worker`` as processes on one SQLite file (the normal office
+set-up), then sends signed WhatsApp deliveries, each a distinct text message, from ``--clients``
+threads over keep-alive connections to 127.0.0.1 only. Reports the receiver's answer time
+(p50/p95/p99) and deliveries per second, then waits for the worker to have ingested every
+delivery and checks that each message is stored exactly once.
+Baseline, same run, same client: a bare WSGI handler served by waitress that only checks the
+signature and answers 200 — what any receiver must at least do.
+Targets (issue 14): p99 <= 50 ms and >= 300 deliveries/s.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import textwrap
+import threading
+import time
+
+import requests
+
+from bench.common import (REPO, free_port, header, percentile, ratio, sqlite_url, wait_for_port,
+                          write_bench_config)
+
+SECRET = "bench-app-secret"
+PNID = "106540352242922"
+ACCOUNT = f"""
+[accounts.wa_bench]
+kind = "whatsapp"
+phone_number_id = "{PNID}"
+access_token = "bench-token"
+app_secret = "{SECRET}"
+verify_token = "bench-verify"
+"""
+BARE = textwrap.dedent(f"""
+    import hashlib, hmac, sys, waitress
+    SECRET = {SECRET!r}.encode()
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        expected = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+        ok = hmac.compare_digest(expected, environ.get("HTTP_X_HUB_SIGNATURE_256", ""))
+        start_response("200 OK" if ok else "403 Forbidden", [("Content-Type", "text/plain")])
+        return [b"EVENT_RECEIVED" if ok else b"forbidden"]
+    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=4, _quiet=True)
+""")
+
+
+def delivery(n: int) -> bytes:
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": {"phone_number_id": PNID},
+            "contacts": [{"profile": {"name": f"Warga {n % 97}"}, "wa_id": f"62812{n % 97:07d}"}],
+            "messages": [{"from": f"62812{n % 97:07d}", "id": f"wamid.BENCH{n:08d}",
+                          "timestamp": str(1772420400 + n), "type": "text",
+                          "text": {"body": f"KTP saya nomor pengajuan {n} belum jadi, mohon dicek"}}]}}]}]
+    }).encode()
+
+
+def blast(url: str, bodies: list[bytes], clients: int) -> tuple[list[float], float, int]:
+    """Send every body once, ``clients`` at a time; (answer times, seconds, failures)."""
+    times: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    chunks = [bodies[i::clients] for i in range(clients)]
+
+    def client(chunk: list[bytes]) -> None:
+        session = requests.Session()
+        mine = []
+        for raw in chunk:
+            signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            start = time.perf_counter()
+            response = session.post(url, data=raw, timeout=30, headers={
+                "Content-Type": "application/json", "X-Hub-Signature-256": signature})
+            mine.append(time.perf_counter() - start)
+            if response.status_code != 200:
+                with lock:
+                    failures[0] += 1
+        with lock:
+            times.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(chunk,)) for chunk in chunks]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return times, time.perf_counter() - started, failures[0]
+
+
+def report(label: str, times: list[float], seconds: float, failures: int) -> tuple[float, float]:
+    ms = [t * 1000 for t in times]
+    rate = len(times) / seconds
+    print(f"   {label:<34} p50 {percentile(ms, 50):6.1f} ms  p95 {percentile(ms, 95):6.1f} ms  "
+          f"p99 {percentile(ms, 99):6.1f} ms  {rate:7.0f} deliveries/s  ({failures} refused)")
+    return percentile(ms, 99), rate
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--deliveries", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--no-worker", action="store_true", help="the receiver alone")
+    args = parser.parse_args()
+    header("webhook receiver (SQLite, with aduan worker ingesting)")
+    work = Path(tempfile.mkdtemp(prefix="aduan-webhook-bench-"))
+    python = sys.executable
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    procs: list[subprocess.Popen] = []
+    try:
+        bare_port = free_port()
+        procs.append(subprocess.Popen([python, "-c", BARE, str(bare_port)], env=env))
+        port = free_port()
+        config = write_bench_config(work, sqlite_url(work / "data" / "aduan.db"), accounts=ACCOUNT,
+                                    port=port)
+        subprocess.run([python, str(REPO / "main.py"), "--config", str(config), "init"], env=env,
+                       check=True, capture_output=True)
+        for command in ("serve",) if args.no_worker else ("serve", "worker"):
+            procs.append(subprocess.Popen([python, str(REPO / "main.py"), "--config", str(config),
+                                           command], env=env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+        if not (wait_for_port(bare_port) and wait_for_port(port)):
+            print("   a server did not start")
+            return 1
+        bodies = [delivery(n) for n in range(args.deliveries)]
+        warm = [delivery(10**7 + n) for n in range(50)]
+        blast(f"http://127.0.0.1:{bare_port}/", warm, args.clients)
+        blast(f"http://127.0.0.1:{port}/webhooks/meta", warm, args.clients)
+        base_p99, base_rate = report("baseline: bare signature check", *blast(
+            f"http://127.0.0.1:{bare_port}/", bodies, args.clients))
+        p99, rate = report("aduan /webhooks/meta (stores, 200)", *blast(
+            f"http://127.0.0.1:{port}/webhooks/meta", bodies, args.clients))
+        print(f"   ratio to baseline: p99 {ratio(p99, base_p99)}, throughput {ratio(rate, base_rate)}")
+        print(f"   targets: p99 <= 50 ms: {'met' if p99 <= 50 else 'NOT met'}; >= 300/s: "
+              f"{'met' if rate >= 300 else 'NOT met'}")
+        if args.no_worker:
+            return 0
+        expected = args.deliveries + len(warm)
+        started = time.monotonic()
+        db = sqlite3.connect(work / "data" / "aduan.db", timeout=30)
+        while time.monotonic() - started < 600:
+            pending = db.execute("SELECT count(*) FROM webhook_delivery WHERE status = 'pending'"
+                                 ).fetchone()[0]
+            if pending == 0:
+                break
+            time.sleep(1)
+        stored = db.execute("SELECT count(*), count(DISTINCT external_id) FROM message").fetchone()
+        print(f"   worker drained the deliveries in {time.monotonic() - started:.0f} s more; "
+              f"{stored[0]} messages stored, {stored[1]} distinct, {expected} sent")
+        return 0
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
