@@ -80,8 +80,12 @@ class WhatsAppConnector(Connector):
         """The messages of one ``messages`` change (its ``value`` object), each read on its own."""
         names = {item_id(c, "wa_id"): text_of(obj(c.get("profile")), "name")
                  for c in objects(value.get("contacts"))}
-        messages = []
-        for item in value.get("messages") or []:
+        messages: list[InboundMessage] = []
+        listed = value.get("messages")
+        if listed is not None and not isinstance(listed, list):
+            items.put_aside("whatsapp.message", value, "Daftar 'messages' WhatsApp tidak dapat dibaca.")
+            return messages
+        for item in listed or []:
             sender = item_id(item, "from") if isinstance(item, dict) else None
             context = {"name": names.get(sender, "")}
             message = items.read("whatsapp.message", item, self.parse_message, context)

@@ -29,7 +29,6 @@ from inbox.models import Account, Case, Counter, Event, Outbox, WebhookDelivery,
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 MAX_BODY = 1_000_000
 MAX_ATTEMPTS = 5
 META_KINDS = ("whatsapp", "facebook", "instagram")
@@ -92,7 +91,11 @@ def rejected_total() -> int:
 
 
 def process_one(runtime: Any) -> bool:
-    """Ingest the oldest pending delivery; True when one was handled."""
+    """Ingest the oldest pending delivery; True when one was handled.
+
+    The delivery is marked done and its messages stored in one transaction: a worker that dies
+    half-way leaves it pending for the next, and two workers never both take it (the
+    conditional UPDATE). ``lease_until`` is the not-before time of a delivery that failed."""
     now = utcnow()
     row = (WebhookDelivery.select().where(
         (WebhookDelivery.status == "pending")
@@ -100,23 +103,22 @@ def process_one(runtime: Any) -> bool:
         .order_by(WebhookDelivery.id).first())
     if row is None:
         return False
-    claimed = WebhookDelivery.update(lease_until=now + LEASE, attempts=WebhookDelivery.attempts + 1).where(
-        (WebhookDelivery.id == row.id) & (WebhookDelivery.status == "pending")
-        & (WebhookDelivery.lease_until.is_null() | (WebhookDelivery.lease_until < now))).execute()
-    if claimed != 1:
-        return True
     try:
         with atomic_write():
-            notes = _apply(runtime, row)
-            WebhookDelivery.update(status="done", processed_at=utcnow(), lease_until=None,
-                                   error="; ".join(notes) or None).where(
-                WebhookDelivery.id == row.id).execute()
+            taken = WebhookDelivery.update(status="done", processed_at=now, lease_until=None).where(
+                (WebhookDelivery.id == row.id) & (WebhookDelivery.status == "pending")).execute()
+            if taken == 1:
+                notes = _apply(runtime, row)
+                if notes:
+                    WebhookDelivery.update(error="; ".join(notes)[:1000]).where(
+                        WebhookDelivery.id == row.id).execute()
     except Exception as exc:  # one bad delivery must not block the others
         log.exception("webhook delivery %s could not be ingested", row.id)
-        final = row.attempts + 1 >= MAX_ATTEMPTS
-        WebhookDelivery.update(status="failed" if final else "pending", lease_until=(
-            None if final else utcnow() + timedelta(minutes=row.attempts + 1)),
-            error=pii.mask(f"{type(exc).__name__}: {exc}")[:500]).where(
+        attempts = row.attempts + 1
+        final = attempts >= MAX_ATTEMPTS
+        WebhookDelivery.update(status="failed" if final else "pending", attempts=attempts,
+                               lease_until=None if final else utcnow() + timedelta(minutes=attempts),
+                               error=pii.mask(f"{type(exc).__name__}: {exc}")[:500]).where(
             WebhookDelivery.id == row.id).execute()
     return True
 

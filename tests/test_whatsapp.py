@@ -150,16 +150,32 @@ def test_the_same_delivery_three_times_and_out_of_order_is_one_message_each(rt, 
     assert {d.status for d in WebhookDelivery.select()} == {"done"}
 
 
-def test_a_crash_between_the_200_and_the_ingest_loses_nothing(rt, client):
-    """The worker died holding the lease, before it committed: after the lease the row is
-    taken again and ingested once."""
-    deliver(client, body("text"))
-    WebhookDelivery.update(lease_until=NOW + timedelta(minutes=1), attempts=1).execute()
-    with time_machine.travel(NOW, tick=False):
-        assert Daemon(rt).process_one_delivery() is False  # still leased by the dead worker
-    with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
-        assert Daemon(rt).process_one_delivery() is True
-    assert Message.select().count() == 1
+def test_a_crash_between_the_200_and_the_ingest_loses_nothing(rt, client, tmp_path):
+    """A process that stored the delivery and was killed with -9 before the ingest: the next
+    worker finds the row pending and ingests it once."""
+    import subprocess
+    import sys
+    raw = body("text")
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
+              "from inbox.config import load_config\nfrom inbox.runtime import Runtime\n"
+              "from inbox import webhooks\nimport os, signal\n"
+              f"Runtime(load_config({str(tmp_path / 'config.toml')!r}))\n"
+              f"webhooks.store({raw!r})\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    [row] = WebhookDelivery.select()
+    assert row.status == "pending"
+    assert process_all(rt) == 1 and process_all(rt) == 0
+    assert Message.select().count() == 1 and WebhookDelivery.get().status == "done"
+
+
+def test_a_messages_field_that_is_not_a_list_is_set_aside_and_the_delivery_done(rt, client):
+    raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"changes": [{
+        "field": "messages", "value": {"metadata": {"phone_number_id": PNID}, "messages": 5}}]}]}).encode()
+    deliver(client, raw)
+    assert process_all(rt) == 1
+    assert WebhookDelivery.get().status == "done"
+    assert SetAside.get().reason == "Daftar 'messages' WhatsApp tidak dapat dibaca."
 
 
 # --- message types -----------------------------------------------------------------------------------
@@ -395,6 +411,22 @@ def test_a_messenger_webhook_and_the_next_poll_store_the_message_once_in_the_pol
     assert outcome.ok and outcome.report.duplicates == 1
     assert Message.select().where(Message.external_id == "m_ZmJfbWVzc2FnZV8wMDAy").count() == 1
     assert Case.select().where(Case.thread_id == FB_THREAD).count() == 1
+
+
+def test_a_delivery_whose_graph_call_fails_waits_retries_and_is_finally_marked_failed(meta_rt):
+    client = create_app(meta_rt, testing=True).test_client()
+    deliver(client, json.dumps(IG_MENTION).encode())
+    daemon, now = Daemon(meta_rt), NOW
+    with responses.RequestsMock() as api:
+        api.get(f"{GRAPH}/{IG}", status=500, json={"error": {"code": 2, "message": "Service unavailable"}})
+        for attempt in range(1, 6):
+            with time_machine.travel(now, tick=False):
+                assert daemon.process_one_delivery() is True
+                assert daemon.process_one_delivery() is False  # waiting, not spinning
+            row = WebhookDelivery.get()
+            assert row.attempts == attempt and "GraphError" in row.error
+            now += timedelta(minutes=attempt, seconds=1)
+    assert WebhookDelivery.get().status == "failed" and Message.select().count() == 0
 
 
 def test_an_instagram_mention_is_read_by_id_and_answered_through_the_mentions_endpoint(meta_rt):
