@@ -18,6 +18,7 @@ table; only updates of cases that already existed stay one statement per message
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 from dataclasses import dataclass, field
@@ -263,7 +264,7 @@ class _Batch:
         case = self.latest.get((message.thread_id, contact.id))
         classification = None  # only a new or closed case needs it
         if case is None or case.status in CLOSED_STATUSES:
-            classification = (self.options.classifier or _default_classifier()).classify(message.text)
+            classification = classify(self.options, message)
         if case is None:
             case = self._open_case(contact, message, classification, has_pii)
             self.report.new_cases += 1
@@ -486,6 +487,16 @@ def next_reference(opened_at: datetime, tz: Any) -> str:
     """``ADU-YYYYMM-NNNN``, numbered per month (WIB) inside the caller's transaction."""
     month = opened_at.astimezone(tz).strftime("%Y%m")
     return f"ADU-{month}-{Counter.next('ADU-' + month):04d}"
+
+
+def classify(options: IngestOptions, message: InboundMessage) -> Any:
+    """The message's categories and intent. A message that is only a photo or a file has no
+    words to judge: it is a question for a person, never a greeting to dismiss (a photo of a
+    rejection slip is a complaint waiting to be read)."""
+    classification = (options.classifier or _default_classifier()).classify(message.text)
+    if message.attachments and not message.text.strip():
+        classification = dataclasses.replace(classification, intent="question")
+    return classification
 
 
 def summary_of(message: InboundMessage) -> str:

@@ -111,6 +111,7 @@ def test_a_photo_only_dm_shows_as_a_thumbnail_for_the_right_roles_and_403_to_oth
     [row] = Attachment.select()
     case = Case.get_by_id(message.case_id)
     assert message.text == "" and case.summary == "[foto]"
+    assert case.intent == "question"  # a photo alone is for a person to read, never a greeting
     assert (row.kind, row.url, row.status) == ("image", url, "pending")
 
     with responses.RequestsMock() as cdn:
