@@ -193,13 +193,16 @@ class Conversations:
         found = []
         items = self.graph.pages(f"{conv_id}/messages", fields=MESSAGE_FIELDS[self.platform], limit=20)
         context = {"thread_id": conv_id, "read_at": batch.now.isoformat()}
+        taken: set[str] = set()
         for item in islice(items, DETAILED_MESSAGES):
-            when = parse_time(item.get("created_time")) if isinstance(item, dict) else None
-            if when is not None and when < mark.threshold():
-                break  # newest first
             item_key = item_id(item)
-            if item_key is not None and not mark.is_new(when or batch.now, item_key):
+            when = parse_time(item.get("created_time")) if isinstance(item, dict) else None
+            if item_key is not None and when is not None and when < mark.threshold():
+                break  # newest first (a time before Graph existed reads as no time at all)
+            if item_key is not None and (item_key in taken or not mark.is_new(when or batch.now,
+                                                                              item_key)):
                 continue
+            taken.add(item_key or "")
             message = batch.items.read(f"{self.platform}.dm", item, self.parse_message, context)
             if message is not None:
                 found.append(message)

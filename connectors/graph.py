@@ -37,6 +37,7 @@ TRANSIENT_CODES = frozenset({1, 2})
 WINDOW_SUBCODES = frozenset({2018278, 2534022})
 UNREACHABLE_SUBCODES = frozenset({1545041})
 GONE_SUBCODE = 33
+EARLIEST = datetime(2004, 1, 1, tzinfo=timezone.utc)  # no Graph object is older
 _PERMISSION = re.compile(r"\b(pages_[a-z_]+|instagram_[a-z_]+|business_management"
                          r"|read_page_mailboxes|ads_management|ads_read)\b")
 _SECRET_IN_URL = re.compile(r"(access_token|appsecret_proof|client_secret)=[^&\s'\"]+")
@@ -66,12 +67,15 @@ def scrub(text: str) -> str:
 
 def parse_time(value: Any) -> datetime | None:
     """A Graph time (``2026-11-03T02:15:00+0000``, ISO 8601 or Unix seconds) as aware UTC, or
-    None when ``value`` is missing or is not a time at all (platform data is untrusted)."""
+    None when ``value`` is missing or is not a time at all (platform data is untrusted). A time
+    before :data:`EARLIEST` (a ``0`` or a ``7`` read as Unix seconds) is no time either: taken
+    as real, it would look older than everything and end a newest-first read."""
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
         if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-            return datetime.fromtimestamp(int(value), timezone.utc)
+            stamp = datetime.fromtimestamp(int(value), timezone.utc)
+            return stamp if stamp >= EARLIEST else None
         if not isinstance(value, str):
             return None
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -79,7 +83,8 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    parsed = parsed.astimezone(timezone.utc)
+    return parsed if parsed >= EARLIEST else None
 
 
 class Graph:

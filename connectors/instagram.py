@@ -214,12 +214,13 @@ class InstagramConnector(Connector):
                 entry = state.get(str(item["id"]))
                 if entry is None and count == 0:
                     state[str(item["id"])] = {"n": 0, "m": None}
-                elif entry is None or entry.get("n") != count or (rescan and count > 0):
-                    changed.append(item)
+                elif entry is None or entry.get("n") != count or count < 0 or (rescan and count > 0):
+                    changed.append(item)  # a count Meta did not give (< 0) is read every time
 
         if not batch.step(listing):
             return
-        names = {text_of(item, "username") for item in media} - {""}
+        names = {item["username"] for item in media
+                 if isinstance(item.get("username"), str) and item["username"]}
         self.inbox.own_names |= names
         for item in sorted(changed, key=lambda m: parse_time(m.get("timestamp")) or batch.now):
             batch.step(lambda item=item: self._comments(batch, item, state),
@@ -288,11 +289,11 @@ class InstagramConnector(Connector):
 
 
 def _count(value: Any) -> int:
-    """``comments_count`` as a number; anything odd counts as unknown (-1), so it is re-read."""
+    """``comments_count`` as a number; missing or odd counts as unknown (-1): read the comments."""
     if isinstance(value, bool):
         return -1
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.isdigit():
         return int(value)
-    return 0 if value is None else -1
+    return -1

@@ -48,6 +48,7 @@ TWEET_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "referen
 DM_FIELDS = ["created_at", "sender_id", "dm_conversation_id", "text", "attachments",
              "participant_ids"]
 USER_FIELDS = ["username", "name"]
+NOT_MESSAGES = ("ParticipantsJoin", "ParticipantsLeave")
 MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants"]
 MENTION_EXPANSIONS = ["author_id", "attachments.media_keys"]
 DM_EXPANSIONS = ["sender_id", "attachments.media_keys"]
@@ -245,12 +246,16 @@ class XConnector(Connector):
                 if event_id is None:  # cannot be placed in time nor recognised again
                     items.read("x.dm", event, self.parse_dm, context)
                     continue
-                created = payload.parse_time(event.get("created_at")) or snowflake_time(event_id)
+                # Where the read stops: the later of created_at and the id's own time, so that a
+                # bogus old created_at on a new event cannot end the read before newer events.
+                times = [t for t in (snowflake_time(event_id), payload.parse_time(event.get("created_at")))
+                         if t is not None]
+                created = max(times) if times else None
                 newest = newest or (event_id, created or now)
                 if (created is not None and created < floor) or _not_newer(event_id, seen_id):
                     reached_seen = True
                     break
-                if event.get("event_type", "MessageCreate") == "MessageCreate":
+                if event.get("event_type") not in NOT_MESSAGES:  # an odd value is still read
                     message = items.read("x.dm", event, self.parse_dm, context)
                     if message is not None:
                         messages.append(message)

@@ -13,14 +13,13 @@ from connectors.base import AttachmentRef, utcnow
 from connectors.items import item_id, obj, objects, snowflake_time
 
 def newest_id(meta: dict[str, Any], data: list[Any]) -> str | None:
-    """``meta.newest_id``, or the highest post id of the page when X left it out."""
+    """``meta.newest_id``, or the highest post id of the page when X left it out (one bogus
+    id must not push ``since_id`` past real mentions, so X's own figure wins when given)."""
     newest = item_id(meta, "newest_id")
+    if newest is not None:
+        return newest
     ids = [i for i in (item_id(item) for item in data) if i and i.isdigit()]
-    if ids:
-        highest = max(ids, key=int)
-        if newest is None or (newest.isdigit() and int(highest) > int(newest)):
-            newest = highest
-    return newest
+    return max(ids, key=int) if ids else None
 
 
 def context(item: Any, author_key: str, includes: dict[str, Any]) -> dict[str, Any]:
