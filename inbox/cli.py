@@ -303,6 +303,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
                        "due_at", "overdue", "first_response_at", "escalated_at",
                        "division_answered_at", "answered_at", "answered_late", "recapped_on",
                        "messages", "first_message"]
+            from recap.safe_cells import csv_value
             writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             for case in cases.iterator():
@@ -310,7 +311,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
                 row["categories"] = " ".join(row["categories"])
                 row["first_message"] = row["messages"][0]["text"] if row["messages"] else ""
                 row["messages"] = len(row["messages"])
-                writer.writerow(row)
+                writer.writerow({k: csv_value(v) for k, v in row.items()})
     finally:
         if args.out:
             out.close()
