@@ -21,7 +21,7 @@ from inbox import pii
 from inbox.config import Config, check_config, default_config_path, load_config
 from inbox.models import (OPEN_STATUSES, ROLES, Account, Case, Division, Event, Message, Outbox,
                           Usage, User, utcnow)
-from inbox.runtime import Runtime, configure_logging, create_user, migrate, needs_migration, setup
+from inbox.runtime import Runtime, create_user, migrate, needs_migration, setup
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,6 @@ def print_first_superuser(ctx: Context, created: tuple[str, str]) -> None:
 def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon alone: poll accounts, deliver replies, make recaps."""
     from inbox.daemon import Daemon
-    configure_logging()
     runtime = ctx.runtime()
     setup(ctx.config)
     return Daemon(runtime).run()
@@ -176,7 +175,8 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
                 continue
             except (ValueError, TypeError) as exc:
                 rejected += 1
-                print(f"line {number}: {exc}", file=sys.stderr)
+                # the reason may quote the bad value, which may be a NIK
+                print(f"line {number}: {pii.mask(str(exc))}", file=sys.stderr)
                 continue
             batch.setdefault(name, []).append(message)
             pending += 1
@@ -353,7 +353,6 @@ def read_password() -> str:
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon (and the web, when installed) together: the normal way to run one office."""
     from inbox.daemon import Daemon
-    configure_logging()
     runtime = ctx.runtime()
     _, created = setup(ctx.config)
     if created:

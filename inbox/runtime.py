@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import peewee
 import requests
@@ -187,13 +189,34 @@ def setup(config: Config) -> tuple[list[str], tuple[str, str] | None]:
     return applied, ensure_superuser()
 
 
+class _ConsoleHandler(logging.StreamHandler):
+    """Log lines on whatever ``sys.stderr`` is when a line is written (a test's capture or the
+    console), with personal data masked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addFilter(pii.MaskingFilter())
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # always the current sys.stderr
+
+
 def configure_logging(level: int = logging.INFO) -> None:
-    """Log lines on stderr with personal data masked (a NIK must never reach a log file)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(pii.MaskingFilter())
+    """Log lines on stderr with personal data masked (a NIK must never reach a log file).
+
+    Called once by ``main()`` before any command runs, so no command logs through Python's
+    default handler, which prints messages and tracebacks as they are. Calling it again replaces
+    aduan's handler; handlers someone else added (pytest's, a service wrapper's) are kept.
+    """
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _ConsoleHandler)]
+    root.addHandler(_ConsoleHandler())
     root.setLevel(level)
     for noisy in ("urllib3", "matplotlib", "PIL", "fontTools", "waitress.queue"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -14,7 +14,7 @@ from typing import Any
 from waitress import wasyncore
 from waitress.server import create_server
 
-from inbox.runtime import Runtime, configure_logging, setup
+from inbox.runtime import Runtime, setup
 from inbox.web import create_app
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,6 @@ def start_in_thread(rt: Runtime, ctx: Any) -> WebServer:
 
 def cmd_serve(args: argparse.Namespace, ctx: Any) -> int:
     """The web alone, in the foreground; SIGINT/SIGTERM stop it with exit code 0."""
-    configure_logging()
     rt = ctx.runtime()
     _, created = setup(ctx.config)
     if created:
