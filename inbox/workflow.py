@@ -106,6 +106,11 @@ def can_view(user: User, case: Case) -> bool:
     return user.division_id is not None and case.division_id == user.division_id
 
 
+def division_scoped(user: User) -> bool:
+    """True when ``user`` sees only its own bidang's cases (and so no office-wide figures)."""
+    return user.role == "division" and not user.is_superuser
+
+
 def visible_cases(user: User) -> pw.ModelSelect:
     """The cases ``user`` may see, as an unexecuted query."""
     query = Case.select()
