@@ -23,7 +23,8 @@ from inbox import pii
 from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
-from inbox.models import (MODELS, Account, Case, Division, Recap, SchemaMigration, User,
+from inbox.models import (MODELS, Account, Case, Division, LoginThrottle, Recap, SchemaMigration,
+                          User, WebSession,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
@@ -78,12 +79,19 @@ def _migration_4(db: peewee.Database) -> None:
     Recap._schema.create_indexes(safe=True)
 
 
+def _migration_6(db: peewee.Database) -> None:
+    # Server-side web sessions (logout and password changes end them) and login throttles
+    # (growing delays per address and per name instead of a lock-out an attacker controls).
+    db.create_tables([WebSession, LoginThrottle], safe=True)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "indexes for the overdue and dashboard queries", _migration_2),
     (3, "text search index", _migration_3),
     (4, "one recap row per file", _migration_4),
+    (6, "web sessions and login throttles", _migration_6),
 ]
 
 

@@ -74,6 +74,9 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     app.extensions["aduan_runtime"] = rt
+    from inbox.web.sessions import SessionInterface
+    app.session_interface = SessionInterface()
+    app.config["ADUAN_SECURE_COOKIES"] = rt.config.web.get("secure_cookies", "auto")
     CSRFProtect(app)
 
     from inbox.web import admin, auth, case_page, cases, dashboard, recaps

@@ -22,6 +22,18 @@ log = logging.getLogger(__name__)
 THREADS = 8
 
 
+def proxy_options(web: dict[str, Any]) -> dict[str, Any]:
+    """waitress options for ``web.trusted_proxy``: behind that reverse proxy, its
+    X-Forwarded-Proto tells the app the browser used HTTPS (for ``Secure`` cookies) and its
+    X-Forwarded-For gives the client's address (for login throttling)."""
+    proxy = web.get("trusted_proxy") or ""
+    if not proxy:
+        return {}
+    return {"trusted_proxy": proxy, "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+            "clear_untrusted_proxy_headers": True}
+
+
 class WebServer:
     """A waitress server running in a daemon thread; ``close()`` stops it and waits."""
 
@@ -30,7 +42,7 @@ class WebServer:
         self.host = host if host is not None else web["host"]
         self.server = create_server(create_app(rt), host=self.host,
                                     port=port if port is not None else web["port"],
-                                    threads=THREADS, ident="aduan")
+                                    threads=THREADS, ident="aduan", **proxy_options(web))
         self.port: int = getattr(self.server, "effective_port", None) or \
             self.server.effective_listen[0][1]
         self.thread = threading.Thread(target=self.server.run, name="aduan-web", daemon=True)
