@@ -78,6 +78,10 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     app.session_interface = SessionInterface()
     app.config["ADUAN_SECURE_COOKIES"] = rt.config.web.get("secure_cookies", "auto")
     CSRFProtect(app)
+    from inbox.web import params
+    # Before the blueprints: their <int:...> rules are built with the converter in place.
+    app.url_map.converters["int"] = params.IdConverter
+    app.before_request(params.refuse_nul)
 
     from inbox.web import admin, auth, case_page, cases, dashboard, recaps
     for module in (auth, cases, case_page, dashboard, recaps, admin):
@@ -163,6 +167,12 @@ def _register_errors(app: Flask) -> None:
 
     for code, message in messages.items():
         app.register_error_handler(code, lambda _e, c=code, m=message: render_error(c, m))
+
+    from inbox.web.params import BadParameter
+
+    @app.errorhandler(BadParameter)
+    def bad_parameter(e: BadParameter) -> tuple[str, int]:
+        return render_error(400, e.description or messages[400])
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e: CSRFError) -> tuple[str, int]:

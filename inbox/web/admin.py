@@ -11,6 +11,7 @@ from werkzeug.security import generate_password_hash
 from inbox.models import ROLES, Division, LoginThrottle, Template, User, utcnow
 from inbox.runtime import create_user
 from inbox.web import sessions
+from inbox.web.params import as_id
 from inbox.web.auth import password_problem, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/kelola")
@@ -158,13 +159,13 @@ def templates() -> Any:
     form: dict[str, Any] = {}
     error = None
     editing = None
-    if request.args.get("ubah", "").isdigit():
-        editing = Template.get_or_none(Template.id == int(request.args["ubah"]))
+    if as_id(request.args.get("ubah", "")) is not None:
+        editing = Template.get_or_none(Template.id == as_id(request.args["ubah"]))
         if editing is not None:
             form = {"name": editing.name, "text": editing.text, "id": editing.id}
     if request.method == "POST":
         form = request.form
-        template_id = int(form["id"]) if form.get("id", "").isdigit() else None
+        template_id = as_id(form.get("id", ""))
         name, text = form.get("name", "").strip(), form.get("text", "").replace("\r\n", "\n")
         error = template_problem(name, text, template_id)
         if error is None:

@@ -13,6 +13,7 @@ from inbox.models import Account, Case, Division, utcnow
 from inbox.web import runtime
 from inbox.web.auth import login_required, roles_required
 from inbox.web.display import channel_label, due_badge
+from inbox.web.params import id_param
 from inbox.web.queries import OPEN, InboxFilter, apply_filter, newer_than, page, queue_counts
 
 bp = Blueprint("cases", __name__)
@@ -36,8 +37,7 @@ def category_choices() -> list[tuple[str, str]]:
 
 
 def before_arg() -> int | None:
-    value = request.args.get("sebelum", "")
-    return int(value) if value.isdigit() else None
+    return id_param(request.args, "sebelum")
 
 
 def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bool,
@@ -107,6 +107,6 @@ def division_queue(code: str) -> str:
 @login_required
 def new_count() -> Any:
     """How many cases arrived after the newest one on screen (polled by static/app.js)."""
-    last = request.args.get("setelah", "")
-    count = newer_than(workflow.visible_cases(g.user), int(last)) if last.isdigit() else 0
+    last = id_param(request.args, "setelah")
+    count = newer_than(workflow.visible_cases(g.user), last) if last is not None else 0
     return jsonify({"baru": count})
