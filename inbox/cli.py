@@ -258,7 +258,7 @@ def export_case(case: Case, unmasked: bool = False) -> dict[str, Any]:
     return {
         "reference": case.reference, "status": case.status, "account": case.account.name,
         "channel": case.account.kind, "public": case.public, "thread_id": case.thread_id,
-        "contact": {"handle": case.contact.handle, "name": case.contact.name},
+        "contact": {"handle": clean(case.contact.handle or ""), "name": clean(case.contact.name or "")},
         "division": case.division.code if case.division_id else None,
         "categories": case.effective_categories, "categories_auto": case.categories,
         "intent": case.effective_intent, "personal_data": case.personal_data,

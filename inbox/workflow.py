@@ -357,7 +357,7 @@ def render_template(rt: Runtime, template_text: str, case: Case) -> str:
     template with a stray ``{`` still renders."""
     contact = case.contact
     values = {
-        "nama": contact.name or contact.handle,
+        "nama": pii.mask(contact.name or contact.handle or ""),  # a NIK in a name stays private
         "nomor": case.reference,
         "batas_waktu": format_datetime_id(case.due_at, rt.calendar.tz),
         "kantor": rt.config.office["short_name"] or rt.config.office["name"],

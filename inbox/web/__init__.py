@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, Response, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from inbox import pii
 from inbox.dates import format_date_id, format_datetime_id
 from inbox.db import database
 from inbox.models import ROLES, STATUS_LABELS, Account
@@ -147,6 +148,11 @@ def _register_filters(app: Flask, rt: Runtime) -> None:
     @app.template_filter("tanggal")
     def tanggal(day: Any) -> str:
         return format_date_id(day) if day else "–"
+
+    @app.template_filter("masked")
+    def masked(text: str | None) -> str:
+        """Personal data masked (a NIK typed into a display name or handle, too)."""
+        return pii.mask(text or "")
 
     @app.template_filter("status_label")
     def status_label(status: str) -> str:
