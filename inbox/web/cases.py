@@ -9,7 +9,7 @@ from flask import Blueprint, abort, g, jsonify, render_template, request, url_fo
 
 from inbox import workflow
 from inbox.classify import CATEGORY_LABELS
-from inbox.models import Account, Case, Division, utcnow
+from inbox.models import Account, Case, Division, Outbox, utcnow
 from inbox.web import runtime
 from inbox.web.auth import login_required, roles_required
 from inbox.web.display import channel_label, due_badge
@@ -48,8 +48,12 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
     visible = workflow.visible_cases(g.user)
     before = before_arg()
     rows, next_id = page(apply_filter(query, flt, now, rt.config.tz, before), before)
-    items = [{"case": c, "channel": channel_label(c), "badge": due_badge(c, now, rt.config.tz)}
-             for c in rows]
+    # A reply that may or may not have gone out waits for a person: flag it here, not only on
+    # the case page, so nobody sends the answer again by hand.
+    uncertain = {o.case_id for o in Outbox.select(Outbox.case).where(
+        Outbox.case.in_([c.id for c in rows]) & (Outbox.status == "uncertain"))} if rows else set()
+    items = [{"case": c, "channel": channel_label(c), "badge": due_badge(c, now, rt.config.tz),
+              "uncertain": c.id in uncertain} for c in rows]
     newest = visible.clone().select(pw.fn.MAX(Case.id)).order_by().scalar() or 0
     return render_template(
         "cases/list.html", title=title, items=items, flt=flt, next_id=next_id,

@@ -8,7 +8,7 @@ from typing import Any
 import peewee as pw
 from flask import Blueprint, g, render_template
 
-from inbox.models import OPEN_STATUSES, Account, Case, Usage, utcnow
+from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
 from inbox.workflow import division_scoped, visible_cases
 from inbox.web import runtime
 from inbox.web.auth import login_required
@@ -85,4 +85,7 @@ def index() -> str:
         due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
         waiting={s: open_cases.clone().where(Case.status == s).count() for s in OPEN_STATUSES},
         channels=channel_health(now), month_label=local.date(),
+        uncertain=list(Outbox.select(Outbox, Case).join(Case).where(
+            (Outbox.status == "uncertain") & Case.id.in_(scope.clone().select(Case.id)))
+            .order_by(Outbox.id).limit(20)),
         scope_label=g.user.division.name if division_scoped(g.user) else "")

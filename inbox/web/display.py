@@ -38,6 +38,7 @@ EVENT_LABELS = {
     "delivery_retry": "Pengiriman akan dicoba lagi",
     "delivery_failed": "Pengiriman gagal",
     "delivery_uncertain": "Pengiriman belum pasti",
+    "delivery_checking": "Pengiriman belum pasti; diperiksa di platform",
     "delivery_confirmed": "Status pengiriman dipastikan petugas",
     "note": "Catatan",
     "categories_changed": "Kategori diubah",
