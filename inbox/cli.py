@@ -286,8 +286,14 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
         if not args.as_user:
             raise UserError("--unmasked needs --as USER (a superuser)")
         user = user_by_name(args.as_user)
-        if not user.is_superuser:
+        if not user.is_superuser or not user.active:
             raise UserError("hanya superuser yang boleh mengekspor data pribadi tanpa disamarkan", 1)
+        # --as alone proves nothing (anyone at the console can type a name): the superuser's
+        # own password is asked, and every attempt is on the superuser audit page.
+        from werkzeug.security import check_password_hash
+        if not check_password_hash(user.password_hash, read_secret(f"Kata sandi {user.username}: ")):
+            Event.record("export_unmasked_refused", actor=user, format=args.format)
+            raise UserError("kata sandi superuser salah; ekspor tanpa penyamaran dibatalkan", 1)
         Event.record("export_unmasked", actor=user, format=args.format)
         unmasked = True
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else ctx.out
@@ -333,12 +339,21 @@ def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
             codes = ", ".join(d.code for d in Division.select().where(Division.active == True))  # noqa: E712
             raise UserError(f"bidang {args.division!r} tidak ada (ada: {codes})")
     password = read_password()
-    if len(password) < 8:
-        raise UserError("kata sandi minimal 8 karakter")
+    from inbox.passwords import password_problem
+    problem = password_problem(password, None, args.name)
+    if problem:
+        raise UserError(problem)
     create_user(args.name, password, args.role, division, is_superuser=args.superuser,
                 full_name=args.full_name or "")
     ctx.print(f"pengguna {args.name} ({ROLES[args.role]}) dibuat")
     return 0
+
+
+def read_secret(prompt: str) -> str:
+    """One line from stdin (a script), or typed without echo at a console."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return getpass.getpass(prompt)
 
 
 def read_password() -> str:
@@ -398,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.add_argument("--unmasked", action="store_true", help="superuser only; recorded as an event")
-    p.add_argument("--as", dest="as_user", help="the superuser asking for unmasked data")
+    p.add_argument("--as", dest="as_user",
+                   help="the superuser asking for unmasked data (their password is asked)")
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", metavar="ACTION")
     p = user_sub.add_parser("add", help="add a user (password from stdin or prompt)")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.security import generate_password_hash
 
-from inbox.models import ROLES, Division, LoginThrottle, Template, User, utcnow
+from inbox.models import ROLES, Division, Event, LoginThrottle, Template, User, utcnow
 from inbox.runtime import create_user
 from inbox.web import sessions
 from inbox.web.params import as_id
@@ -58,7 +58,7 @@ def add_user() -> Any:
         if division is None:
             error = "Pejabat Bidang Teknis harus punya bidang."
     if error is None:
-        error = password_problem(form.get("password", ""), form.get("repeat", ""))
+        error = password_problem(form.get("password", ""), form.get("repeat", ""), username)
     if error is not None:
         return render_users(form, error)
     create_user(username, form["password"], role, division,
@@ -95,7 +95,8 @@ def toggle_active(user_id: int) -> Any:
 def reset_password(user_id: int) -> Any:
     """Set a new password for a user; every session of theirs ends."""
     user = other_user(user_id)
-    error = password_problem(request.form.get("password", ""), request.form.get("repeat", ""))
+    error = password_problem(request.form.get("password", ""), request.form.get("repeat", ""),
+                             user.username)
     if error:
         flash(f"{user.username}: {error}", "error")
         return redirect(url_for("admin.users"))
@@ -105,6 +106,18 @@ def reset_password(user_id: int) -> Any:
     flash(f"Kata sandi {user.username} diatur ulang. Sampaikan kepada yang bersangkutan secara "
           f"langsung.", "success")
     return redirect(url_for("admin.users"))
+
+
+AUDIT_ACTIONS = ("export_unmasked", "export_unmasked_refused")
+
+
+@bp.route("/audit")
+@roles_required(superuser=True)
+def audit() -> str:
+    """Who took personal data out unmasked (and who tried with a wrong password), newest first."""
+    events = list(Event.select().where(Event.action.in_(AUDIT_ACTIONS))
+                  .order_by(Event.at.desc(), Event.id.desc()).limit(500))
+    return render_template("admin/audit.html", events=events)
 
 
 @bp.route("/pembatasan")

@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-MIN_PASSWORD = 8
 # Compared against when the user does not exist, so a wrong name takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("tidak-ada-pengguna-ini")
 
@@ -154,7 +153,7 @@ def change_password() -> Any:
         if not check_password_hash(user.password_hash, current):
             error = "Kata sandi lama salah."
         else:
-            error = password_problem(new, repeat)
+            error = password_problem(new, repeat, user.username)
         if error is None:
             user.password_hash = generate_password_hash(new)
             User.update(password_hash=user.password_hash).where(User.id == user.id).execute()
@@ -165,10 +164,7 @@ def change_password() -> Any:
     return render_template("password.html", error=error), (400 if error else 200)
 
 
-def password_problem(new: str, repeat: str) -> str | None:
-    """Why a new password cannot be used, or None."""
-    if len(new) < MIN_PASSWORD:
-        return f"Kata sandi baru minimal {MIN_PASSWORD} karakter."
-    if new != repeat:
-        return "Kata sandi baru dan ulangannya tidak sama."
-    return None
+def password_problem(new: str, repeat: str, username: str = "") -> str | None:
+    """Why a new password cannot be used, or None (the rule is ``inbox.passwords``)."""
+    from inbox.passwords import password_problem as problem
+    return problem(new, repeat, username)

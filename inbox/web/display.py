@@ -44,6 +44,7 @@ EVENT_LABELS = {
     "categories_changed": "Kategori diubah",
     "recapped": "Masuk rekap harian",
     "export_unmasked": "Ekspor tanpa penyamaran",
+    "export_unmasked_refused": "Ekspor tanpa penyamaran ditolak (kata sandi salah)",
 }
 DETAIL_LABELS = {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
                  "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",
