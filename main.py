@@ -4,6 +4,7 @@ A user mistake is one line on stderr and a non-zero exit, never a traceback.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -12,6 +13,12 @@ import peewee
 from inbox.cli import Context, UserError, build_parser
 from inbox.config import ConfigError
 from inbox.db import DatabaseError
+from inbox.runtime import configure_logging
+
+# The long-running commands report their progress; a one-shot command logs only what went wrong
+# (its results are printed), as before.
+CHATTY = {"run", "worker", "serve"}
+log = logging.getLogger("aduan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # Before anything can log: every command's log lines, tracebacks included, mask NIKs and
+    # phone numbers (Python's default handler would print them raw).
+    configure_logging(logging.INFO if args.command in CHATTY else logging.WARNING)
     ctx = Context(args)
     try:
         return int(args.func(args, ctx) or 0)
@@ -39,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         # ``aduan export | head``: the reader has gone; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception:
+        # A bug: its traceback goes through the masking log handler, never raw to the console.
+        log.exception("aduan %s: unexpected error", args.command)
+        return 1
     finally:
         ctx.close()
 

@@ -159,10 +159,10 @@ class Graph:
                                       method="GET" if form is None else "POST")
         except facebook.GraphAPIError as exc:
             if isinstance(exc.result, dict):
-                raise self._error(exc.result) from None
-            raise self._malformed() from None  # "Maintype was not text, image, or querystring"
+                raise self._error(exc.result, send) from None
+            raise self._malformed(send) from None  # "Maintype was not text, image, or querystring"
         except (KeyError, ValueError):
-            raise self._malformed() from None  # no content-type, or JSON that does not parse
+            raise self._malformed(send) from None  # no content-type, or JSON that does not parse
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise _network_error(exc, send) from None
         except requests.RequestException as exc:
@@ -171,7 +171,7 @@ class Graph:
         status = self._last.status_code if self._last is not None else 200
         if status >= 400 or not isinstance(result, dict):
             # facebook-sdk reads the body and never the status: a 5xx with JSON still fails here.
-            raise self._error(result if isinstance(result, dict) else {})
+            raise self._error(result if isinstance(result, dict) else {}, send)
         self.items += len(result["data"]) if isinstance(result.get("data"), list) else 1
         return result
 
@@ -193,13 +193,30 @@ class Graph:
 
     # --- errors -----------------------------------------------------------------------------
 
-    def _malformed(self) -> GraphError:
+    def _malformed(self, send: bool = False) -> GraphError:
         body = self._last.text if self._last is not None else ""
         status = self._last.status_code if self._last is not None else "?"
+        if send:  # Meta answered something after the reply reached it: it may be posted
+            return GraphError(f"Balasan mungkin sudah terkirim walau jawaban Meta tidak bisa dibaca "
+                              f"(HTTP {status}); periksa di Facebook/Instagram sebelum mengirim "
+                              "ulang.", uncertain=True, detail=scrub(body)[:2000])
         return GraphError(f"Meta mengirim jawaban yang tidak bisa dibaca (HTTP {status}); "
                           "dicoba lagi otomatis.", detail=scrub(body)[:2000])
 
-    def _error(self, result: dict[str, Any]) -> GraphError:
+    def _error(self, result: dict[str, Any], send: bool = False) -> GraphError:
+        error = self._mapped_error(result)
+        status = self._last.status_code if self._last is not None else None
+        if send and not error.permanent and error.retry_at is None and (
+                (status or 0) >= 500 or error.code in TRANSIENT_CODES):
+            # Meta may have posted the reply before failing (HTTP 5xx, code 1 or 2): a retry
+            # could post it twice, so the send's outcome is unknown, settled before any retry.
+            error.uncertain = True
+            error.message = ("Balasan mungkin sudah terkirim walau Meta menjawab gangguan "
+                             f"({'HTTP ' + str(status) if status else 'kode ' + str(error.code)}); "
+                             "periksa di Facebook/Instagram sebelum mengirim ulang.")
+        return error
+
+    def _mapped_error(self, result: dict[str, Any]) -> GraphError:
         error = result.get("error")
         status = self._last.status_code if self._last is not None else None
         if not isinstance(error, dict):

@@ -59,7 +59,8 @@ def _run(action: Any, *args: Any, **kwargs: Any) -> Any:
 def case_summary(case: Case, now: Any) -> dict[str, Any]:
     return {
         "reference": case.reference, "status": case.status, "status_label": STATUS_LABELS[case.status],
-        "account": case.account.name, "public": case.public, "contact": case.contact.handle,
+        "account": case.account.name, "public": case.public,
+        "contact": pii.mask(case.contact.handle or ""),
         "division": case.division.code if case.division_id else None,
         "summary": pii.mask(case.summary), "opened_at": _iso(case.opened_at),
         "due_at": _iso(case.due_at), "overdue": bool(case.is_open and case.due_at and case.due_at < now),

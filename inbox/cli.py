@@ -21,7 +21,7 @@ from inbox import pii
 from inbox.config import Config, check_config, default_config_path, load_config
 from inbox.models import (OPEN_STATUSES, ROLES, Account, Case, Division, Event, Message, Outbox,
                           Usage, User, utcnow)
-from inbox.runtime import Runtime, configure_logging, create_user, migrate, needs_migration, setup
+from inbox.runtime import Runtime, create_user, migrate, needs_migration, setup
 from inbox.setaside import counts as set_aside_counts
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,6 @@ def print_first_superuser(ctx: Context, created: tuple[str, str]) -> None:
 def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon alone: poll accounts, deliver replies, make recaps."""
     from inbox.daemon import Daemon
-    configure_logging()
     runtime = ctx.runtime()
     setup(ctx.config)
     return Daemon(runtime).run()
@@ -177,7 +176,8 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
                 continue
             except (ValueError, TypeError) as exc:
                 rejected += 1
-                print(f"line {number}: {exc}", file=sys.stderr)
+                # the reason may quote the bad value, which may be a NIK
+                print(f"line {number}: {pii.mask(str(exc))}", file=sys.stderr)
                 continue
             batch.setdefault(name, []).append(message)
             pending += 1
@@ -264,7 +264,7 @@ def export_case(case: Case, unmasked: bool = False) -> dict[str, Any]:
     return {
         "reference": case.reference, "status": case.status, "account": case.account.name,
         "channel": case.account.kind, "public": case.public, "thread_id": case.thread_id,
-        "contact": {"handle": case.contact.handle, "name": case.contact.name},
+        "contact": {"handle": clean(case.contact.handle or ""), "name": clean(case.contact.name or "")},
         "division": case.division.code if case.division_id else None,
         "categories": case.effective_categories, "categories_auto": case.categories,
         "intent": case.effective_intent, "personal_data": case.personal_data,
@@ -292,8 +292,14 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
         if not args.as_user:
             raise UserError("--unmasked needs --as USER (a superuser)")
         user = user_by_name(args.as_user)
-        if not user.is_superuser:
+        if not user.is_superuser or not user.active:
             raise UserError("hanya superuser yang boleh mengekspor data pribadi tanpa disamarkan", 1)
+        # --as alone proves nothing (anyone at the console can type a name): the superuser's
+        # own password is asked, and every attempt is on the superuser audit page.
+        from werkzeug.security import check_password_hash
+        if not check_password_hash(user.password_hash, read_secret(f"Kata sandi {user.username}: ")):
+            Event.record("export_unmasked_refused", actor=user, format=args.format)
+            raise UserError("kata sandi superuser salah; ekspor tanpa penyamaran dibatalkan", 1)
         Event.record("export_unmasked", actor=user, format=args.format)
         unmasked = True
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else ctx.out
@@ -309,6 +315,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
                        "due_at", "overdue", "first_response_at", "escalated_at",
                        "division_answered_at", "answered_at", "answered_late", "recapped_on",
                        "messages", "first_message"]
+            from recap.safe_cells import csv_value
             writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             for case in cases.iterator():
@@ -316,7 +323,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
                 row["categories"] = " ".join(row["categories"])
                 row["first_message"] = row["messages"][0]["text"] if row["messages"] else ""
                 row["messages"] = len(row["messages"])
-                writer.writerow(row)
+                writer.writerow({k: csv_value(v) for k, v in row.items()})
     finally:
         if args.out:
             out.close()
@@ -338,12 +345,21 @@ def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
             codes = ", ".join(d.code for d in Division.select().where(Division.active == True))  # noqa: E712
             raise UserError(f"bidang {args.division!r} tidak ada (ada: {codes})")
     password = read_password()
-    if len(password) < 8:
-        raise UserError("kata sandi minimal 8 karakter")
+    from inbox.passwords import password_problem
+    problem = password_problem(password, None, args.name)
+    if problem:
+        raise UserError(problem)
     create_user(args.name, password, args.role, division, is_superuser=args.superuser,
                 full_name=args.full_name or "")
     ctx.print(f"pengguna {args.name} ({ROLES[args.role]}) dibuat")
     return 0
+
+
+def read_secret(prompt: str) -> str:
+    """One line from stdin (a script), or typed without echo at a console."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return getpass.getpass(prompt)
 
 
 def read_password() -> str:
@@ -358,7 +374,6 @@ def read_password() -> str:
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon (and the web, when installed) together: the normal way to run one office."""
     from inbox.daemon import Daemon
-    configure_logging()
     runtime = ctx.runtime()
     _, created = setup(ctx.config)
     if created:
@@ -404,7 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.add_argument("--unmasked", action="store_true", help="superuser only; recorded as an event")
-    p.add_argument("--as", dest="as_user", help="the superuser asking for unmasked data")
+    p.add_argument("--as", dest="as_user",
+                   help="the superuser asking for unmasked data (their password is asked)")
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", metavar="ACTION")
     p = user_sub.add_parser("add", help="add a user (password from stdin or prompt)")

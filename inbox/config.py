@@ -40,6 +40,9 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "secret_key": Setting(str, secret=True, default=""),
         "login_attempts": Setting(int, default=5),
         "lockout_minutes": Setting(int, default=15),
+        "idle_minutes": Setting(int, default=120),
+        "secure_cookies": Setting((bool, str), default="auto"),
+        "trusted_proxy": Setting(str, default=""),
     },
     "sla": {
         "working_days": Setting(int, default=3),
@@ -201,6 +204,13 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
             ZoneInfo(office["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
             findings.append(f"office.timezone: unknown time zone {office['timezone']!r} (use Asia/Jakarta)")
+    if sections["web"].get("secure_cookies") not in (True, False, "auto", None):
+        findings.append('web.secure_cookies: must be true, false or "auto"')
+    if isinstance(sections["database"].get("url"), str):
+        from inbox.db import sqlite_path_problem
+        problem = sqlite_path_problem(sections["database"]["url"], path.parent)
+        if problem:
+            findings.append(problem)
     _check_time("sla.end_of_day", sections["sla"].get("end_of_day"), findings)
     _check_time("schedule.daily_recap_time", sections["schedule"].get("daily_recap_time"), findings)
     _check_time("schedule.monthly_report_time", sections["schedule"].get("monthly_report_time"), findings)

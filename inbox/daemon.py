@@ -28,7 +28,8 @@ from connectors.base import ConnectorError
 from inbox import pii
 from inbox.db import atomic_write
 from inbox.ingest import IngestReport, ingest
-from inbox.models import Account, utcnow
+from inbox.liveness import owner_is_dead
+from inbox.models import Account, Outbox, utcnow
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -273,9 +274,26 @@ class Daemon:
 
     def release_stale(self) -> None:
         """On start: accounts disabled last time get one new try (the office may have fixed the
-        token and restarted), and leases this host's dead processes held are not waited for."""
+        token and restarted), and leases this host's dead processes held are not waited for:
+        an account's is released, a reply's expires at once so it is settled (never re-sent
+        blindly). Leases of live processes and of other hosts run their course."""
         Account.update(disabled_reason=None, next_poll_at=None).where(
             Account.disabled_reason.is_null(False)).execute()
+        now = utcnow()
+        for account in Account.select().where(Account.lease_until > now):
+            if owner_is_dead(account.lease_owner):
+                released = Account.update(lease_owner=None, lease_until=None).where(
+                    (Account.id == account.id) & (Account.lease_owner == account.lease_owner)
+                ).execute()
+                if released:
+                    log.info("account %s: lease of dead process %s released", account.name,
+                             account.lease_owner)
+        for row in Outbox.select().where((Outbox.status == "sending") & (Outbox.lease_until > now)):
+            if owner_is_dead(row.lease_owner):
+                # Expired, not reset: the settlement asks the platform before anything is re-sent.
+                Outbox.update(lease_until=now - timedelta(seconds=1)).where(
+                    (Outbox.id == row.id) & (Outbox.lease_owner == row.lease_owner)
+                    & (Outbox.status == "sending")).execute()
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, _frame: Any) -> None:

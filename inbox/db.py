@@ -7,6 +7,7 @@ busy timeout because the daemon and the web write to the same file. PostgreSQL i
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import peewee
@@ -38,6 +39,45 @@ def resolve_sqlite_path(url: str, base_dir: Path) -> str:
     return prefix + str((base_dir / path).resolve())
 
 
+def sqlite_path_problem(url: str, base_dir: Path | None = None) -> str | None:
+    """Why the SQLite file of ``url`` cannot be used, in one sentence naming the key; else None.
+
+    Its folder must exist and be writable, or be creatable (its nearest existing parent
+    writable: ``data/`` is made on the first run); an existing file must be writable."""
+    if base_dir is not None:
+        url = resolve_sqlite_path(url, base_dir)
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):]
+    if path in ("", ":memory:"):
+        return None
+    file = Path(path)
+    if file.exists():
+        if file.is_dir():
+            return f"database.url: {file} is a folder, not a database file"
+        try:
+            open(file, "r+b").close()  # what access() would say, also for root and odd mounts
+        except OSError as exc:
+            return (f"database.url: {file} cannot be written ({exc.strerror}); give this user "
+                    f"write access or change the path")
+        return None
+    folder = file.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"database.url: {existing} is not a folder; change the path of the database file"
+    try:
+        # A real file, not os.access(): root passes access() even where nothing can be made
+        # (/proc), and a read-only mount or a full disk says no only when one tries.
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as exc:
+        made = "" if existing == folder else f" (needed to create {folder})"
+        return (f"database.url: folder {existing} cannot be written{made} ({exc.strerror}); "
+                f"give this user write access or change the path of the database file")
+    return None
+
+
 def open_database(url: str, base_dir: Path | None = None) -> peewee.Database:
     """Connect the proxy to ``url`` and return the real database object.
 
@@ -47,7 +87,14 @@ def open_database(url: str, base_dir: Path | None = None) -> peewee.Database:
     if url.startswith("sqlite:"):
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            problem = sqlite_path_problem(url)
+            if problem:
+                raise DatabaseError(problem)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"database.url: folder {Path(path).parent} cannot be created "
+                                    f"({exc.strerror}); change the path of the database file") from None
         db = peewee.SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, timeout=10)
     elif url.startswith(("postgres://", "postgresql://")):
         try:

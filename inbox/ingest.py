@@ -534,7 +534,8 @@ def _wants_acknowledgement(case: Any, options: IngestOptions) -> bool:
 def acknowledgement_text(options: IngestOptions, contact: Contact, reference: str,
                          due_at: datetime) -> str:
     return (options.acknowledgement_text or ACK_TEXT).format(
-        nama=contact.name or contact.handle, nomor=reference, kantor=options.office_name,
+        # masked: sent with no person reading it, and a NIK typed into a name must not go out
+        nama=pii.mask(contact.name or contact.handle or ""), nomor=reference, kantor=options.office_name,
         batas_waktu=_due_text(due_at, options.calendar.tz))
 
 

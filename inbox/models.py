@@ -412,6 +412,28 @@ class Counter(BaseModel):
         return cls.get_by_id(key).value
 
 
+class WebSession(BaseModel):
+    """One logged-in browser (migration 6). The cookie holds a random token; the row holds only
+    its SHA-256, so a copied database opens no session. Deleting the row ends the session at
+    the browser's next request (logout, password change, deactivation, idle timeout)."""
+
+    token_hash = pw.CharField(max_length=64, unique=True)
+    user = pw.ForeignKeyField(User, backref="web_sessions", on_delete="CASCADE")
+    created_at = UTCDateTimeField(default=utcnow)
+    last_seen_at = UTCDateTimeField(default=utcnow)
+    address = pw.CharField(max_length=64, default="")
+
+
+class LoginThrottle(BaseModel):
+    """Failed logins per client address (``addr:...``) or per typed user name (``name:...``,
+    whether or not such a user exists), and until when the next attempt must wait (migration 6)."""
+
+    key = pw.CharField(max_length=200, unique=True)
+    failures = pw.IntegerField(default=0)
+    last_failure_at = UTCDateTimeField(default=utcnow)
+    wait_until = UTCDateTimeField(null=True)
+
+
 class SchemaMigration(BaseModel):
     number = pw.IntegerField(primary_key=True)
     name = pw.CharField(max_length=120)
@@ -420,7 +442,7 @@ class SchemaMigration(BaseModel):
 
 MODELS: list[type[BaseModel]] = [
     Division, User, Account, Usage, Contact, Case, CaseCategory, Message, Event, Outbox,
-    Template, Recap, Counter, SetAside, Attachment, WebhookDelivery,
+    Template, Recap, Counter, SetAside, Attachment, WebhookDelivery, WebSession, LoginThrottle,
 ]
 
 

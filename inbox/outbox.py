@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 #: Longer than any connector's timeouts, so a slow send is not taken for a crash.
 LEASE = timedelta(minutes=5)
 FIRST_RETRY_SECONDS = 30
+#: How long after an unknown outcome the platform is asked whether the reply is there (a post
+#: made just before a 5xx may take a moment to show).
+SETTLE_AFTER = timedelta(seconds=30)
 #: After this many attempts a transient error counts as permanent: the admin must look.
 MAX_ATTEMPTS = 8
 
@@ -47,14 +50,15 @@ class Delivery:
 
     outbox_id: int
     reference: str
-    outcome: str  # sent | retry | failed | uncertain | requeued | skipped
+    outcome: str  # sent | retry | failed | uncertain | requeued | skipped | checking
     detail: str = ""
 
     def line(self) -> str:
         words = {"sent": "terkirim", "retry": "dicoba lagi nanti", "failed": "GAGAL",
                  "uncertain": "BELUM PASTI (perlu dipastikan petugas)",
                  "requeued": "tidak ditemukan di platform, diantrekan lagi",
-                 "skipped": "dibatalkan"}
+                 "skipped": "dibatalkan",
+                 "checking": "belum pasti; diperiksa di platform sebelum dikirim lagi"}
         extra = f" — {self.detail}" if self.detail else ""
         return f"{self.reference} balasan #{self.outbox_id}: {words[self.outcome]}{extra}"
 
@@ -134,6 +138,8 @@ def _send(rt: Runtime, row: Outbox, worker_id: str) -> Delivery:
     try:
         platform_id = connector.send(reply)
     except ConnectorError as exc:
+        if exc.uncertain and connector.confirms_delivery:
+            return _settle_later(row, worker_id, pii.mask(exc.message))
         return _on_error(row, worker_id, exc)
     except Exception as exc:
         # A bug after the request may have left (parsing the platform's answer): unknown outcome.
@@ -202,6 +208,19 @@ def _on_error(row: Outbox, worker_id: str, exc: ConnectorError) -> Delivery:
             Event.record("delivery_retry", case=row.case_id, outbox_id=row.id, error=reason,
                          attempts=row.attempts, next_attempt_at=next_at.isoformat())
     return Delivery(row.id, row.case.reference, "retry", reason)
+
+
+def _settle_later(row: Outbox, worker_id: str, reason: str) -> Delivery:
+    """An unknown outcome on a platform that can be asked: the row stays ``sending`` with a
+    short lease, so the next delivery step settles it as it settles a dead worker's row (the
+    platform is asked whether the reply is there) before anything is sent again."""
+    with atomic_write():
+        changed = Outbox.update(last_error=reason, lease_until=utcnow() + SETTLE_AFTER).where(
+            (Outbox.id == row.id) & (Outbox.status == "sending")
+            & (Outbox.lease_owner == worker_id)).execute()
+        if changed == 1:
+            Event.record("delivery_checking", case=row.case_id, outbox_id=row.id, error=reason)
+    return Delivery(row.id, row.case.reference, "checking", reason)
 
 
 def _failed(row: Outbox, worker_id: str, reason: str) -> Delivery:

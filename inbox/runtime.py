@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import peewee
 import requests
@@ -21,8 +23,8 @@ from inbox import pii
 from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
-from inbox.models import (MODELS, Account, Attachment, Case, Division, Recap, SchemaMigration,
-                          SetAside, User, WebhookDelivery,
+from inbox.models import (MODELS, Account, Attachment, Case, Division, LoginThrottle, Recap,
+                          SchemaMigration, SetAside, User, WebhookDelivery, WebSession,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
@@ -82,6 +84,12 @@ def _migration_5(db: peewee.Database) -> None:
     db.create_tables([SetAside, Attachment], safe=True)
 
 
+def _migration_6(db: peewee.Database) -> None:
+    # Server-side web sessions (logout and password changes end them) and login throttles
+    # (growing delays per address and per name instead of a lock-out an attacker controls).
+    db.create_tables([WebSession, LoginThrottle], safe=True)
+
+
 def _migration_10(db: peewee.Database) -> None:
     # Webhook deliveries (WhatsApp); numbers 6-9 belong to work merged separately.
     db.create_tables([WebhookDelivery], safe=True)
@@ -94,6 +102,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (3, "text search index", _migration_3),
     (4, "one recap row per file", _migration_4),
     (5, "set-aside items and attachments", _migration_5),
+    (6, "web sessions and login throttles", _migration_6),
     (10, "webhook deliveries", _migration_10),
 ]
 
@@ -200,13 +209,34 @@ def setup(config: Config) -> tuple[list[str], tuple[str, str] | None]:
     return applied, ensure_superuser()
 
 
+class _ConsoleHandler(logging.StreamHandler):
+    """Log lines on whatever ``sys.stderr`` is when a line is written (a test's capture or the
+    console), with personal data masked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addFilter(pii.MaskingFilter())
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # always the current sys.stderr
+
+
 def configure_logging(level: int = logging.INFO) -> None:
-    """Log lines on stderr with personal data masked (a NIK must never reach a log file)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(pii.MaskingFilter())
+    """Log lines on stderr with personal data masked (a NIK must never reach a log file).
+
+    Called once by ``main()`` before any command runs, so no command logs through Python's
+    default handler, which prints messages and tracebacks as they are. Calling it again replaces
+    aduan's handler; handlers someone else added (pytest's, a service wrapper's) are kept.
+    """
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _ConsoleHandler)]
+    root.addHandler(_ConsoleHandler())
     root.setLevel(level)
     for noisy in ("urllib3", "matplotlib", "PIL", "fontTools", "waitress.queue"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

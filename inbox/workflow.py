@@ -106,6 +106,11 @@ def can_view(user: User, case: Case) -> bool:
     return user.division_id is not None and case.division_id == user.division_id
 
 
+def division_scoped(user: User) -> bool:
+    """True when ``user`` sees only its own bidang's cases (and so no office-wide figures)."""
+    return user.role == "division" and not user.is_superuser
+
+
 def visible_cases(user: User) -> pw.ModelSelect:
     """The cases ``user`` may see, as an unexecuted query."""
     query = Case.select()
@@ -352,7 +357,7 @@ def render_template(rt: Runtime, template_text: str, case: Case) -> str:
     template with a stray ``{`` still renders."""
     contact = case.contact
     values = {
-        "nama": contact.name or contact.handle,
+        "nama": pii.mask(contact.name or contact.handle or ""),  # a NIK in a name stays private
         "nomor": case.reference,
         "batas_waktu": format_datetime_id(case.due_at, rt.calendar.tz),
         "kantor": rt.config.office["short_name"] or rt.config.office["name"],

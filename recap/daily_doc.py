@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 #: Rows of a case list printed in the PDF/HTML; the XLSX always has every row.
 PRINT_LIMIT = 150
-NOT_HANDLERS = ("recapped", "export_unmasked")
+NOT_HANDLERS = ("recapped", "export_unmasked", "export_unmasked_refused")
 
 
 def category_text(codes: list[str]) -> str:

@@ -92,10 +92,14 @@ def _bounds(first: date, last: date, tz: Any) -> tuple[datetime, datetime]:
 
 def day_period(day: date, tz: Any, now: datetime | None = None) -> Period:
     now = now or utcnow()
-    start, end = _bounds(day, day, tz)
-    if start > now:
+    # Checked on dates first: 9999-12-31 or 0001-01-01 have no next or previous UTC day.
+    if day > now.astimezone(tz).date():
         raise RecapError(f"Tanggal {day.strftime('%d-%m-%Y')} belum terjadi; rekap harian hanya "
                          f"bisa dibuat untuk hari ini atau hari yang sudah lewat.")
+    if day.year < 2000:
+        raise RecapError(f"Tanggal {day.isoformat()} tidak valid; rekap harian dibuat untuk tahun "
+                         f"2000 atau sesudahnya.")
+    start, end = _bounds(day, day, tz)
     return Period("daily", day, day, start, end, min(end, now))
 
 
@@ -105,10 +109,10 @@ def month_period(year: int, month: int, tz: Any, now: datetime | None = None) ->
         raise RecapError(f"Bulan {year}-{month:02d} tidak valid; tulis seperti 2026-11.")
     first = date(year, month, 1)
     last = date(year, month, month_calendar.monthrange(year, month)[1])
-    start, end = _bounds(first, last, tz)
-    if start > now:
+    if first > now.astimezone(tz).date():
         raise RecapError(f"Bulan {first.strftime('%m-%Y')} belum dimulai; laporan bulanan hanya "
                          f"bisa dibuat untuk bulan ini atau bulan yang sudah lewat.")
+    start, end = _bounds(first, last, tz)
     return Period("monthly", first, last, start, end, min(end, now))
 
 

@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from recap import xlsx_data
 from recap.document import Document, Pct, Table, text
 from recap.figures import clean
+from recap.safe_cells import csv_text, csv_value, xlsx_cell, xlsx_text_cell
 
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=13)
@@ -59,7 +60,7 @@ def _widths(table: Table, sample: int = 400) -> list[float]:
 
 def _styled(ws: Any, value: Any, font: Font | None = None, fill: PatternFill | None = None,
             fmt: str | None = None, wrap: bool = False) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
+    cell = xlsx_text_cell(ws, value) if isinstance(value, str) else WriteOnlyCell(ws, value=value)
     if font is not None:
         cell.font = font
     if fill is not None:
@@ -97,11 +98,11 @@ def _write_table(ws: Any, table: Table, heading: list[str]) -> None:
             elif i in multiline:
                 out.append(_styled(ws, _value(value), wrap=True))
             else:
-                out.append(_value(value))
+                out.append(xlsx_cell(ws, _value(value)))
         ws.append(out)
     if table.note:
         ws.append([])
-        ws.append([clean(table.note)])
+        ws.append([xlsx_cell(ws, clean(table.note))])
 
 
 def write_xlsx(doc: Document, path: Path) -> None:
@@ -135,7 +136,7 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, Pct):
         return "" if value.value is None else f"{value.value:.4f}"
     if isinstance(value, str):
-        return clean(value)
+        return csv_text(clean(value))
     return value
 
 
@@ -146,6 +147,6 @@ def write_csv(doc: Document, path: Path) -> None:
         raise ValueError(f"{doc.stem} has no case data to write as CSV")
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow([clean(c) for c in table.columns])
+        writer.writerow([csv_value(clean(c)) for c in table.columns])
         for row in table.rows:
             writer.writerow([_csv_value(v) for v in row])

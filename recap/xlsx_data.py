@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from recap.document import Pct
 from recap.figures import clean
+from recap.safe_cells import xlsx_inline_string_xml
 
 DATE_FORMAT = "dd-mm-yyyy hh:mm"
 EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -52,9 +52,7 @@ def rows_xml(rows: Sequence[Sequence[Any]], first_row: int, style: int) -> Itera
                 continue
             ref = f"{letter}{number}"
             if isinstance(value, str):
-                body = escape(ILLEGAL.sub("", clean(value)))
-                parts.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{body}'
-                             f"</t></is></c>")
+                parts.append(xlsx_inline_string_xml(ref, ILLEGAL.sub("", clean(value))))
             elif isinstance(value, datetime):
                 serial = (value.replace(tzinfo=None) - EXCEL_EPOCH) / ONE_DAY
                 parts.append(f'<c r="{ref}" s="{style}"><v>{serial!r}</v></c>')

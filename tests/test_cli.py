@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -121,12 +122,15 @@ def test_export_jsonl_has_the_documented_fields_and_masks_personal_data(cfg: Pat
     assert "nik_bermasalah" in case["categories"]
 
 
-def test_an_unmasked_export_needs_a_superuser_and_is_recorded(cfg: Path, tmp_path: Path, capsys) -> None:
+def test_an_unmasked_export_needs_a_superuser_and_is_recorded(cfg: Path, tmp_path: Path, capsys,
+                                                              monkeypatch) -> None:
     run(cfg, "init")
+    password = re.search(r"kata sandi\s*: (\S+)", capsys.readouterr().out).group(1)
     write_jsonl(tmp_path / "in.jsonl", [jsonl_line(n=1, text="NIK 3329015708900003")])
     run(cfg, "import", "--jsonl", str(tmp_path / "in.jsonl"))
     capsys.readouterr()
     assert run(cfg, "export", "--unmasked") == 2
+    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
     assert run(cfg, "export", "--unmasked", "--as", "admin") == 0
     assert "3329015708900003" in capsys.readouterr().out
     assert Event.get(Event.action == "export_unmasked").actor_name == "admin"

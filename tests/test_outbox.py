@@ -162,8 +162,10 @@ def test_a_failed_forward_returns_to_division_answered(rt: Runtime, users: dict[
 def test_a_timeout_after_sending_is_uncertain_and_never_resent(
         rt: Runtime, users: dict[str, User], clock: time_machine.Traveller) -> None:
     case, row = queued_reply(rt, users)
+    # A platform that cannot be asked (confirms=False): a person settles it (issue 20, item 10
+    # sends a confirming platform's unknown outcomes through the settlement instead).
     fake = use_connector(rt, FakeConnector(script=[
-        ConnectorError("waktu habis setelah permintaan terkirim", uncertain=True)], confirms=True))
+        ConnectorError("waktu habis setelah permintaan terkirim", uncertain=True)], confirms=False))
     assert deliver_one(rt, "w1")
     row = Outbox.get_by_id(row.id)
     assert (row.status, row.last_error) == ("uncertain", "waktu habis setelah permintaan terkirim")

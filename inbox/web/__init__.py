@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, Response, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from inbox import pii
 from inbox.dates import format_date_id, format_datetime_id
 from inbox.db import database
 from inbox.models import ROLES, STATUS_LABELS, Account
@@ -74,7 +75,14 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     app.extensions["aduan_runtime"] = rt
+    from inbox.web.sessions import SessionInterface
+    app.session_interface = SessionInterface()
+    app.config["ADUAN_SECURE_COOKIES"] = rt.config.web.get("secure_cookies", "auto")
     csrf = CSRFProtect(app)
+    from inbox.web import params
+    # Before the blueprints: their <int:...> rules are built with the converter in place.
+    app.url_map.converters["int"] = params.IdConverter
+    app.before_request(params.refuse_nul)
 
     from inbox.web import admin, auth, case_page, cases, dashboard, files, recaps, webhooks
     for module in (auth, cases, case_page, dashboard, recaps, admin, files, webhooks):
@@ -143,6 +151,11 @@ def _register_filters(app: Flask, rt: Runtime) -> None:
     def tanggal(day: Any) -> str:
         return format_date_id(day) if day else "–"
 
+    @app.template_filter("masked")
+    def masked(text: str | None) -> str:
+        """Personal data masked (a NIK typed into a display name or handle, too)."""
+        return pii.mask(text or "")
+
     @app.template_filter("status_label")
     def status_label(status: str) -> str:
         return STATUS_LABELS.get(status, status)
@@ -162,6 +175,12 @@ def _register_errors(app: Flask) -> None:
 
     for code, message in messages.items():
         app.register_error_handler(code, lambda _e, c=code, m=message: render_error(c, m))
+
+    from inbox.web.params import BadParameter
+
+    @app.errorhandler(BadParameter)
+    def bad_parameter(e: BadParameter) -> tuple[str, int]:
+        return render_error(400, e.description or messages[400])
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e: CSRFError) -> tuple[str, int]:

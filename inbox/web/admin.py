@@ -8,8 +8,10 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.security import generate_password_hash
 
-from inbox.models import ROLES, Division, Template, User, utcnow
+from inbox.models import ROLES, Division, Event, LoginThrottle, Template, User, utcnow
 from inbox.runtime import create_user
+from inbox.web import sessions
+from inbox.web.params import as_id
 from inbox.web.auth import password_problem, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/kelola")
@@ -56,7 +58,7 @@ def add_user() -> Any:
         if division is None:
             error = "Pejabat Bidang Teknis harus punya bidang."
     if error is None:
-        error = password_problem(form.get("password", ""), form.get("repeat", ""))
+        error = password_problem(form.get("password", ""), form.get("repeat", ""), username)
     if error is not None:
         return render_users(form, error)
     create_user(username, form["password"], role, division,
@@ -82,6 +84,8 @@ def toggle_active(user_id: int) -> Any:
         return redirect(url_for("admin.users"))
     active = request.form.get("active") == "1"
     User.update(active=active).where(User.id == user.id).execute()
+    if not active:
+        sessions.end_all(user.id)
     flash(f"Pengguna {user.username} {'diaktifkan' if active else 'dinonaktifkan'}.", "success")
     return redirect(url_for("admin.users"))
 
@@ -89,17 +93,56 @@ def toggle_active(user_id: int) -> Any:
 @bp.route("/pengguna/<int:user_id>/sandi", methods=["POST"])
 @roles_required(superuser=True)
 def reset_password(user_id: int) -> Any:
-    """Set a new password for a user and lift a lock-out."""
+    """Set a new password for a user; every session of theirs ends."""
     user = other_user(user_id)
-    error = password_problem(request.form.get("password", ""), request.form.get("repeat", ""))
+    error = password_problem(request.form.get("password", ""), request.form.get("repeat", ""),
+                             user.username)
     if error:
         flash(f"{user.username}: {error}", "error")
         return redirect(url_for("admin.users"))
     User.update(password_hash=generate_password_hash(request.form["password"]), failed_logins=0,
                 locked_until=None).where(User.id == user.id).execute()
+    sessions.end_all(user.id)
     flash(f"Kata sandi {user.username} diatur ulang. Sampaikan kepada yang bersangkutan secara "
           f"langsung.", "success")
     return redirect(url_for("admin.users"))
+
+
+AUDIT_ACTIONS = ("export_unmasked", "export_unmasked_refused")
+
+
+@bp.route("/audit")
+@roles_required(superuser=True)
+def audit() -> str:
+    """Who took personal data out unmasked (and who tried with a wrong password), newest first."""
+    events = list(Event.select().where(Event.action.in_(AUDIT_ACTIONS))
+                  .order_by(Event.at.desc(), Event.id.desc()).limit(500))
+    return render_template("admin/audit.html", events=events)
+
+
+@bp.route("/pembatasan")
+@roles_required(superuser=True)
+def throttles() -> str:
+    """Login throttles: addresses and names with wrong passwords, and how long they wait."""
+    rows = list(LoginThrottle.select().order_by(LoginThrottle.last_failure_at.desc()).limit(500))
+    return render_template("admin/throttles.html", rows=rows, now=utcnow())
+
+
+@bp.route("/pembatasan/<int:throttle_id>/hapus", methods=["POST"])
+@roles_required(superuser=True)
+def clear_throttle(throttle_id: int) -> Any:
+    """Clear one throttle: that address or name may try again at once."""
+    row = LoginThrottle.get_or_none(LoginThrottle.id == throttle_id)
+    if row is None:
+        abort(404)
+    row.delete_instance()
+    flash(f"Pembatasan {throttle_label(row.key)} dihapus.", "success")
+    return redirect(url_for("admin.throttles"))
+
+
+def throttle_label(key: str) -> str:
+    kind, _, value = key.partition(":")
+    return f"alamat {value}" if kind == "addr" else f"nama pengguna {value!r}"
 
 
 def template_problem(name: str, text: str, template_id: int | None) -> str | None:
@@ -129,13 +172,13 @@ def templates() -> Any:
     form: dict[str, Any] = {}
     error = None
     editing = None
-    if request.args.get("ubah", "").isdigit():
-        editing = Template.get_or_none(Template.id == int(request.args["ubah"]))
+    if as_id(request.args.get("ubah", "")) is not None:
+        editing = Template.get_or_none(Template.id == as_id(request.args["ubah"]))
         if editing is not None:
             form = {"name": editing.name, "text": editing.text, "id": editing.id}
     if request.method == "POST":
         form = request.form
-        template_id = int(form["id"]) if form.get("id", "").isdigit() else None
+        template_id = as_id(form.get("id", ""))
         name, text = form.get("name", "").strip(), form.get("text", "").replace("\r\n", "\n")
         error = template_problem(name, text, template_id)
         if error is None:

@@ -1,9 +1,10 @@
 """Logging in and out, changing one's own password, and the guards every other view uses.
 
-A login that fails ``web.login_attempts`` times in a row locks the user for
-``web.lockout_minutes`` (``User.failed_logins``, ``User.locked_until``). The session holds the
-user id and a fingerprint of the password hash, so changing or resetting a password, or
-deactivating the user, ends every other session of that user at its next request.
+A session is a server-side row (``inbox.web.sessions``), checked on every request and ended by
+logging out, by a password change (every other session of the user) or reset, and by
+deactivation. Wrong passwords are throttled per address and per name with growing delays
+(``inbox.web.throttle``), never with a lock-out; every refusal costs one password-hash check and
+says the same words whether or not the name exists.
 """
 from __future__ import annotations
 
@@ -12,21 +13,20 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
-                   session, url_for)
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect,
+                   render_template, request, session, url_for)
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from inbox.models import User, utcnow
+from inbox.models import User
+from inbox.web import sessions, throttle
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-MIN_PASSWORD = 8
 # Compared against when the user does not exist, so a wrong name takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("tidak-ada-pengguna-ini")
 
@@ -38,14 +38,13 @@ def fingerprint(user: User) -> str:
 
 
 def load_user() -> None:
-    """Put the logged-in, still active user on ``g.user`` (None otherwise)."""
+    """Put the logged-in, still active user of a live session on ``g.user`` (None otherwise)."""
     g.user = None
-    user_id = session.get("user_id")
-    if user_id is None:
+    user = sessions.current_user()
+    if user is None:
         return
-    user = User.get_or_none(User.id == user_id)
-    if user is None or not user.active or session.get("fp") != fingerprint(user):
-        session.clear()
+    if session.get("fp") != fingerprint(user):  # the password changed under this session
+        sessions.end_current()
         return
     g.user = user
 
@@ -97,49 +96,46 @@ def login() -> Any:
         password = request.form.get("password", "")
         user, error = check_login(username, password)
         if user is not None:
-            session.clear()
-            session["user_id"] = user.id
+            sessions.start(user)
             session["fp"] = fingerprint(user)
-            return redirect(safe_next(request.args.get("next")))
+            response = make_response(redirect(safe_next(request.args.get("next"))))
+            throttle.remember_device(response, username)
+            return response
     return render_template("login.html", error=error, username=username), (401 if error else 200)
 
 
+WRONG = "Nama pengguna atau kata sandi salah."
+
+
 def check_login(username: str, password: str) -> tuple[User | None, str | None]:
-    """The user when the password is right and the account open; else an Indonesian reason."""
-    web = current_app.extensions["aduan_runtime"].config.web
-    wrong = "Nama pengguna atau kata sandi salah."
-    now = utcnow()
+    """The user when the password is right and no throttle holds; else an Indonesian reason.
+
+    Every path checks one password hash of the same kind, so an unknown name, an inactive user,
+    a wrong password and a throttled attempt take the same time; the throttle's words are the
+    same for any name."""
     user = User.get_or_none(User.username == username) if username else None
-    if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password)
-        log.info("login refused for an unknown or inactive user")
-        return None, wrong
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        return None, (f"Akun terkunci karena terlalu banyak percobaan masuk yang salah. "
-                      f"Coba lagi dalam {minutes} menit atau minta superuser mengatur ulang "
-                      f"kata sandi.")
-    if not check_password_hash(user.password_hash, password):
-        failures = user.failed_logins + 1
-        fields: dict[str, Any] = {"failed_logins": failures}
-        if failures >= web.get("login_attempts", 5):
-            fields = {"failed_logins": 0,
-                      "locked_until": now + timedelta(minutes=web.get("lockout_minutes", 15))}
-            log.warning("user %s locked after %d failed logins", user.username, failures)
-        User.update(**fields).where(User.id == user.id).execute()
-        if "locked_until" in fields:
-            return None, (f"Akun terkunci selama {web.get('lockout_minutes', 15)} menit karena "
-                          f"terlalu banyak percobaan masuk yang salah.")
-        return None, wrong
-    if user.failed_logins or user.locked_until:
-        User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
+    keys = [throttle.address_key()]
+    if username and username.strip().lower() not in throttle.trusted_names():
+        keys.append(throttle.name_key(username))
+    wait = throttle.wait_seconds(keys)
+    real = user is not None and user.active
+    right = check_password_hash(user.password_hash if real else _DUMMY_HASH, password) and real
+    if wait:
+        log.info("login attempt refused: throttled for %d s", wait)
+        return None, (f"Terlalu banyak percobaan masuk yang salah. Tunggu {wait} detik, lalu "
+                      f"coba lagi.")
+    if not right:
+        throttle.record_failure([throttle.address_key(), throttle.name_key(username)])
+        log.info("login refused (wrong name or password)")
+        return None, WRONG
+    throttle.forget([throttle.address_key(), throttle.name_key(username)])
     return user, None
 
 
 @bp.route("/keluar", methods=["POST"])
 def logout() -> Any:
-    """Log out."""
-    session.clear()
+    """Log out: the session row is deleted, so a saved copy of the cookie opens nothing."""
+    sessions.end_current()
     flash("Anda sudah keluar.", "info")
     return redirect(url_for("auth.login"))
 
@@ -157,20 +153,18 @@ def change_password() -> Any:
         if not check_password_hash(user.password_hash, current):
             error = "Kata sandi lama salah."
         else:
-            error = password_problem(new, repeat)
+            error = password_problem(new, repeat, user.username)
         if error is None:
             user.password_hash = generate_password_hash(new)
             User.update(password_hash=user.password_hash).where(User.id == user.id).execute()
+            sessions.end_all(user.id, keep_current=True)  # a stolen session ends here
             session["fp"] = fingerprint(user)
             flash("Kata sandi sudah diganti.", "success")
             return redirect(url_for("cases.index"))
     return render_template("password.html", error=error), (400 if error else 200)
 
 
-def password_problem(new: str, repeat: str) -> str | None:
-    """Why a new password cannot be used, or None."""
-    if len(new) < MIN_PASSWORD:
-        return f"Kata sandi baru minimal {MIN_PASSWORD} karakter."
-    if new != repeat:
-        return "Kata sandi baru dan ulangannya tidak sama."
-    return None
+def password_problem(new: str, repeat: str, username: str = "") -> str | None:
+    """Why a new password cannot be used, or None (the rule is ``inbox.passwords``)."""
+    from inbox.passwords import password_problem as problem
+    return problem(new, repeat, username)

@@ -16,6 +16,7 @@ from inbox.classify import INTENT_LABELS
 from inbox.models import (Case, Division, Event, Message, Outbox, Template, User, utcnow)
 from inbox.web import runtime
 from inbox.web.auth import login_required
+from inbox.web.params import as_id
 from inbox.web.cases import category_choices
 from inbox.web.files import thread_attachments
 from inbox.web.display import (KIND_LABELS, OUTBOX_LABELS, PURPOSE_LABELS, channel_label,
@@ -85,8 +86,9 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
     if "reply" in actions or "forward" in actions:
         templates = [(t, workflow.render_template(rt, t.text, case)) for t in
                      Template.select().where(Template.active == True).order_by(Template.name)]  # noqa: E712
-    if "reply" in actions and request.args.get("templat", "").isdigit() and "reply" not in drafts:
-        chosen = [text for t, text in templates if t.id == int(request.args["templat"])]
+    chosen_id = as_id(request.args.get("templat", ""))
+    if "reply" in actions and chosen_id is not None and "reply" not in drafts:
+        chosen = [text for t, text in templates if t.id == chosen_id]
         drafts["reply"] = chosen[0] if chosen else ""
     names = division_names()
     earlier = (workflow.visible_cases(user).where((Case.contact == case.contact)
@@ -158,8 +160,8 @@ def perform(action: str, case: Case, form: Any, text: str) -> None:
         chosen = [c for c in form.getlist("categories") if c]
         workflow.set_categories(rt, case, user, chosen, intent=form.get("intent") or None)
     elif action == "confirm_delivery":
-        outbox_id = form.get("outbox_id", "")
-        row = Outbox.get_or_none(Outbox.id == int(outbox_id)) if outbox_id.isdigit() else None
+        outbox_id = as_id(form.get("outbox_id", ""))
+        row = Outbox.get_or_none(Outbox.id == outbox_id) if outbox_id is not None else None
         if row is None or row.case_id != case.id:
             abort(404)
         workflow.confirm_delivery(rt, row, user, form.get("delivered") == "1")

@@ -9,10 +9,11 @@ from flask import Blueprint, abort, g, jsonify, render_template, request, url_fo
 
 from inbox import workflow
 from inbox.classify import CATEGORY_LABELS
-from inbox.models import Account, Case, Division, utcnow
+from inbox.models import Account, Case, Division, Outbox, utcnow
 from inbox.web import runtime
 from inbox.web.auth import login_required, roles_required
 from inbox.web.display import channel_label, due_badge
+from inbox.web.params import id_param
 from inbox.web.queries import OPEN, InboxFilter, apply_filter, newer_than, page, queue_counts
 
 bp = Blueprint("cases", __name__)
@@ -36,8 +37,7 @@ def category_choices() -> list[tuple[str, str]]:
 
 
 def before_arg() -> int | None:
-    value = request.args.get("sebelum", "")
-    return int(value) if value.isdigit() else None
+    return id_param(request.args, "sebelum")
 
 
 def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bool,
@@ -48,8 +48,12 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
     visible = workflow.visible_cases(g.user)
     before = before_arg()
     rows, next_id = page(apply_filter(query, flt, now, rt.config.tz, before), before)
-    items = [{"case": c, "channel": channel_label(c), "badge": due_badge(c, now, rt.config.tz)}
-             for c in rows]
+    # A reply that may or may not have gone out waits for a person: flag it here, not only on
+    # the case page, so nobody sends the answer again by hand.
+    uncertain = {o.case_id for o in Outbox.select(Outbox.case).where(
+        Outbox.case.in_([c.id for c in rows]) & (Outbox.status == "uncertain"))} if rows else set()
+    items = [{"case": c, "channel": channel_label(c), "badge": due_badge(c, now, rt.config.tz),
+              "uncertain": c.id in uncertain} for c in rows]
     newest = visible.clone().select(pw.fn.MAX(Case.id)).order_by().scalar() or 0
     return render_template(
         "cases/list.html", title=title, items=items, flt=flt, next_id=next_id,
@@ -107,6 +111,6 @@ def division_queue(code: str) -> str:
 @login_required
 def new_count() -> Any:
     """How many cases arrived after the newest one on screen (polled by static/app.js)."""
-    last = request.args.get("setelah", "")
-    count = newer_than(workflow.visible_cases(g.user), int(last)) if last.isdigit() else 0
+    last = id_param(request.args, "setelah")
+    count = newer_than(workflow.visible_cases(g.user), last) if last is not None else 0
     return jsonify({"baru": count})

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template
+import peewee as pw
+from flask import Blueprint, g, render_template
 
-from inbox.models import OPEN_STATUSES, Account, Case, Usage, utcnow
+from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
 from inbox.setaside import counts as set_aside_counts
+from inbox.workflow import division_scoped, visible_cases
 from inbox.web import runtime
 from inbox.web.auth import login_required
 from inbox.web.display import CHANNEL_LABELS
@@ -19,14 +21,17 @@ bp = Blueprint("dashboard", __name__)
 USAGE_DAYS = 7
 
 
-def period_stats(start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
-    """Received, answered, escalated and SLA compliance (answered on time / answered)."""
-    received = Case.select().where((Case.opened_at >= start) & (Case.opened_at < end)).count()
-    answered_q = Case.select().where((Case.answered_at >= start) & (Case.answered_at < end))
+def period_stats(start: datetime, end: datetime, now: datetime,
+                 scope: pw.ModelSelect | None = None) -> dict[str, Any]:
+    """Received, answered, escalated and SLA compliance (answered on time / answered), counted
+    over ``scope`` (the cases the user may see; every case when None)."""
+    cases = scope if scope is not None else Case.select()
+    received = cases.clone().where((Case.opened_at >= start) & (Case.opened_at < end)).count()
+    answered_q = cases.clone().where((Case.answered_at >= start) & (Case.answered_at < end))
     answered = answered_q.count()
     on_time = answered_q.clone().where(Case.due_at.is_null() | (Case.answered_at <= Case.due_at)).count()
-    escalated = Case.select().where((Case.escalated_at >= start) & (Case.escalated_at < end)).count()
-    dismissed = Case.select().where((Case.status == "not_complaint") & (Case.closed_at >= start)
+    escalated = cases.clone().where((Case.escalated_at >= start) & (Case.escalated_at < end)).count()
+    dismissed = cases.clone().where((Case.status == "not_complaint") & (Case.closed_at >= start)
                                     & (Case.closed_at < end)).count()
     compliance = f"{100 * on_time / answered:.0f}%" if answered else "–"
     return {"received": received, "answered": answered, "on_time": on_time, "late": answered - on_time,
@@ -65,22 +70,29 @@ def channel_health(now: datetime) -> list[dict[str, Any]]:
 @bp.route("/dasbor")
 @login_required
 def index() -> str:
-    """Today and this month at a glance, overdue cases, and channel health."""
+    """Today and this month at a glance, overdue cases, and channel health; a division user's
+    figures count its own bidang's cases only, as its inbox does."""
     rt = runtime()
+    scope = visible_cases(g.user)
     now = utcnow()
     tz = rt.config.tz
     day_start, day_end = day_bounds(now, tz)
     local = now.astimezone(tz)
     month_start = datetime.combine(local.date().replace(day=1), time(0), tzinfo=tz)
     next_month = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    open_cases = Case.select().where(Case.status.in_(OPEN_STATUSES))
+    open_cases = scope.clone().where(Case.status.in_(OPEN_STATUSES))
     return render_template(
-        "dashboard.html", today=period_stats(day_start, day_end, now),
-        month=period_stats(month_start, next_month, now), now=now,
-        open_count=open_cases.count(), overdue=Case.overdue(now).count(),
+        "dashboard.html", today=period_stats(day_start, day_end, now, scope),
+        month=period_stats(month_start, next_month, now, scope), now=now,
+        open_count=open_cases.count(), overdue=open_cases.clone().where(Case.due_at < now).count(),
         due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
         waiting={s: open_cases.clone().where(Case.status == s).count() for s in OPEN_STATUSES},
-        channels=channel_health(now), month_label=local.date(), webhook=webhook_health())
+        channels=channel_health(now), month_label=local.date(),
+        uncertain=list(Outbox.select(Outbox, Case).join(Case).where(
+            (Outbox.status == "uncertain") & Case.id.in_(scope.clone().select(Case.id)))
+            .order_by(Outbox.id).limit(20)),
+        scope_label=g.user.division.name if division_scoped(g.user) else "",
+        webhook=None if division_scoped(g.user) else webhook_health())
 
 
 def webhook_health() -> dict[str, int] | None:

@@ -43,11 +43,13 @@ EVENT_LABELS = {
     "delivery_retry": "Pengiriman akan dicoba lagi",
     "delivery_failed": "Pengiriman gagal",
     "delivery_uncertain": "Pengiriman belum pasti",
+    "delivery_checking": "Pengiriman belum pasti; diperiksa di platform",
     "delivery_confirmed": "Status pengiriman dipastikan petugas",
     "note": "Catatan",
     "categories_changed": "Kategori diubah",
     "recapped": "Masuk rekap harian",
     "export_unmasked": "Ekspor tanpa penyamaran",
+    "export_unmasked_refused": "Ekspor tanpa penyamaran ditolak (kata sandi salah)",
 }
 DETAIL_LABELS = {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
                  "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",

@@ -48,7 +48,13 @@ class InboxFilter:
 
     @classmethod
     def from_args(cls, args: Any) -> InboxFilter:
-        return cls(**{f.name: (args.get(f.name) or "").strip()[:200] for f in fields(cls)})
+        """The filter of a request's query string; raises params.BadParameter for a NUL or an
+        ``account``/``division`` that is not an id."""
+        from inbox.web.params import id_param, text_param
+        flt = cls(**{f.name: text_param(args, f.name) for f in fields(cls)})
+        id_param(args, "account", "saluran")
+        id_param(args, "division", "bidang")
+        return flt
 
     def as_args(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
@@ -73,10 +79,11 @@ def apply_filter(query: pw.ModelSelect, flt: InboxFilter, now: datetime, tz: Any
         query = query.where(Case.status.in_(OPEN_STATUSES))
     elif flt.status in STATUS_LABELS:
         query = query.where(Case.status == flt.status)
-    if flt.account.isdigit():
-        query = query.where(Case.account == int(flt.account))
-    if flt.division.isdigit():
-        query = query.where(Case.division == int(flt.division))
+    from inbox.web.params import as_id
+    if as_id(flt.account) is not None:
+        query = query.where(Case.account == as_id(flt.account))
+    if as_id(flt.division) is not None:
+        query = query.where(Case.division == as_id(flt.division))
     if flt.category:
         query = query.where(pw.fn.EXISTS(
             CaseCategory.select(CaseCategory.id).where(

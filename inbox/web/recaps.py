@@ -13,6 +13,7 @@ from inbox.dates import format_month_id
 from inbox.models import Recap, utcnow
 from inbox.web import runtime
 from inbox.web.auth import login_required, roles_required
+from inbox.workflow import division_scoped
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,14 @@ def inside_data_dir(path_text: str) -> Path | None:
 def index() -> str:
     """The recap files made so far, newest first, and the make-now forms."""
     today = utcnow().astimezone(runtime().config.tz).date()
-    recaps = list(Recap.select().order_by(Recap.created_at.desc(), Recap.id.desc()).limit(200))
+    # The recaps are office-wide (every bidang's cases and officers): a division user, who may
+    # open only its own bidang's cases, gets none of them, as it gets none of those cases.
+    recaps = [] if division_scoped(g.user) else list(
+        Recap.select().order_by(Recap.created_at.desc(), Recap.id.desc()).limit(200))
     can_make = g.user.is_superuser or g.user.role in MAKERS
     return render_template("recaps.html", recaps=recaps, kinds=KIND_LABELS, formats=FORMAT_LABELS,
                            today=today, this_month=today.strftime("%Y-%m"), can_make=can_make,
-                           period_label=period_label)
+                           period_label=period_label, scoped=division_scoped(g.user))
 
 
 def period_label(recap: Recap) -> str:
@@ -62,7 +66,9 @@ def period_label(recap: Recap) -> str:
 @bp.route("/rekap/<int:recap_id>/unduh")
 @login_required
 def download(recap_id: int) -> Any:
-    """Download one recap file."""
+    """Download one recap file (not for a division user: a recap covers every bidang)."""
+    if division_scoped(g.user):
+        abort(403)
     recap = Recap.get_or_none(Recap.id == recap_id)
     path = inside_data_dir(recap.path) if recap is not None else None
     if path is None:

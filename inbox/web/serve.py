@@ -14,12 +14,24 @@ from typing import Any
 from waitress import wasyncore
 from waitress.server import create_server
 
-from inbox.runtime import Runtime, configure_logging, setup
+from inbox.runtime import Runtime, setup
 from inbox.web import create_app
 
 log = logging.getLogger(__name__)
 
 THREADS = 8
+
+
+def proxy_options(web: dict[str, Any]) -> dict[str, Any]:
+    """waitress options for ``web.trusted_proxy``: behind that reverse proxy, its
+    X-Forwarded-Proto tells the app the browser used HTTPS (for ``Secure`` cookies) and its
+    X-Forwarded-For gives the client's address (for login throttling)."""
+    proxy = web.get("trusted_proxy") or ""
+    if not proxy:
+        return {}
+    return {"trusted_proxy": proxy, "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+            "clear_untrusted_proxy_headers": True}
 
 
 class WebServer:
@@ -30,7 +42,7 @@ class WebServer:
         self.host = host if host is not None else web["host"]
         self.server = create_server(create_app(rt), host=self.host,
                                     port=port if port is not None else web["port"],
-                                    threads=THREADS, ident="aduan")
+                                    threads=THREADS, ident="aduan", **proxy_options(web))
         self.port: int = getattr(self.server, "effective_port", None) or \
             self.server.effective_listen[0][1]
         self.thread = threading.Thread(target=self.server.run, name="aduan-web", daemon=True)
@@ -78,7 +90,6 @@ def start_in_thread(rt: Runtime, ctx: Any) -> WebServer:
 
 def cmd_serve(args: argparse.Namespace, ctx: Any) -> int:
     """The web alone, in the foreground; SIGINT/SIGTERM stop it with exit code 0."""
-    configure_logging()
     rt = ctx.runtime()
     _, created = setup(ctx.config)
     if created:

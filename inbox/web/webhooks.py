@@ -29,6 +29,8 @@ def receive() -> Response:
     """Store a signed delivery, then 200; 403 for a bad signature, 413/415 for the wrong body."""
     if (request.content_length or 0) > webhooks.MAX_BODY:
         return Response("too large", status=413, mimetype="text/plain")
+    if request.mimetype != "application/json":  # the header only: the body is not parsed yet
+        return Response("json only", status=415, mimetype="text/plain")
     body = request.get_data(cache=False)
     if len(body) > webhooks.MAX_BODY:
         return Response("too large", status=413, mimetype="text/plain")
@@ -36,7 +38,5 @@ def receive() -> Response:
                                  webhooks.app_secrets(runtime())):
         webhooks.count_rejected()
         return Response("forbidden", status=403, mimetype="text/plain")
-    if request.mimetype != "application/json":
-        return Response("json only", status=415, mimetype="text/plain")
     webhooks.store(body)
     return Response("EVENT_RECEIVED", mimetype="text/plain")
