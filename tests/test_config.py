@@ -6,7 +6,7 @@ import pytest
 
 import main
 from inbox.config import ConfigError, check_config, load_config
-from tests.conftest import write_config
+from tests.conftest import has_extra_module, needs_extra, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -120,8 +120,19 @@ def test_the_config_path_comes_from_the_environment(tmp_path: Path, monkeypatch:
     assert str(tmp_path) in capsys.readouterr().out
 
 
+@needs_extra("postgres", "psycopg2")
 def test_an_unreachable_database_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(tmp_path, url="postgresql://nobody@127.0.0.1:1/none")
     assert main.main(["--config", str(path), "status"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("aduan: database.url: the database cannot be used:") and err.count("\n") == 1
+
+
+@pytest.mark.skipif(has_extra_module("psycopg2"), reason="only without the 'postgres' extra")
+def test_a_postgresql_url_without_the_driver_says_how_to_install_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, url="postgresql://nobody@127.0.0.1:1/none")
+    assert main.main(["--config", str(path), "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aduan: database.url:") and err.count("\n") == 1
+    assert 'pip install -e ".[postgres]"' in err

@@ -22,9 +22,12 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
+# CI sets ADUAN_REQUIRE_BROWSER=1: there a missing Chromium must fail the run, not skip it.
+REQUIRED = os.environ.get("ADUAN_REQUIRE_BROWSER") == "1"
+
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM) and not REQUIRED,
                        reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)"),
 ]
 
