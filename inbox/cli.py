@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections import Counter as Tally
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,6 +20,8 @@ import peewee
 from connectors.base import InboundMessage
 from inbox import pii
 from inbox.config import Config, check_config, default_config_path, load_config
+from inbox.dates import format_datetime_id
+from inbox.labels import label
 from inbox.models import (OPEN_STATUSES, ROLES, Account, Case, Division, Event, Message, Outbox,
                           Usage, User, utcnow)
 from inbox.runtime import Runtime, configure_logging, create_user, migrate, needs_migration, setup
@@ -163,20 +166,20 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
             try:
                 data = json.loads(line)
                 if not isinstance(data, dict):
-                    raise ValueError("expected a JSON object")
+                    raise ValueError("harus berupa objek JSON ({...})")
                 name = data.get("account")
                 if not isinstance(name, str) or not name:
-                    raise ValueError("missing field 'account'")
+                    raise ValueError("kolom 'account' tidak ada")
                 if name not in accounts or name not in ctx.config.accounts:
-                    raise ValueError(f"unknown account {name!r}")
+                    raise ValueError(f"akun {name!r} tidak ada di {ctx.config_path}")
                 message = InboundMessage.from_dict(data)
             except json.JSONDecodeError as exc:
                 rejected += 1
-                print(f"line {number}: not valid JSON ({exc.msg})", file=sys.stderr)
+                print(f"baris {number}: bukan JSON yang sah (kolom {exc.colno})", file=sys.stderr)
                 continue
             except (ValueError, TypeError) as exc:
                 rejected += 1
-                print(f"line {number}: {exc}", file=sys.stderr)
+                print(f"baris {number}: {exc}", file=sys.stderr)
                 continue
             batch.setdefault(name, []).append(message)
             pending += 1
@@ -190,7 +193,7 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
 
 def status_data(runtime: Runtime) -> dict[str, Any]:
     now = utcnow()
-    today = now.date()
+    today = now.astimezone(runtime.config.tz).date()  # usage is counted by the office's day
     usage = {u.account_id: u for u in Usage.select().where(Usage.day == today)}
     accounts = []
     for acc in Account.select().where(Account.name.in_(list(runtime.config.accounts))).order_by(Account.name):
@@ -225,31 +228,35 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         ctx.print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
+    tz = ctx.config.tz
     for acc in data["accounts"]:
         health = ("NONAKTIF: " + acc["disabled_reason"]) if acc["disabled_reason"] else \
             ("galat: " + acc["last_error"]) if acc["last_error"] else "sehat"
-        ctx.print(f"{acc['name']:<20} {acc['kind']:<10} terakhir {acc['last_success_at'] or '-'}  {health}"
+        ctx.print(f"{acc['name']:<20} {acc['kind']:<10} terakhir {local_time(acc['last_success_at'], tz)}  {health}"
                   f"  (hari ini {acc['usage_today']['requests']} permintaan, "
                   f"{acc['usage_today']['resources']} item)")
         if acc["warning"]:
             ctx.print(f"{'':<20} peringatan: {acc['warning']}")
     cases = data["cases"]
-    parts = ", ".join(f"{k} {v}" for k, v in sorted(cases["by_status"].items()))
+    parts = ", ".join(f"{label('status', k).lower()} {v}" for k, v in sorted(cases["by_status"].items()))
     ctx.print(f"pengaduan: {cases['total']} ({parts or 'belum ada'}); terlambat: {cases['overdue']}")
     outbox = data["outbox"]
     if outbox:
-        counts = ", ".join(f"{OUTBOX_WORDS.get(k, k)} {v}" for k, v in sorted(outbox.items()))
+        counts = ", ".join(f"{label('outbox', k).lower()} {v}" for k, v in sorted(outbox.items()))
         trouble = outbox.get("failed") or outbox.get("uncertain")
         ctx.print(f"balasan: {counts}" + ("  (periksa di halaman pengaduan)" if trouble else ""))
     return 0
 
 
-OUTBOX_WORDS = {"pending": "menunggu dikirim", "sending": "sedang dikirim", "failed": "gagal",
-                "uncertain": "belum pasti terkirim"}
-
-
 def iso(moment: Any) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def local_time(iso_text: str | None, tz: Any) -> str:
+    """An ISO time of the ``--json`` form as an officer reads it: ``2 Des 2026 06.28 WIB``."""
+    if not iso_text:
+        return "-"
+    return format_datetime_id(datetime.fromisoformat(iso_text), tz, "d MMM y HH.mm")
 
 
 def export_case(case: Case, unmasked: bool = False) -> dict[str, Any]:
@@ -284,7 +291,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     unmasked = False
     if args.unmasked:
         if not args.as_user:
-            raise UserError("--unmasked needs --as USER (a superuser)")
+            raise UserError("--unmasked perlu --as NAMA (seorang superuser)")
         user = user_by_name(args.as_user)
         if not user.is_superuser:
             raise UserError("hanya superuser yang boleh mengekspor data pribadi tanpa disamarkan", 1)
@@ -326,7 +333,7 @@ def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
     division = None
     if args.role == "division":
         if not args.division:
-            raise UserError("--role division needs --division CODE")
+            raise UserError("--role division perlu --division KODE (kode bidang)")
         division = Division.get_or_none((Division.code == args.division) & (Division.active == True))  # noqa: E712
         if division is None:
             codes = ", ".join(d.code for d in Division.select().where(Division.active == True))  # noqa: E712

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
-from inbox import pii
+from inbox import labels, pii
 from inbox.dates import format_datetime_id
 from inbox.db import atomic_write
 from inbox.models import (ROLES, STATUS_LABELS, Case, Division, Event, Message, Outbox, User,
@@ -40,13 +40,7 @@ from inbox.models import (ROLES, STATUS_LABELS, Case, Division, Event, Message, 
 if TYPE_CHECKING:  # for type hints only; no import cycle with inbox.runtime at run time
     from inbox.runtime import Runtime
 
-DISMISS_REASONS: dict[str, str] = {
-    "thanks": "Ucapan terima kasih",
-    "spam": "Spam / iklan",
-    "greeting": "Salam / sapaan saja",
-    "duplicate": "Duplikat pengaduan lain",
-    "not_our_authority": "Bukan kewenangan Dinas Dukcapil",
-}
+DISMISS_REASONS = labels.DISMISS_REASONS  # the admin's choices of why a case is not one
 
 ACTION_LABELS: dict[str, str] = {
     "reply": "Jawab langsung",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from inbox.classify import CATEGORY_LABELS, INTENT_LABELS
+from inbox.classify import CATEGORY_LABELS
 from inbox.dates import format_date_id, format_month_id
-from inbox.models import STATUS_LABELS, User
-from inbox.workflow import DISMISS_REASONS
+from inbox.labels import label as label_of
+from inbox.models import User
 from recap import charts
 from recap import figures as fg
 from recap.daily_doc import as_of_text, category_text, made_line
@@ -113,7 +113,7 @@ def division_table(f: MonthlyFigures) -> Table:
 def open_table(f: MonthlyFigures, tz: Any) -> Table:
     p = f.period
     rows = [[c.reference, c.opened_at.astimezone(tz), f.channels.get(c.account_id, "?"),
-             category_text(c.categories), STATUS_LABELS.get(c.status, c.status),
+             category_text(c.categories), label_of("status", c.status),
              c.due_at.astimezone(tz) if c.due_at else None,
              "TERLAMBAT" if c.overdue_at_end(p) else "belum"] for c in f.open_cases()]
     return Table("Pengaduan terbuka dan terlambat pada akhir periode",
@@ -146,9 +146,9 @@ def data_table(f: MonthlyFigures, tz: Any) -> Table:
         rows.append([
             c.reference, local(c.opened_at), f.channels.get(c.account_id, "?"),
             "Publik" if c.public else "Pribadi", category_text(c.categories),
-            INTENT_LABELS.get(c.intent, c.intent or ""), STATUS_LABELS.get(c.status, c.status),
+            label_of("intent", c.intent or ""), label_of("status", c.status),
             f.divisions[c.division_id][1] if c.division_id in f.divisions else "",
-            DISMISS_REASONS.get(c.dismiss_reason, c.dismiss_reason or ""), local(c.due_at),
+            label_of("dismiss_reason", c.dismiss_reason or ""), local(c.due_at),
             local(c.first_response_at), local(c.escalated_at), local(c.division_answered_at),
             local(c.answered_at), fg.PATH_LABELS[c.path] if c.answered_at else "",
             ("Ya" if c.on_time else "Tidak") if c.answered_at else "",

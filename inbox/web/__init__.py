@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from inbox.dates import format_date_id, format_datetime_id
 from inbox.db import database
+from inbox.labels import label, message_kind
 from inbox.models import ROLES, STATUS_LABELS, Account
 from inbox.runtime import Runtime
 
@@ -143,7 +144,15 @@ def _register_filters(app: Flask, rt: Runtime) -> None:
 
     @app.template_filter("status_label")
     def status_label(status: str) -> str:
-        return STATUS_LABELS.get(status, status)
+        return label("status", status)
+
+    @app.template_filter("label")
+    def label_filter(name: Any, group: str) -> str:
+        return label(group, name)
+
+    @app.template_global("message_kind")
+    def message_kind_global(message: Any) -> str:
+        return message_kind(message.direction, message.kind, message.public)
 
 
 def _register_errors(app: Flask) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 
 from inbox.dates import format_month_id
+from inbox.labels import LABELS
 from inbox.models import Recap, utcnow
 from inbox.web import runtime
 from inbox.web.auth import login_required, roles_required
@@ -18,9 +19,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("recaps", __name__)
 
-KIND_LABELS = {"daily": "Rekap harian", "monthly": "Laporan bulanan"}
-FORMAT_LABELS = {"pdf": "PDF", "xlsx": "Excel (XLSX)", "html": "Halaman web (HTML)",
-                 "csv": "CSV", "png": "Gambar (PNG)"}
+KIND_LABELS = LABELS["recap_kind"]
+FORMAT_LABELS = LABELS["format"]
 MAKERS = ("admin", "group_admin")
 
 
