@@ -178,6 +178,14 @@ def _required(text: str | None, what: str) -> str:
     return text
 
 
+def personal_data_confirmable(rt: Runtime, case: Case, text: str) -> bool:
+    """Whether the officer may confirm and still send ``text`` (only under ``privacy = "warn"``).
+
+    Under the default ``"block"`` no confirmation changes the outcome, so none is offered."""
+    return bool(case.public and pii.has_personal_data(text or "")
+                and rt.config.privacy["public_reply_with_personal_data"] == "warn")
+
+
 def _check_personal_data(rt: Runtime, case: Case, text: str, confirmed: bool) -> None:
     """A public reply must not publish a NIK, KK or phone number (config decides block or warn)."""
     if not case.public or not pii.has_personal_data(text):
@@ -188,8 +196,9 @@ def _check_personal_data(rt: Runtime, case: Case, text: str, confirmed: bool) ->
             raise WorkflowError(f"Balasan publik ini memuat data pribadi ({found}); periksa lagi "
                                 f"dan beri konfirmasi bila memang harus tampil di publik.")
         return
-    raise WorkflowError(f"Balasan publik ini memuat data pribadi ({found}); hapus data itu "
-                        f"atau minta warga menghubungi lewat pesan pribadi.")
+    raise WorkflowError(f"Balasan publik ini memuat data pribadi ({found}) dan tidak boleh tampil "
+                        f"di publik. Hapus nomor itu dari balasan, atau minta warga mengirim "
+                        f"pesan pribadi ke akun kantor lalu jawab di sana.")
 
 
 def _queue_answer(rt: Runtime, case: Case, actor: User, text: str, confirmed: bool,

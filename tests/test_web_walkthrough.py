@@ -1,0 +1,68 @@
+"""What a newcomer tripped over in the web inbox (issue 19), through Flask's test client."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from inbox.models import Outbox
+from inbox.runtime import Runtime
+from inbox.web import create_app
+from tests.conftest import make_runtime, write_config
+from tests.web_helpers import login, make_case, make_users, page_text, post_form
+
+NIK = "3329012345678901"
+CHECK_BOX = 'name="confirm_personal_data"'
+
+
+def admin_client(rt: Runtime) -> FlaskClient:
+    make_users()
+    client = create_app(rt, testing=True).test_client()
+    assert login(client, "admin1").status_code == 302
+    return client
+
+
+@pytest.fixture
+def warn_rt(tmp_path: Path) -> Iterator[Runtime]:
+    """A runtime whose office chose ``privacy.public_reply_with_personal_data = "warn"``."""
+    runtime = make_runtime(write_config(
+        tmp_path, extra='[privacy]\npublic_reply_with_personal_data = "warn"\n'))
+    yield runtime
+    runtime.close()
+
+
+def test_under_block_no_check_box_is_offered_and_the_refusal_says_what_to_do(rt: Runtime) -> None:
+    client = admin_client(rt)
+    case = make_case(rt, 1, public=True)
+    draft = f"Silakan cek NIK {NIK} di kantor kecamatan"
+    response = post_form(client, f"/pengaduan/{case.id}/aksi/reply", {"text": draft})
+    html = page_text(response)
+    assert response.status_code == 422 and draft in html
+    assert CHECK_BOX not in html
+    assert "Hapus nomor itu dari balasan" in html and "pesan pribadi" in html
+    # a hand-made confirmation changes nothing: the policy is block
+    response = post_form(client, f"/pengaduan/{case.id}/aksi/reply",
+                         {"text": draft, "confirm_personal_data": "1"})
+    assert response.status_code == 422 and CHECK_BOX not in page_text(response)
+    assert Outbox.select().count() == 0
+
+
+def test_under_warn_the_check_box_is_offered_and_ticking_it_sends(warn_rt: Runtime) -> None:
+    client = admin_client(warn_rt)
+    case = make_case(warn_rt, 1, public=True)
+    draft = f"Silakan cek NIK {NIK} di kantor kecamatan"
+    response = post_form(client, f"/pengaduan/{case.id}/aksi/reply", {"text": draft})
+    assert response.status_code == 422 and CHECK_BOX in page_text(response)
+    response = post_form(client, f"/pengaduan/{case.id}/aksi/reply",
+                         {"text": draft, "confirm_personal_data": "1"})
+    assert response.status_code == 302
+    assert Outbox.get().text == draft
+
+
+def test_a_private_reply_with_a_nik_is_never_questioned(rt: Runtime) -> None:
+    client = admin_client(rt)
+    case = make_case(rt, 1, public=False)
+    response = post_form(client, f"/pengaduan/{case.id}/aksi/reply", {"text": f"NIK {NIK} aktif"})
+    assert response.status_code == 302 and Outbox.select().count() == 1
