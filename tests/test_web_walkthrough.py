@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from inbox.models import Outbox
+from inbox.models import Outbox, User
 from inbox.runtime import Runtime
 from inbox.web import create_app
 from tests.conftest import make_runtime, write_config
-from tests.web_helpers import login, make_case, make_users, page_text, post_form
+from tests.web_helpers import PASSWORD, login, make_case, make_users, page_text, post_form
 
 NIK = "3329012345678901"
 CHECK_BOX = 'name="confirm_personal_data"'
@@ -66,3 +66,17 @@ def test_a_private_reply_with_a_nik_is_never_questioned(rt: Runtime) -> None:
     case = make_case(rt, 1, public=False)
     response = post_form(client, f"/pengaduan/{case.id}/aksi/reply", {"text": f"NIK {NIK} aktif"})
     assert response.status_code == 302 and Outbox.select().count() == 1
+
+
+def test_a_deactivated_user_with_the_right_password_is_told_whom_to_ask(rt: Runtime) -> None:
+    users = make_users()
+    User.update(active=False).where(User.id == users["supervisor"].id).execute()
+    client = create_app(rt, testing=True).test_client()
+    right = login(client, "pengawas1", PASSWORD)
+    html = page_text(right)
+    assert right.status_code == 401
+    assert "Akun Anda sedang tidak aktif" in html and "Super" in html and "menu Pengguna" in html
+    assert "kata sandi salah" not in html
+    wrong = page_text(login(client, "pengawas1", "bukan-sandinya"))
+    assert "Nama pengguna atau kata sandi salah." in wrong and "tidak aktif" not in wrong
+    assert client.get("/").status_code == 302  # still not logged in

@@ -110,10 +110,17 @@ def check_login(username: str, password: str) -> tuple[User | None, str | None]:
     wrong = "Nama pengguna atau kata sandi salah."
     now = utcnow()
     user = User.get_or_none(User.username == username) if username else None
-    if user is None or not user.active:
+    if user is None:
         check_password_hash(_DUMMY_HASH, password)
         log.info("login refused for an unknown or inactive user")
         return None, wrong
+    if not user.active:
+        # Only the right password learns that the account exists but is switched off, so a
+        # stranger guessing names learns nothing; the person learns whom to ask.
+        log.info("login refused for an unknown or inactive user")
+        if not check_password_hash(user.password_hash, password):
+            return None, wrong
+        return None, inactive_message()
     if user.locked_until is not None and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         return None, (f"Akun terkunci karena terlalu banyak percobaan masuk yang salah. "
@@ -134,6 +141,16 @@ def check_login(username: str, password: str) -> tuple[User | None, str | None]:
     if user.failed_logins or user.locked_until:
         User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
     return user, None
+
+
+def inactive_message() -> str:
+    """What a deactivated user reads: the account is off, and who can switch it back on."""
+    admins = [u.display_name for u in User.select().where((User.is_superuser == True)  # noqa: E712
+                                                          & (User.active == True))  # noqa: E712
+              .order_by(User.id).limit(3)]
+    who = f"superuser ({', '.join(admins)})" if admins else "superuser kantor"
+    return (f"Akun Anda sedang tidak aktif, jadi belum bisa masuk. Minta {who} mengaktifkannya "
+            f"kembali di menu Pengguna.")
 
 
 @bp.route("/keluar", methods=["POST"])
