@@ -80,3 +80,21 @@ def test_a_deactivated_user_with_the_right_password_is_told_whom_to_ask(rt: Runt
     wrong = page_text(login(client, "pengawas1", "bukan-sandinya"))
     assert "Nama pengguna atau kata sandi salah." in wrong and "tidak aktif" not in wrong
     assert client.get("/").status_code == 302  # still not logged in
+
+
+@pytest.mark.parametrize("q", ["@budiamin111", "budiamin111", "#budiamin111", " @BudiAmin111 "])
+def test_a_leading_at_or_hash_is_ignored_in_the_search(rt: Runtime, q: str) -> None:
+    from inbox.ingest import ingest
+    from inbox.models import Account, Case
+    from tests.factories import msg
+    client = admin_client(rt)
+    account = Account.get(Account.name == "sandbox")
+    # the sandbox (like X's API) gives handles without the @ sign
+    message = msg("s-1", author="budi", text="Antrean KTP-el di kecamatan panjang sekali")
+    ingest(account, [message.__class__(**{**message.__dict__, "author_handle": "budiamin111"})],
+           None, rt.ingest_options)
+    make_case(rt, 2, author="siti")
+    wanted = Case.select().order_by(Case.id).first()
+    html = page_text(client.get("/", query_string={"q": q}))
+    assert wanted.reference in html
+    assert Case.select().count() == 2 and html.count("ADU-") - html.count(wanted.reference) == 0
