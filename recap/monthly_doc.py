@@ -160,6 +160,12 @@ def data_table(f: MonthlyFigures, tz: Any) -> Table:
     return Table("Data pengaduan", DATA_COLUMNS, rows, sheet="Data pengaduan", in_pdf=False)
 
 
+def _no_pdf(table: Table) -> Table:
+    """The table kept for the XLSX only (a PDF page of zeros says nothing)."""
+    table.in_pdf = False
+    return table
+
+
 def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None) -> Document:
     p, tz, days = f.period, rt.config.tz, rt.calendar.working_days
     office = rt.config.office
@@ -181,6 +187,8 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None) -> Docu
                      sheet="Masalah utama", widths=[2.2, 1, 1.1, 7.5],
                      note="Pengaduan yang ditandai bukan pengaduan tidak dihitung.")
     top_categories = by_category.most_common(15)
+    received = sum(r for _, r, _ in trend)
+    answered = sum(a for _, _, a in trend)
     sections = [
         Section("1. Angka utama", paragraphs=[
             f"Periode {format_date_id(p.first_day)} – {format_date_id(p.last_day)}"
@@ -210,6 +218,18 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None) -> Docu
         Section("8. Masalah yang paling sering", tables=[problems]),
         Section("9. Pengaduan terbuka dan terlambat", tables=[open_table(f, tz)]),
     ]
+    if not received and not answered and not f.open_cases():
+        # A month with nothing in it says so once, instead of pages of zeros and empty charts;
+        # the XLSX still has its sheets (with their zeros) for whoever sums the year.
+        sections = [sections[0], Section("Tidak ada pengaduan", paragraphs=[
+            f"Tidak ada pengaduan yang masuk, dijawab, atau masih terbuka pada {month}."],
+            tables=[_no_pdf(t) for sec in sections[1:] for t in sec.tables if t.sheet])]
+    else:
+        for section in sections[3:6]:
+            if not received and section.charts:
+                section.charts = []
+                section.paragraphs = [f"Tidak ada pengaduan yang masuk pada {month}."]
+                section.tables = [_no_pdf(t) for t in section.tables]
     period_text = f"{format_date_id(p.first_day)} – {format_date_id(p.last_day)}"
     return Document(
         kind="monthly", period_key=p.key, stem=f"laporan-bulanan-{p.key}",

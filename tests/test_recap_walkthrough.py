@@ -1,0 +1,61 @@
+"""What a newcomer tripped over in the recaps (issue 19): the first start's empty report, empty
+periods, chart axes, the PDF layout, who made a recap, and the CSV for Excel."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import time_machine
+from pypdf import PdfReader
+
+from inbox.models import Recap
+from inbox.runtime import Runtime
+from recap import charts
+from recap.monthly import make_monthly_report
+from recap.schedule import due_recaps
+from tests.web_helpers import make_case
+
+WIB = timezone(timedelta(hours=7))
+
+
+def wib(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=WIB).astimezone(timezone.utc)
+
+
+def pdf_text(path: object) -> tuple[int, str]:
+    reader = PdfReader(str(path))
+    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_first_start_makes_no_report_of_the_month_before_the_first_case(rt: Runtime) -> None:
+    # 1 December 2026, 07.30 WIB: the monthly report of November is due by the calendar
+    with time_machine.travel(wib(12, 1, 7, 30), tick=False):
+        assert due_recaps(rt) == []  # no case at all yet
+    make_case(rt, 1, at=wib(12, 1, 6, 28))
+    with time_machine.travel(wib(12, 1, 7, 30), tick=False):
+        assert due_recaps(rt) == []  # the office started in December: nothing of November
+    with time_machine.travel(wib(12, 1, 16, 0), tick=False):
+        assert due_recaps(rt) == [("daily", date(2026, 12, 1))]
+    with time_machine.travel(wib(12, 31, 23, 0) + timedelta(days=1, hours=9), tick=False):
+        assert ("monthly", (2026, 12)) in due_recaps(rt)  # December had cases: its report is due
+
+
+def test_an_empty_month_says_so_in_one_sentence_instead_of_pages_of_zeros(rt: Runtime) -> None:
+    make_case(rt, 1, at=wib(12, 1, 9))
+    with time_machine.travel(wib(12, 2, 8), tick=False):
+        paths = make_monthly_report(rt, 2026, 11)
+    pdf = next(p for p in paths if p.suffix == ".pdf")
+    pages, text = pdf_text(pdf)
+    assert "Tidak ada pengaduan yang masuk, dijawab, atau masih terbuka pada November 2026." in text
+    assert pages <= 2, pages  # the cover and one page, not five
+    assert "(tidak ada)" not in text and "Tren harian" not in text
+    assert Recap.select().where(Recap.period == "2026-11").count() == 3
+
+
+def test_the_trend_chart_counts_in_whole_numbers_from_zero() -> None:
+    days = [date(2026, 11, d) for d in range(1, 31)]
+    for received, answered in (([0] * 30, [0] * 30), ([0, 1] + [0] * 28, [0, 0, 1] + [0] * 27)):
+        ax = charts.trend_figure(days, received, answered, set()).axes[0]
+        low, high = ax.get_ylim()
+        assert low == 0 and high >= 1
+        ticks = [t for t in ax.get_yticks() if low <= t <= high]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
