@@ -297,8 +297,11 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
             raise UserError("hanya superuser yang boleh mengekspor data pribadi tanpa disamarkan", 1)
         Event.record("export_unmasked", actor=user, format=args.format)
         unmasked = True
+    excel = args.format == "csv-excel"  # Excel with Indonesian settings: ";" and a BOM
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else ctx.out
     try:
+        if excel:
+            out.write("\ufeff")
         cases = Case.select().order_by(Case.id)
         if args.format == "jsonl":
             for case in cases.iterator():
@@ -310,7 +313,8 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
                        "due_at", "overdue", "first_response_at", "escalated_at",
                        "division_answered_at", "answered_at", "answered_late", "recapped_on",
                        "messages", "first_message"]
-            writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+            writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore",
+                                    delimiter=";" if excel else ",")
             writer.writeheader()
             for case in cases.iterator():
                 row = export_case(case, unmasked)
@@ -402,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status", cmd_status, "accounts' health and case counts")
     p.add_argument("--json", action="store_true")
     p = add("export", cmd_export, "cases with messages and events")
-    p.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
+    p.add_argument("--format", choices=["csv", "csv-excel", "jsonl"], default="jsonl",
+                   help="csv-excel: semicolons and a byte-order mark, for Excel in Indonesia")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.add_argument("--unmasked", action="store_true", help="superuser only; recorded as an event")
     p.add_argument("--as", dest="as_user", help="the superuser asking for unmasked data")

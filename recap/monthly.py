@@ -249,4 +249,5 @@ def make_monthly_report(rt: Runtime, year: int, month: int, out_dir: Path | None
     figures = monthly_figures(rt, year, month)
     doc = monthly_document(rt, figures, actor)
     return write_files(rt, doc, {"pdf": pdf.write_pdf, "xlsx": xlsx.write_xlsx,
-                                 "csv": xlsx.write_csv}, out_dir, actor)
+                                 "csv": xlsx.write_csv, "csv_excel": xlsx.write_csv_excel},
+                       out_dir, actor)

@@ -206,3 +206,16 @@ def test_status_reads_in_indonesian_with_wib_times_and_counts_usage_by_the_wib_d
         data = json.loads(capsys.readouterr().out)
         assert data["accounts"][0]["last_success_at"].startswith("2026-12-01T23:28")
         assert data["accounts"][0]["usage_today"]["requests"] == 1
+
+
+def test_export_csv_excel_has_semicolons_and_a_byte_order_mark(cfg: Path, tmp_path: Path) -> None:
+    import csv
+    assert run(cfg, "poll") == 0
+    out = tmp_path / "kasus.csv"
+    assert run(cfg, "export", "--format", "csv-excel", "--out", str(out)) == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    assert len(rows) == Case.select().count() > 0
+    assert rows[0]["reference"].startswith("ADU-") and rows[0]["status"]

@@ -48,7 +48,7 @@ def test_an_empty_month_says_so_in_one_sentence_instead_of_pages_of_zeros(rt: Ru
     assert "Tidak ada pengaduan yang masuk, dijawab, atau masih terbuka pada November 2026." in text
     assert pages <= 2, pages  # the cover and one page, not five
     assert "(tidak ada)" not in text and "Tren harian" not in text
-    assert Recap.select().where(Recap.period == "2026-11").count() == 3
+    assert Recap.select().where(Recap.period == "2026-11").count() == 4
 
 
 def test_the_trend_chart_counts_in_whole_numbers_from_zero() -> None:
@@ -59,3 +59,34 @@ def test_the_trend_chart_counts_in_whole_numbers_from_zero() -> None:
         assert low == 0 and high >= 1
         ticks = [t for t in ax.get_yticks() if low <= t <= high]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_the_excel_csv_opens_in_indonesian_excel_semicolons_decimal_commas_and_a_bom(
+        rt: Runtime) -> None:
+    import csv
+    from inbox import workflow
+    from inbox.models import User
+    from inbox.outbox import deliver_one
+    from tests.web_helpers import make_users
+    make_users()
+    case = make_case(rt, 1, text="Antrean KTP-el di Losari, kenapa lama sekali?", at=wib(11, 2, 9))
+    with time_machine.travel(wib(11, 2, 10, 30), tick=False):
+        workflow.reply(rt, case, User.get(User.username == "admin1"), "Besok kami buka loket tambahan.")
+        assert deliver_one(rt, "test")
+    with time_machine.travel(wib(12, 2, 8), tick=False):
+        paths = make_monthly_report(rt, 2026, 11)
+    plain = next(p for p in paths if p.name == "laporan-bulanan-2026-11.csv")
+    excel = next(p for p in paths if p.name == "laporan-bulanan-2026-11-excel.csv")
+    raw = excel.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and not raw[3:].startswith(b"sep=")
+    with open(excel, encoding="utf-8-sig", newline="") as fh:
+        excel_rows = list(csv.reader(fh, delimiter=";"))
+    with open(plain, encoding="utf-8-sig", newline="") as fh:
+        plain_rows = list(csv.reader(fh))
+    assert len(excel_rows) == len(plain_rows) == 2 and len(excel_rows[0]) == len(plain_rows[0]) > 5
+    assert excel_rows[0] == plain_rows[0]
+    # the same cells; a number with a fraction has a decimal comma (Excel reads 1.5 as a date)
+    fractions = [(a, b) for a, b in zip(plain_rows[1], excel_rows[1]) if a != b]
+    assert fractions and all(b == a.replace(".", ",") and "," in b for a, b in fractions)
+    assert Recap.get((Recap.period == "2026-11") & (Recap.fmt == "csv_excel")).path.endswith(
+        "laporan-bulanan-2026-11-excel.csv")
