@@ -110,13 +110,13 @@ def daily_figures(rt: Runtime, day: date, actor: User | None = None, mark: bool 
 
 
 def make_daily_recap(rt: Runtime, day: date, out_dir: Path | None = None,
-                     actor: User | None = None) -> list[Path]:
+                     actor: User | None = None, made_by: str | None = None) -> list[Path]:
     """Make the daily recap of ``day``: mark the answered cases recapped, write the PDF, XLSX
     and HTML, record them; return the paths. Raises ``RecapError`` for a day not yet begun."""
     from recap import html, pdf, xlsx
     from recap.daily_doc import daily_document
     from recap.output import write_files
-    doc = daily_document(rt, daily_figures(rt, day, actor), actor)
+    doc = daily_document(rt, daily_figures(rt, day, actor), actor, made_by)
     return write_files(rt, doc, {"pdf": pdf.write_pdf, "xlsx": xlsx.write_xlsx,
                                  "html": html.write_html}, out_dir, actor)
 

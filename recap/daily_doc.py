@@ -45,8 +45,13 @@ def handlers(case_ids: Iterable[int]) -> dict[int, str]:
     return {i: " → ".join(people) for i, people in names.items()}
 
 
-def made_line(rt: Runtime, actor: User | None) -> str:
-    who = actor.display_name if actor is not None else "sistem (otomatis)"
+#: who made a recap asked for on the command line without --as
+BY_COMMAND = "perintah aduan recap (baris perintah)"
+
+
+def made_line(rt: Runtime, actor: User | None, made_by: str | None = None) -> str:
+    """``Dibuat … oleh Admin Satu``; ``sistem (otomatis)`` only for the daemon's own recaps."""
+    who = actor.display_name if actor is not None else made_by or "sistem (otomatis)"
     return f"Dibuat {format_datetime_id(utcnow(), rt.config.tz)} oleh {who}"
 
 
@@ -56,7 +61,8 @@ def as_of_text(rt: Runtime, p: fg.Period) -> str:
     return "sampai " + format_datetime_id(p.as_of, rt.config.tz, "d MMMM y 'pukul' HH.mm")
 
 
-def daily_document(rt: Runtime, f: DailyFigures, actor: User | None) -> Document:
+def daily_document(rt: Runtime, f: DailyFigures, actor: User | None,
+                   made_by: str | None = None) -> Document:
     p, tz = f.period, rt.config.tz
     channels = fg.channel_labels()
     days = rt.calendar.working_days
@@ -115,7 +121,7 @@ def daily_document(rt: Runtime, f: DailyFigures, actor: User | None) -> Document
     return Document(
         kind="daily", period_key=p.key, stem=f"rekap-harian-{p.key}",
         title="Rekap Harian Penanganan Pengaduan Media Sosial",
-        subtitle=f"{office['name']}\n{day_label}\n{made_line(rt, actor)}",
+        subtitle=f"{office['name']}\n{day_label}\n{made_line(rt, actor, made_by)}",
         footer=f"{office['short_name'] or office['name']} · Rekap harian "
                f"{format_date_id(p.first_day)}",
         sections=sections)

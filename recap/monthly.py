@@ -240,14 +240,14 @@ def time_stats(hours: list[float]) -> tuple[float | None, float | None]:
 
 
 def make_monthly_report(rt: Runtime, year: int, month: int, out_dir: Path | None = None,
-                        actor: User | None = None) -> list[Path]:
+                        actor: User | None = None, made_by: str | None = None) -> list[Path]:
     """Make the report of ``year``-``month``: PDF, XLSX and CSV, recorded; return the paths.
     Raises ``RecapError`` for a month not yet begun."""
     from recap import pdf, xlsx
     from recap.monthly_doc import monthly_document
     from recap.output import write_files
     figures = monthly_figures(rt, year, month)
-    doc = monthly_document(rt, figures, actor)
+    doc = monthly_document(rt, figures, actor, made_by)
     return write_files(rt, doc, {"pdf": pdf.write_pdf, "xlsx": xlsx.write_xlsx,
                                  "csv": xlsx.write_csv, "csv_excel": xlsx.write_csv_excel},
                        out_dir, actor)

@@ -166,7 +166,8 @@ def _no_pdf(table: Table) -> Table:
     return table
 
 
-def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None) -> Document:
+def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
+                     made_by: str | None = None) -> Document:
     p, tz, days = f.period, rt.config.tz, rt.calendar.working_days
     office = rt.config.office
     month = _month(p)
@@ -239,4 +240,4 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None) -> Docu
         sections=sections, data=data_table(f, tz),
         cover=Cover(office=office["name"], title="Laporan Bulanan Penanganan Pengaduan "
                     "dan Keluhan Masyarakat melalui Media Sosial", period=f"{month}\n{period_text}",
-                    legal_basis=office.get("legal_basis") or "", made=made_line(rt, actor)))
+                    legal_basis=office.get("legal_basis") or "", made=made_line(rt, actor, made_by)))

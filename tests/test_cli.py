@@ -219,3 +219,12 @@ def test_export_csv_excel_has_semicolons_and_a_byte_order_mark(cfg: Path, tmp_pa
         rows = list(csv.DictReader(fh, delimiter=";"))
     assert len(rows) == Case.select().count() > 0
     assert rows[0]["reference"].startswith("ADU-") and rows[0]["status"]
+
+
+def test_the_readme_import_example_line_imports(cfg: Path, tmp_path: Path, capsys) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("One line of an `import --jsonl` file")[1].split("```json\n")[1].split("\n```")[0]
+    path = write_jsonl(tmp_path / "contoh.jsonl", [example])
+    assert run(cfg, "import", "--jsonl", str(path)) == 0
+    assert capsys.readouterr().out.strip() == "1 pesan disimpan, 0 sudah ada, 0 baris ditolak"
+    assert Case.get().contact.handle == "budiamin111"

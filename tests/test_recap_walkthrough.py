@@ -90,3 +90,50 @@ def test_the_excel_csv_opens_in_indonesian_excel_semicolons_decimal_commas_and_a
     assert fractions and all(b == a.replace(".", ",") and "," in b for a, b in fractions)
     assert Recap.get((Recap.period == "2026-11") & (Recap.fmt == "csv_excel")).path.endswith(
         "laporan-bulanan-2026-11-excel.csv")
+
+
+def test_a_recap_asked_for_on_the_command_line_names_who_asked(
+        rt: Runtime, config_path: object, capsys: object) -> None:
+    from main import main
+    from recap.daily_doc import BY_COMMAND
+    from tests.web_helpers import make_users
+    make_users()
+    make_case(rt, 1, at=wib(12, 1, 9))
+    with time_machine.travel(wib(12, 1, 17), tick=False):
+        assert main(["--config", str(config_path), "recap", "daily", "--date", "2026-12-01"]) == 0
+        html = (rt.data_dir / "recaps" / "rekap-harian-2026-12-01.html").read_text(encoding="utf-8")
+        assert f"oleh {BY_COMMAND}" in html and "sistem (otomatis)" not in html
+        assert main(["--config", str(config_path), "recap", "daily", "--date", "2026-12-01",
+                     "--as", "admin1"]) == 0
+        html = (rt.data_dir / "recaps" / "rekap-harian-2026-12-01.html").read_text(encoding="utf-8")
+        assert "oleh Admin Satu" in html
+        assert Recap.get(Recap.fmt == "html").created_by.username == "admin1"
+
+
+def test_an_html_recap_opens_in_the_browser_and_a_spreadsheet_downloads(rt: Runtime) -> None:
+    from inbox.web import create_app
+    from recap.daily import make_daily_recap
+    from tests.web_helpers import login, make_users, page_text
+    make_users()
+    make_case(rt, 1, at=wib(12, 1, 9))
+    with time_machine.travel(wib(12, 1, 17), tick=False):
+        make_daily_recap(rt, date(2026, 12, 1))
+    client = create_app(rt, testing=True).test_client()
+    assert login(client, "admin1").status_code == 302
+    html = Recap.get(Recap.fmt == "html")
+    response = client.get(f"/rekap/{html.id}/unduh")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "attachment" not in response.headers.get("Content-Disposition", "")
+    assert "script-src" not in response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    xlsx = Recap.get(Recap.fmt == "xlsx")
+    assert client.get(f"/rekap/{xlsx.id}/unduh").headers["Content-Disposition"].startswith("attachment")
+    assert "Buka Halaman web (HTML)" in page_text(client.get("/rekap"))
+
+
+def test_the_favicon_is_served_without_a_login(rt: Runtime) -> None:
+    from inbox.web import create_app
+    client = create_app(rt, testing=True).test_client()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert b"<svg" in response.data

@@ -81,6 +81,9 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     for module in (auth, cases, case_page, dashboard, recaps, admin):
         app.register_blueprint(module.bp)
 
+    # Browsers ask for /favicon.ico on every page whatever the HTML says; answer, don't 404.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
+
     app.before_request(_open_db)
     app.teardown_request(_close_db)
     app.before_request(auth.load_user)

@@ -67,7 +67,16 @@ def download(recap_id: int) -> Any:
     path = inside_data_dir(recap.path) if recap is not None else None
     if path is None:
         abort(404)
-    return send_file(path, as_attachment=True, download_name=path.name)
+    # A web page or a PDF opens in the browser (an HTML recap is meant to be read there);
+    # a spreadsheet downloads.
+    inline = path.suffix in (".html", ".pdf")
+    response = send_file(path, as_attachment=not inline, download_name=path.name)
+    if path.suffix == ".html":
+        # The recap carries its own <style> (it is also a file to e-mail); it may style itself
+        # but run nothing. The app's headers fill in the rest without replacing this one.
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
+    return response
 
 
 @bp.route("/rekap/buat-harian", methods=["POST"])
