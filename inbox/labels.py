@@ -59,6 +59,9 @@ LABELS: dict[str, dict[Any, str]] = {
                "failed": "GAGAL dikirim", "uncertain": "BELUM PASTI terkirim"},
     "channel": {"sandbox": "Sandbox (latihan)", "x": "X (Twitter)", "facebook": "Facebook",
                 "instagram": "Instagram"},
+    # the inbox list's narrow column: channel and public/private in a few letters
+    "channel_short": {"sandbox": "Latihan", "x": "X", "facebook": "FB", "instagram": "IG"},
+    "public_short": {True: "publik", False: "DM"},
     "recap_kind": {"daily": "Rekap harian", "monthly": "Laporan bulanan"},
     "format": {"pdf": "PDF", "xlsx": "Excel (XLSX)", "html": "Halaman web (HTML)", "csv": "CSV",
                "csv_excel": "CSV untuk Excel (titik koma)", "png": "Gambar (PNG)",

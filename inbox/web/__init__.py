@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_datetime
 from flask import Flask, Response, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -140,6 +141,11 @@ def _register_filters(app: Flask, rt: Runtime) -> None:
     @app.template_filter("wib_short")
     def wib_short(moment: datetime | None) -> str:
         return format_datetime_id(moment, tz, fmt="d MMM y HH.mm") if moment else "–"
+
+    @app.template_filter("wib_row")
+    def wib_row(moment: datetime | None) -> str:
+        """``23 Nov 2026 09.00`` for a list row whose column header says (WIB)."""
+        return format_datetime(moment.astimezone(tz), "d MMM y HH.mm", locale="id") if moment else "–"
 
     @app.template_filter("tanggal")
     def tanggal(day: Any) -> str:
