@@ -137,3 +137,61 @@ def test_the_favicon_is_served_without_a_login(rt: Runtime) -> None:
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert b"<svg" in response.data
+
+
+def test_a_footnote_keeps_its_distance_from_the_table_above() -> None:
+    import io
+    from recap.document import Document, Section, Table
+    from recap.pdf import render
+    doc = Document(kind="daily", period_key="x", stem="x", title="Uji", subtitle="", footer="kaki",
+                   sections=[Section("Bagian", tables=[Table(
+                       "Tabel", ["Uraian", "Jumlah"], [["baris satu", 1], ["baris akhir", 2]],
+                       note="Catatan kaki di bawah tabel.")])])
+    heights: dict[str, float] = {}
+    PdfReader(io.BytesIO(render(doc))).pages[0].extract_text(
+        visitor_text=lambda text, cm, tm, font, size: heights.setdefault(text.strip(), tm[5]))
+    pitch = heights["baris satu"] - heights["baris akhir"]
+    # the note sits more than one row below the last row: there is air above it
+    assert heights["baris akhir"] - heights["Catatan kaki di bawah tabel."] > pitch * 1.05
+
+
+def test_a_small_table_never_sits_alone_on_a_page_before_the_case_list(rt: Runtime) -> None:
+    from inbox import workflow
+    from inbox.classify import CATEGORIES
+    from inbox.models import Case, User
+    from recap.daily import make_daily_recap
+    from tests.web_helpers import make_users
+    make_users()
+    admin = User.get(User.username == "admin1")
+    at = wib(12, 1, 9)
+    for i, code in enumerate(CATEGORIES):  # a full page 1: every category had a case
+        make_case(rt, i, at=at)
+        workflow.set_categories(rt, Case.select().order_by(Case.id.desc()).get(), admin, [code])
+    for i, reason in enumerate(["spam", "thanks", "greeting", "duplicate"]):
+        make_case(rt, 100 + i, at=at)
+        workflow.dismiss(rt, Case.select().order_by(Case.id.desc()).get(), admin, reason)
+    with time_machine.travel(wib(12, 1, 17), tick=False):
+        pdf = make_daily_recap(rt, date(2026, 12, 1))[0]
+    pages = [p.extract_text() for p in PdfReader(str(pdf)).pages]
+    alone = [i for i, text in enumerate(pages) if "Bukan pengaduan menurut alasan" in text]
+    assert alone and "Daftar pengaduan hari ini" in pages[alone[0]], pages[alone[0]][:200]
+    assert len(pages) <= 3
+
+
+def test_emoji_become_their_indonesian_names_in_the_pdf_without_a_warning(
+        rt: Runtime, capfd: object) -> None:
+    import warnings
+    from recap.daily import make_daily_recap
+    from recap.pdf import printable
+    assert printable("Terima kasih 🙏 👍🏽") == "Terima kasih (melipat tangan) (jempol ke atas warna kulit sedang)"
+    assert printable("中") == "□" and printable("KTP-el · → é") == "KTP-el · → é"
+    make_case(rt, 1, text="Alhamdulillah KTP-el sudah jadi 🙏😀 makasih min ❤️", at=wib(12, 1, 9))
+    with warnings.catch_warnings(record=True) as caught, \
+            time_machine.travel(wib(12, 1, 17), tick=False):
+        warnings.simplefilter("always")
+        pdf = make_daily_recap(rt, date(2026, 12, 1))[0]
+    assert not [w for w in caught if "glyph" in str(w.message).lower()]
+    err = capfd.readouterr().err  # type: ignore[attr-defined]
+    assert "glyph" not in err.lower() and "missing" not in err.lower()
+    text = "\n".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
+    assert "(melipat tangan)" in text and "(wajah gembira)" in text
