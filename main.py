@@ -9,7 +9,8 @@ import sys
 
 import peewee
 
-from inbox.cli import Context, UserError, build_parser
+from inbox.cli import build_parser
+from inbox.cli_common import Context, UserError
 from inbox.config import ConfigError
 from inbox.db import DatabaseError
 

@@ -20,7 +20,7 @@ from inbox.models import STATUS_LABELS, Case, Event, Message, Outbox, Template, 
 
 
 def _error(message: str) -> Exception:
-    from inbox.cli import UserError
+    from inbox.cli_common import UserError
     return UserError(message, 1)
 
 
@@ -32,7 +32,7 @@ def _case(ref: str) -> Case:
 
 
 def _user(name: str) -> User:
-    from inbox.cli import user_by_name
+    from inbox.cli_common import user_by_name
     return user_by_name(name)
 
 

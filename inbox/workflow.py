@@ -34,8 +34,8 @@ import peewee as pw
 from inbox import labels, pii
 from inbox.dates import format_datetime_id
 from inbox.db import atomic_write
-from inbox.models import (ROLES, STATUS_LABELS, Case, Division, Event, Message, Outbox, User,
-                          utcnow)
+from inbox.models import ROLES, STATUS_LABELS, Case, Division, Event, Outbox, User, utcnow
+from inbox.outbox import record_delivered
 
 if TYPE_CHECKING:  # for type hints only; no import cycle with inbox.runtime at run time
     from inbox.runtime import Runtime
@@ -320,7 +320,6 @@ def confirm_delivery(rt: Runtime, outbox: Outbox, actor: User, delivered: bool) 
 
     Delivered: the reply counts as sent (the case is answered at the time of the attempt).
     Not delivered: it goes back to ``pending`` and the outbox sends it again."""
-    from inbox.outbox import record_delivered
     case = Case.get_by_id(outbox.case_id)
     check(actor, case, "confirm_delivery")
     if outbox.status != "uncertain":
@@ -367,9 +366,3 @@ def personal_data_warning(text: str) -> list[str]:
     """The personal data in ``text``, masked (``NIK: 3329********0001``), for the UI."""
     return [f"{KIND_LABELS.get(f.kind, f.kind.upper())}: {f.masked}"
             for f in pii.find_personal_data(text or "")]
-
-
-def latest_inbound(case: Case) -> Message | None:
-    """The citizen's newest message in the case (what a reply answers)."""
-    return (Message.select().where((Message.case == case) & (Message.direction == "in"))
-            .order_by(Message.created_at.desc(), Message.id.desc()).first())

@@ -13,7 +13,7 @@ from recap.figures import RecapError
 
 
 def _error(message: str) -> Exception:
-    from inbox.cli import UserError
+    from inbox.cli_common import UserError
     return UserError(message, 2)
 
 
@@ -40,7 +40,7 @@ def parse_month(value: str | None, tz: Any) -> tuple[int, int]:
 
 def _who(args: argparse.Namespace) -> dict[str, Any]:
     """A recap asked for here was asked for by a person: the ``--as`` user, else the command."""
-    from inbox.cli import user_by_name
+    from inbox.cli_common import user_by_name
     from recap.daily_doc import BY_COMMAND
     if args.as_user:
         return {"actor": user_by_name(args.as_user)}
@@ -49,7 +49,7 @@ def _who(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_daily(args: argparse.Namespace, ctx: Any) -> int:
     """Make the daily recap of a day (default: today, WIB)."""
-    from recap.daily import make_daily_recap
+    from recap.make import make_daily_recap
     day = parse_day(args.date, ctx.config.tz)
     rt = ctx.runtime()
     try:
@@ -64,7 +64,7 @@ def cmd_daily(args: argparse.Namespace, ctx: Any) -> int:
 
 def cmd_monthly(args: argparse.Namespace, ctx: Any) -> int:
     """Make the monthly report of a month (default: the previous month)."""
-    from recap.monthly import make_monthly_report
+    from recap.make import make_monthly_report
     year, month = parse_month(args.month, ctx.config.tz)
     rt = ctx.runtime()
     try:

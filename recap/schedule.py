@@ -75,8 +75,8 @@ def due_recaps(rt: Runtime, now: datetime | None = None) -> list[tuple[str, Any]
 
 def make_due_recaps(rt: Runtime, now: datetime | None = None) -> list[Path]:
     """One step of the daemon: make whatever recap is due; return the files written."""
-    from recap.daily import make_daily_recap
-    from recap.monthly import make_monthly_report
+    from recap.make import make_daily_recap
+    from recap.make import make_monthly_report
     paths: list[Path] = []
     for kind, when in due_recaps(rt, now):
         made = make_daily_recap(rt, when) if kind == "daily" else make_monthly_report(rt, *when)

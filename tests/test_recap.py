@@ -47,9 +47,10 @@ from inbox.models import Account, Case, Event, Recap
 from inbox.outbox import deliver_one
 from inbox.runtime import Runtime
 from main import main
-from recap.daily import daily_figures, make_daily_recap
+from recap.daily import daily_figures
 from recap.figures import RecapError
-from recap.monthly import make_monthly_report, monthly_figures
+from recap.make import make_daily_recap, make_monthly_report
+from recap.monthly import monthly_figures
 from recap.schedule import due_recaps, make_due_recaps, schedule_recaps
 from tests.conftest import SANDBOX, make_runtime, write_config
 from tests.factories import msg

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from inbox.models import Recap
 from inbox.runtime import Runtime
 from recap import charts
-from recap.monthly import make_monthly_report
+from recap.make import make_monthly_report
 from recap.schedule import due_recaps
 from tests.web_helpers import make_case
 
@@ -112,7 +112,7 @@ def test_a_recap_asked_for_on_the_command_line_names_who_asked(
 
 def test_an_html_recap_opens_in_the_browser_and_a_spreadsheet_downloads(rt: Runtime) -> None:
     from inbox.web import create_app
-    from recap.daily import make_daily_recap
+    from recap.make import make_daily_recap
     from tests.web_helpers import login, make_users, page_text
     make_users()
     make_case(rt, 1, at=wib(12, 1, 9))
@@ -159,7 +159,7 @@ def test_a_small_table_never_sits_alone_on_a_page_before_the_case_list(rt: Runti
     from inbox import workflow
     from inbox.classify import CATEGORIES
     from inbox.models import Case, User
-    from recap.daily import make_daily_recap
+    from recap.make import make_daily_recap
     from tests.web_helpers import make_users
     make_users()
     admin = User.get(User.username == "admin1")
@@ -181,7 +181,7 @@ def test_a_small_table_never_sits_alone_on_a_page_before_the_case_list(rt: Runti
 def test_emoji_become_their_indonesian_names_in_the_pdf_without_a_warning(
         rt: Runtime, capfd: object) -> None:
     import warnings
-    from recap.daily import make_daily_recap
+    from recap.make import make_daily_recap
     from recap.pdf import printable
     assert printable("Terima kasih 🙏 👍🏽") == "Terima kasih (melipat tangan) (jempol ke atas warna kulit sedang)"
     assert printable("中") == "□" and printable("KTP-el · → é") == "KTP-el · → é"

@@ -88,7 +88,7 @@ def make_daily() -> Any:
     except ValueError:
         flash("Tanggal tidak valid.", "error")
         return redirect(url_for("recaps.index"))
-    from recap.daily import make_daily_recap
+    from recap.make import make_daily_recap
     from recap.figures import RecapError
     try:
         paths = make_daily_recap(runtime(), day, actor=g.user)
@@ -110,7 +110,7 @@ def make_monthly() -> Any:
         flash("Bulan tidak valid.", "error")
         return redirect(url_for("recaps.index"))
     from recap.figures import RecapError
-    from recap.monthly import make_monthly_report
+    from recap.make import make_monthly_report
     try:
         paths = make_monthly_report(runtime(), year, month, actor=g.user)
     except RecapError as exc:  # a month not yet begun
