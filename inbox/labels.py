@@ -65,7 +65,7 @@ LABELS: dict[str, dict[Any, str]] = {
     "recap_kind": {"daily": "Rekap harian", "monthly": "Laporan bulanan"},
     "format": {"pdf": "PDF", "xlsx": "Excel (XLSX)", "html": "Halaman web (HTML)", "csv": "CSV",
                "csv_excel": "CSV untuk Excel (titik koma)", "png": "Gambar (PNG)",
-               "jsonl": "JSONL"},
+               "csv-excel": "CSV untuk Excel (titik koma)", "jsonl": "JSONL"},
     "yes_no": {True: "ya", False: "tidak"},
     # the keys of an event's detail worth showing, and what they are called
     "detail": {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
