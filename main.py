@@ -10,7 +10,8 @@ import sys
 
 import peewee
 
-from inbox.cli import Context, UserError, build_parser
+from inbox.cli import build_parser
+from inbox.cli_common import Context, UserError
 from inbox.config import ConfigError
 from inbox.db import DatabaseError
 from inbox.runtime import configure_logging
@@ -38,10 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         return getattr(exc, "exit_code", 2)
     except peewee.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"aduan: database.url: the database cannot be used: {first}", file=sys.stderr)
+        print(f"aduan: database.url: database tidak dapat dipakai: {first}", file=sys.stderr)
         return 2
     except PermissionError as exc:
-        print(f"aduan: {exc.filename}: permission denied", file=sys.stderr)
+        print(f"aduan: {exc.filename}: izin ditolak", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     header("recap_bench: the monthly report of a month of ~20,000 cases")
     rt = prepare(args.postgres, args.cases_per_day, args.fresh)
     from recap import pdf, xlsx
-    from recap.daily import make_daily_recap
+    from recap.make import make_daily_recap
     from recap.monthly import monthly_figures
     from recap.monthly_doc import monthly_document
 

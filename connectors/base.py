@@ -93,31 +93,40 @@ class InboundMessage:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
-        """Build a message from a JSON object (``aduan import --jsonl``); raises ValueError."""
+        """Build a message from a JSON object (``aduan import --jsonl``); raises ValueError.
+
+        The messages are Indonesian: they are what an officer reads for a rejected line."""
         if not isinstance(data, dict):
-            raise ValueError("expected a JSON object")
+            raise ValueError("harus berupa objek JSON ({...})")
         names = {f.name for f in dataclasses.fields(cls)}
         required = {f.name for f in dataclasses.fields(cls)
                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
         missing = sorted(required - data.keys())
         if missing:
-            raise ValueError(f"missing field {missing[0]!r}")
+            raise ValueError(f"kolom {missing[0]!r} tidak ada")
         values = {k: v for k, v in data.items() if k in names}
         for key in ("external_id", "thread_id", "author_id", "author_handle", "author_name", "text"):
             if not isinstance(values[key], (str, int)) or isinstance(values[key], bool):
-                raise ValueError(f"field {key!r} must be a string")
+                raise ValueError(f"kolom {key!r} harus berupa teks")
             values[key] = str(values[key])
+        for key in ("external_id", "thread_id"):
+            if not values[key]:
+                raise ValueError(f"kolom {key!r} kosong")
+        if values["kind"] not in KINDS_OF_MESSAGE:
+            raise ValueError(f"kolom 'kind' harus salah satu dari {', '.join(KINDS_OF_MESSAGE)}, "
+                             f"bukan {values['kind']!r}")
         if not isinstance(values["public"], bool):
-            raise ValueError("field 'public' must be true or false")
+            raise ValueError("kolom 'public' harus true atau false")
         created = values["created_at"]
         if not isinstance(created, str):
-            raise ValueError("field 'created_at' must be an ISO 8601 string")
+            raise ValueError("kolom 'created_at' harus berupa waktu ISO 8601, misalnya "
+                             "\"2026-12-02T06:28:00+07:00\"")
         try:
             parsed = datetime.fromisoformat(created.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"field 'created_at' is not an ISO 8601 time: {created!r}") from None
+            raise ValueError(f"kolom 'created_at' bukan waktu ISO 8601: {created!r}") from None
         if parsed.tzinfo is None:
-            raise ValueError("field 'created_at' has no time zone (add Z or +07:00)")
+            raise ValueError("kolom 'created_at' tidak punya zona waktu (tambahkan +07:00 atau Z)")
         values["created_at"] = parsed
         if values.get("raw") is None:
             values["raw"] = {}

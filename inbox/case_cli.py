@@ -15,11 +15,12 @@ from typing import Any
 
 from inbox import pii, workflow
 from inbox.dates import format_datetime_id
+from inbox.labels import LABELS, detail_value, label
 from inbox.models import STATUS_LABELS, Case, Event, Message, Outbox, Template, User, utcnow
 
 
 def _error(message: str) -> Exception:
-    from inbox.cli import UserError
+    from inbox.cli_common import UserError
     return UserError(message, 1)
 
 
@@ -31,7 +32,7 @@ def _case(ref: str) -> Case:
 
 
 def _user(name: str) -> User:
-    from inbox.cli import user_by_name
+    from inbox.cli_common import user_by_name
     return user_by_name(name)
 
 
@@ -141,10 +142,14 @@ def cmd_show(args: argparse.Namespace, ctx: Any) -> int:
     if data["division_answer"]:
         ctx.print(f"jawaban bidang: {data['division_answer']}")
     for e in data["events"]:
-        detail = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
-        ctx.print(f"  {_local(e['at'], tz)} {e['actor']}: {e['action']} {detail}".rstrip())
+        detail = "; ".join(f"{label('detail', k)}: {detail_value(k, v)}" for k, v in e["detail"].items()
+                           if k in LABELS["detail"] and v not in (None, "", []))
+        who = "sistem" if e["actor"] == "system" else e["actor"]
+        ctx.print(f"  {_local(e['at'], tz)} {who}: {label('event', e['action'])}"
+                  f"{' (' + detail + ')' if detail else ''}")
     for o in data["outbox"]:
-        ctx.print(f"  balasan #{o['id']} ({o['purpose']}): {o['status']}"
+        ctx.print(f"  balasan #{o['id']} ({label('purpose', o['purpose']).lower()}): "
+                  f"{label('outbox', o['status']).lower()}"
                   f"{' — ' + o['last_error'] if o['last_error'] else ''}")
     return 0
 

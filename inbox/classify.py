@@ -64,7 +64,7 @@ def _compile(words: list[str], where: str) -> re.Pattern[str] | None:
         try:
             re.compile(word)
         except re.error as exc:
-            raise ValueError(f"{where}: {word!r} is not a valid regular expression ({exc})") from None
+            raise ValueError(f"{where}: {word!r} bukan ekspresi reguler yang sah ({exc})") from None
     if not words:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{w})" for w in words) + r")" + CLITIC + r"(?!\w)")
@@ -91,9 +91,9 @@ def check_extra_keywords(extra: dict[str, Any] | None, extra_markers: dict[str, 
                                (extra_markers or {}, MARKERS, "classify.extra_intent_markers")):
         for key, words in table.items():
             if key not in known:
-                findings.append(f"{name}.{key}: unknown name; use one of {', '.join(known)}")
+                findings.append(f"{name}.{key}: nama tidak dikenal; gunakan salah satu dari {', '.join(known)}")
             elif not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-                findings.append(f"{name}.{key}: must be a list of words in quotes")
+                findings.append(f"{name}.{key}: harus berupa daftar kata dalam tanda kutip")
             else:
                 try:
                     _compile(words, f"{name}.{key}")

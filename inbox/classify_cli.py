@@ -11,7 +11,7 @@ from typing import Any
 def cmd_classify(args: argparse.Namespace, ctx: Any) -> int:
     """Classify TEXT or every ``text`` of a JSONL file."""
     from inbox.classify import classify_command
-    from inbox.cli import UserError
+    from inbox.cli_common import UserError
     if bool(args.text) == bool(args.jsonl):
         raise UserError("give either TEXT or --jsonl FILE")
     texts: list[str] = []

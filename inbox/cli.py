@@ -10,73 +10,24 @@ import getpass
 import json
 import logging
 import sys
-from collections import Counter as Tally
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import peewee
 
 from connectors.base import InboundMessage
 from inbox import pii
-from inbox.config import Config, check_config, default_config_path, load_config
+from inbox.cli_common import Context, UserError, print_first_superuser, user_by_name
+from inbox.config import check_config
+from inbox.dates import format_datetime_id
+from inbox.labels import label
 from inbox.models import (OPEN_STATUSES, ROLES, Account, Case, Division, Event, Message, Outbox,
                           Usage, User, utcnow)
-from inbox.runtime import Runtime, create_user, migrate, needs_migration, setup
+from inbox.runtime import Runtime, create_user, setup
 from inbox.setaside import counts as set_aside_counts
 
 log = logging.getLogger(__name__)
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed as one line."""
-
-    exit_code = 2
-
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-class Context:
-    """Lazily loaded config and runtime for one command."""
-
-    def __init__(self, args: argparse.Namespace, out: TextIO | None = None) -> None:
-        self.args = args
-        self.out = out or sys.stdout
-        self._config: Config | None = None
-        self._runtime: Runtime | None = None
-
-    @property
-    def config_path(self) -> Path:
-        return Path(self.args.config) if getattr(self.args, "config", None) else default_config_path()
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            self._config = load_config(self.config_path)
-        return self._config
-
-    def runtime(self, migrate_schema: bool = True) -> Runtime:
-        """The runtime with the database open and its schema up to date."""
-        if self._runtime is None:
-            self._runtime = Runtime(self.config)
-            if migrate_schema and needs_migration():
-                migrate()
-        return self._runtime
-
-    def print(self, *parts: Any) -> None:
-        print(*parts, file=self.out)
-
-    def close(self) -> None:
-        if self._runtime is not None:
-            self._runtime.close()
-
-
-def user_by_name(name: str) -> User:
-    user = User.get_or_none(User.username == name)
-    if user is None or not user.active:
-        raise UserError(f"pengguna {name!r} tidak ada atau tidak aktif", exit_code=1)
-    return user
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -102,12 +53,6 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
     if created:
         print_first_superuser(ctx, created)
     return 0
-
-
-def print_first_superuser(ctx: Context, created: tuple[str, str]) -> None:
-    ctx.print("Pengguna superuser pertama dibuat (kata sandi ini hanya ditampilkan sekali):")
-    ctx.print(f"  nama pengguna: {created[0]}")
-    ctx.print(f"  kata sandi   : {created[1]}")
 
 
 def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
@@ -163,21 +108,21 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
             try:
                 data = json.loads(line)
                 if not isinstance(data, dict):
-                    raise ValueError("expected a JSON object")
+                    raise ValueError("harus berupa objek JSON ({...})")
                 name = data.get("account")
                 if not isinstance(name, str) or not name:
-                    raise ValueError("missing field 'account'")
+                    raise ValueError("kolom 'account' tidak ada")
                 if name not in accounts or name not in ctx.config.accounts:
-                    raise ValueError(f"unknown account {name!r}")
+                    raise ValueError(f"akun {name!r} tidak ada di {ctx.config_path}")
                 message = InboundMessage.from_dict(data)
             except json.JSONDecodeError as exc:
                 rejected += 1
-                print(f"line {number}: not valid JSON ({exc.msg})", file=sys.stderr)
+                print(f"baris {number}: bukan JSON yang sah (kolom {exc.colno})", file=sys.stderr)
                 continue
             except (ValueError, TypeError) as exc:
                 rejected += 1
                 # the reason may quote the bad value, which may be a NIK
-                print(f"line {number}: {pii.mask(str(exc))}", file=sys.stderr)
+                print(f"baris {number}: {pii.mask(str(exc))}", file=sys.stderr)
                 continue
             batch.setdefault(name, []).append(message)
             pending += 1
@@ -191,7 +136,7 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
 
 def status_data(runtime: Runtime) -> dict[str, Any]:
     now = utcnow()
-    today = now.date()
+    today = now.astimezone(runtime.config.tz).date()  # usage is counted by the office's day
     usage = {u.account_id: u for u in Usage.select().where(Usage.day == today)}
     aside = set_aside_counts(runtime.config.tz, now)
     accounts = []
@@ -228,10 +173,11 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         ctx.print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
+    tz = ctx.config.tz
     for acc in data["accounts"]:
         health = ("NONAKTIF: " + acc["disabled_reason"]) if acc["disabled_reason"] else \
             ("galat: " + acc["last_error"]) if acc["last_error"] else "sehat"
-        ctx.print(f"{acc['name']:<20} {acc['kind']:<10} terakhir {acc['last_success_at'] or '-'}  {health}"
+        ctx.print(f"{acc['name']:<20} {acc['kind']:<10} terakhir {local_time(acc['last_success_at'], tz)}  {health}"
                   f"  (hari ini {acc['usage_today']['requests']} permintaan, "
                   f"{acc['usage_today']['resources']} item)")
         if acc["warning"]:
@@ -240,22 +186,25 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
             ctx.print(f"{'':<20} disisihkan (tidak terbaca): hari ini {acc['set_aside']['today']}, "
                       f"total {acc['set_aside']['total']}; lihat dasbor atau jalankan aduan reprocess")
     cases = data["cases"]
-    parts = ", ".join(f"{k} {v}" for k, v in sorted(cases["by_status"].items()))
+    parts = ", ".join(f"{label('status', k).lower()} {v}" for k, v in sorted(cases["by_status"].items()))
     ctx.print(f"pengaduan: {cases['total']} ({parts or 'belum ada'}); terlambat: {cases['overdue']}")
     outbox = data["outbox"]
     if outbox:
-        counts = ", ".join(f"{OUTBOX_WORDS.get(k, k)} {v}" for k, v in sorted(outbox.items()))
+        counts = ", ".join(f"{label('outbox', k).lower()} {v}" for k, v in sorted(outbox.items()))
         trouble = outbox.get("failed") or outbox.get("uncertain")
         ctx.print(f"balasan: {counts}" + ("  (periksa di halaman pengaduan)" if trouble else ""))
     return 0
 
 
-OUTBOX_WORDS = {"pending": "menunggu dikirim", "sending": "sedang dikirim", "failed": "gagal",
-                "uncertain": "belum pasti terkirim"}
-
-
 def iso(moment: Any) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def local_time(iso_text: str | None, tz: Any) -> str:
+    """An ISO time of the ``--json`` form as an officer reads it: ``2 Des 2026 06.28 WIB``."""
+    if not iso_text:
+        return "-"
+    return format_datetime_id(datetime.fromisoformat(iso_text), tz, "d MMM y HH.mm")
 
 
 def export_case(case: Case, unmasked: bool = False) -> dict[str, Any]:
@@ -290,7 +239,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     unmasked = False
     if args.unmasked:
         if not args.as_user:
-            raise UserError("--unmasked needs --as USER (a superuser)")
+            raise UserError("--unmasked perlu --as NAMA (seorang superuser)")
         user = user_by_name(args.as_user)
         if not user.is_superuser or not user.active:
             raise UserError("hanya superuser yang boleh mengekspor data pribadi tanpa disamarkan", 1)
@@ -302,8 +251,11 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
             raise UserError("kata sandi superuser salah; ekspor tanpa penyamaran dibatalkan", 1)
         Event.record("export_unmasked", actor=user, format=args.format)
         unmasked = True
+    excel = args.format == "csv-excel"  # Excel with Indonesian settings: ";" and a BOM
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else ctx.out
     try:
+        if excel:
+            out.write("\ufeff")
         cases = Case.select().order_by(Case.id)
         if args.format == "jsonl":
             for case in cases.iterator():
@@ -316,7 +268,8 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
                        "division_answered_at", "answered_at", "answered_late", "recapped_on",
                        "messages", "first_message"]
             from recap.safe_cells import csv_value
-            writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+            writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore",
+                                    delimiter=";" if excel else ",")
             writer.writeheader()
             for case in cases.iterator():
                 row = export_case(case, unmasked)
@@ -339,7 +292,7 @@ def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
     division = None
     if args.role == "division":
         if not args.division:
-            raise UserError("--role division needs --division CODE")
+            raise UserError("--role division perlu --division KODE (kode bidang)")
         division = Division.get_or_none((Division.code == args.division) & (Division.active == True))  # noqa: E712
         if division is None:
             codes = ", ".join(d.code for d in Division.select().where(Division.active == True))  # noqa: E712
@@ -416,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status", cmd_status, "accounts' health and case counts")
     p.add_argument("--json", action="store_true")
     p = add("export", cmd_export, "cases with messages and events")
-    p.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
+    p.add_argument("--format", choices=["csv", "csv-excel", "jsonl"], default="jsonl",
+                   help="csv-excel: semicolons and a byte-order mark, for Excel in Indonesia")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.add_argument("--unmasked", action="store_true", help="superuser only; recorded as an event")
     p.add_argument("--as", dest="as_user",

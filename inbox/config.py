@@ -1,7 +1,7 @@
 """Load and validate ``config.toml``.
 
-Every finding names its key (``accounts.x_dukcapil.bearer_token: environment variable
-X_BEARER_TOKEN is not set``). ``load_config`` raises :class:`ConfigError` carrying all the
+Every finding names its key, in Indonesian because an office admin reads it
+(``accounts.x_dukcapil.bearer_token: variabel lingkungan X_BEARER_TOKEN belum diisi``). ``load_config`` raises :class:`ConfigError` carrying all the
 findings; ``aduan check-config`` prints them one per line. Secrets may be written as a string
 or as ``{ env = "NAME" }``; they are resolved here and never logged.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import RegistryError, Setting, connector_class
+from connectors.base import RegistryError, Setting, connector_class, registered_kinds
 
 ACCOUNT_COMMON: dict[str, Setting] = {
     "kind": Setting(str, required=True, help="sandbox | x | facebook | instagram | telegram | whatsapp"),
@@ -86,7 +86,7 @@ class ConfigError(Exception):
 
     def __init__(self, findings: list[str]) -> None:
         self.findings = findings
-        more = f" (and {len(findings) - 1} more; run `aduan check-config`)" if len(findings) > 1 else ""
+        more = f" (dan {len(findings) - 1} masalah lain; jalankan `aduan check-config`)" if len(findings) > 1 else ""
         super().__init__(findings[0] + more)
 
 
@@ -132,19 +132,19 @@ class Config:
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
-             dict: "a table", float: "a number"}
-    return names.get(t, str(t)) if isinstance(t, type) else " or ".join(names.get(x, str(x)) for x in t)
+    names = {str: "teks", int: "bilangan bulat", bool: "true atau false", list: "daftar",
+             dict: "tabel", float: "angka"}
+    return names.get(t, str(t)) if isinstance(t, type) else " atau ".join(names.get(x, str(x)) for x in t)
 
 
 def _check_value(key: str, value: Any, spec: Setting, findings: list[str]) -> Any:
     if spec.secret and isinstance(value, dict):
         if set(value) != {"env"} or not isinstance(value["env"], str):
-            findings.append(f'{key}: write a secret as a string or as {{ env = "NAME" }}')
+            findings.append(f'{key}: tulis rahasia sebagai teks atau sebagai {{ env = "NAMA" }}')
             return None
         resolved = os.environ.get(value["env"])
         if not resolved:
-            findings.append(f"{key}: environment variable {value['env']} is not set")
+            findings.append(f"{key}: variabel lingkungan {value['env']} belum diisi")
             return None
         value = resolved
     expected = spec.type
@@ -152,8 +152,8 @@ def _check_value(key: str, value: Any, spec: Setting, findings: list[str]) -> An
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         ok = True
     if not ok:
-        findings.append(f"{key}: must be {_type_name(expected)}, not {value!r}" if not spec.secret
-                        else f"{key}: must be {_type_name(expected)}")
+        findings.append(f"{key}: harus berupa {_type_name(expected)}, bukan {value!r}" if not spec.secret
+                        else f"{key}: harus berupa {_type_name(expected)}")
         return None
     return value
 
@@ -161,18 +161,18 @@ def _check_value(key: str, value: Any, spec: Setting, findings: list[str]) -> An
 def _check_table(prefix: str, table: Any, schema: dict[str, Setting],
                  findings: list[str]) -> dict[str, Any]:
     if not isinstance(table, dict):
-        findings.append(f"{prefix}: must be a table ([{prefix}])")
+        findings.append(f"{prefix}: harus berupa tabel ([{prefix}])")
         return {}
     out: dict[str, Any] = {}
     for key in table:
         if key not in schema:
             known = ", ".join(sorted(schema))
-            findings.append(f"{prefix}.{key}: unknown key (known keys: {known})")
+            findings.append(f"{prefix}.{key}: kunci tidak dikenal (yang dikenal: {known})")
     for key, spec in schema.items():
         if key in table:
             out[key] = _check_value(f"{prefix}.{key}", table[key], spec, findings)
         elif spec.required:
-            findings.append(f"{prefix}.{key}: is required")
+            findings.append(f"{prefix}.{key}: wajib diisi")
         else:
             out[key] = spec.default
     return out
@@ -184,7 +184,7 @@ def _check_time(key: str, value: str | None, findings: list[str]) -> None:
     try:
         time.fromisoformat(value)
     except (TypeError, ValueError):
-        findings.append(f"{key}: must be a time like \"16:00\", not {value!r}")
+        findings.append(f"{key}: harus berupa jam seperti \"16:00\", bukan {value!r}")
 
 
 def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[str]]:
@@ -192,9 +192,9 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     findings: list[str] = []
     for key in data:
         if key not in KNOWN_TOP_LEVEL:
-            findings.append(f"{key}: unknown section (known: {', '.join(sorted(KNOWN_TOP_LEVEL))})")
+            findings.append(f"{key}: bagian tidak dikenal (yang dikenal: {', '.join(sorted(KNOWN_TOP_LEVEL))})")
     if "office" not in data:
-        findings.append("office: section [office] is required (at least name = \"...\")")
+        findings.append("office: bagian [office] wajib ada (paling tidak name = \"...\")")
     sections = {name: _check_table(name, data.get(name, {}), schema, findings)
                 for name, schema in SECTIONS.items()}
 
@@ -203,9 +203,9 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
         try:
             ZoneInfo(office["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            findings.append(f"office.timezone: unknown time zone {office['timezone']!r} (use Asia/Jakarta)")
+            findings.append(f"office.timezone: zona waktu {office['timezone']!r} tidak dikenal (gunakan Asia/Jakarta)")
     if sections["web"].get("secure_cookies") not in (True, False, "auto", None):
-        findings.append('web.secure_cookies: must be true, false or "auto"')
+        findings.append('web.secure_cookies: harus true, false atau "auto"')
     if isinstance(sections["database"].get("url"), str):
         from inbox.db import sqlite_path_problem
         problem = sqlite_path_problem(sections["database"]["url"], path.parent)
@@ -218,18 +218,18 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
         try:
             date.fromisoformat(day)
         except (TypeError, ValueError):
-            findings.append(f"sla.extra_closures[{i}]: must be a date like \"2026-11-27\", not {day!r}")
+            findings.append(f"sla.extra_closures[{i}]: harus berupa tanggal seperti \"2026-11-27\", bukan {day!r}")
     working_days = sections["sla"].get("working_days")
     if isinstance(working_days, int) and working_days < 1:
-        findings.append("sla.working_days: must be at least 1")
+        findings.append("sla.working_days: paling sedikit 1")
     day_of_month = sections["schedule"].get("monthly_report_day")
     if isinstance(day_of_month, int) and not 1 <= day_of_month <= 28:
-        findings.append("schedule.monthly_report_day: must be between 1 and 28")
+        findings.append("schedule.monthly_report_day: harus antara 1 dan 28")
     max_mb = sections["attachments"].get("max_mb")
     if isinstance(max_mb, int) and not 1 <= max_mb <= 100:
-        findings.append("attachments.max_mb: must be a whole number of megabytes from 1 to 100")
+        findings.append("attachments.max_mb: harus bilangan bulat megabita dari 1 sampai 100")
     if sections["privacy"].get("public_reply_with_personal_data") not in (None, "block", "warn"):
-        findings.append("privacy.public_reply_with_personal_data: must be \"block\" or \"warn\"")
+        findings.append("privacy.public_reply_with_personal_data: harus \"block\" atau \"warn\"")
 
     if isinstance(sections["classify"].get("extra_keywords"), dict):
         from inbox.classify import check_extra_keywords
@@ -247,7 +247,7 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
 def _check_divisions(raw: Any, findings: list[str]) -> list[dict[str, str]]:
     schema = {"code": Setting(str, required=True), "name": Setting(str, required=True)}
     if not isinstance(raw, list):
-        findings.append("divisions: write each division as [[divisions]] with code and name")
+        findings.append("divisions: tulis setiap bidang sebagai [[divisions]] dengan code dan name")
         return []
     out, seen = [], set()
     for i, item in enumerate(raw):
@@ -255,9 +255,9 @@ def _check_divisions(raw: Any, findings: list[str]) -> list[dict[str, str]]:
         code = div.get("code")
         if isinstance(code, str):
             if not re.fullmatch(r"[a-z0-9_-]{1,40}", code):
-                findings.append(f"divisions[{i}].code: use lowercase letters, digits, - or _ ({code!r})")
+                findings.append(f"divisions[{i}].code: gunakan huruf kecil, angka, - atau _ ({code!r})")
             if code in seen:
-                findings.append(f"divisions[{i}].code: {code!r} is used twice")
+                findings.append(f"divisions[{i}].code: {code!r} dipakai dua kali")
             seen.add(code)
         out.append(div)
     return out
@@ -265,19 +265,24 @@ def _check_divisions(raw: Any, findings: list[str]) -> list[dict[str, str]]:
 
 def _check_accounts(raw: Any, findings: list[str]) -> dict[str, AccountConfig]:
     if not isinstance(raw, dict):
-        findings.append("accounts: write each account as [accounts.NAME]")
+        findings.append("accounts: tulis setiap akun sebagai [accounts.NAMA]")
         return {}
     accounts: dict[str, AccountConfig] = {}
     for name, table in raw.items():
         prefix = f"accounts.{name}"
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", name):
-            findings.append(f"{prefix}: account names use letters, digits, - or _")
+            findings.append(f"{prefix}: nama akun hanya boleh berisi huruf, angka, - atau _")
         if not isinstance(table, dict):
-            findings.append(f"{prefix}: must be a table ([{prefix}])")
+            findings.append(f"{prefix}: harus berupa tabel ([{prefix}])")
             continue
         kind = table.get("kind")
         if not isinstance(kind, str):
-            findings.append(f"{prefix}.kind: is required (sandbox, x, facebook or instagram)")
+            findings.append(f"{prefix}.kind: wajib diisi (sandbox, x, facebook atau instagram)")
+            continue
+        known = registered_kinds()
+        if kind not in known:
+            findings.append(f"{prefix}.kind: jenis akun {kind!r} tidak dikenal "
+                            f"(yang dikenal: {', '.join(sorted(known))})")
             continue
         try:
             cls = connector_class(kind)
@@ -288,11 +293,17 @@ def _check_accounts(raw: Any, findings: list[str]) -> dict[str, AccountConfig]:
         values = _check_table(prefix, table, schema, findings)
         interval = values.pop("poll_interval") or cls.default_poll_interval
         if interval < 5:
-            findings.append(f"{prefix}.poll_interval: must be at least 5 seconds")
+            findings.append(f"{prefix}.poll_interval: paling sedikit 5 detik")
         accounts[name] = AccountConfig(
             name=name, kind=values.pop("kind"), label=values.pop("label") or cls.label,
             enabled=values.pop("enabled"), poll_interval=interval, options=values)
     return accounts
+
+
+def _toml_position(exc: tomllib.TOMLDecodeError) -> str:
+    """`` (baris 3, kolom 7)`` from tomllib's English message, where it says so."""
+    found = re.search(r"line (\d+), column (\d+)", str(exc))
+    return f" (baris {found.group(1)}, kolom {found.group(2)})" if found else ""
 
 
 def default_config_path() -> Path:
@@ -305,11 +316,13 @@ def check_config(path: Path) -> tuple[Config | None, list[str]]:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        return None, [f"{path}: configuration file not found (use --config PATH or set ADUAN_CONFIG)"]
+        return None, [f"{path}: berkas konfigurasi tidak ditemukan (gunakan --config PATH atau isi ADUAN_CONFIG)"]
     except tomllib.TOMLDecodeError as exc:
-        return None, [f"{path}: not valid TOML: {exc}"]
-    except OSError as exc:
-        return None, [f"{path}: cannot be read: {exc.strerror}"]
+        return None, [f"{path}: bukan TOML yang sah{_toml_position(exc)}"]
+    except PermissionError:
+        return None, [f"{path}: tidak dapat dibaca (izin ditolak)"]
+    except OSError:
+        return None, [f"{path}: tidak dapat dibaca"]
     return parse_config(data, path.resolve())
 
 

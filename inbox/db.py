@@ -101,15 +101,15 @@ def open_database(url: str, base_dir: Path | None = None) -> peewee.Database:
             import psycopg2  # noqa: F401
         except ImportError:
             raise DatabaseError(
-                "database.url: PostgreSQL needs the driver; install it with "
+                "database.url: PostgreSQL perlu driver-nya; pasang dengan "
                 "pip install -e \".[postgres]\"") from None
         try:
             db = connect(url.replace("postgres://", "postgresql://", 1))
         except Exception as exc:  # playhouse raises plain errors for bad URLs
-            raise DatabaseError(f"database.url: cannot use {redact_url(url)}: {exc}") from None
+            raise DatabaseError(f"database.url: {redact_url(url)} tidak dapat dipakai: {exc}") from None
     else:
         raise DatabaseError(
-            f"database.url: {redact_url(url)} is not supported; use sqlite:///path or postgresql://")
+            f"database.url: {redact_url(url)} tidak didukung; gunakan sqlite:///PATH atau postgresql://")
     database.initialize(db)
     return db
 

@@ -122,7 +122,7 @@ def ingest(account: Account, messages: list[InboundMessage], cursor: dict[str, A
         if cursor is not None:
             Account.update(cursor=cursor).where(Account.id == account.id).execute()
             account.cursor = cursor
-            _count_usage(account, requests, resources, report.stored)
+            _count_usage(account, requests, resources, report.stored, options.calendar.tz)
     return report
 
 
@@ -562,8 +562,9 @@ def set_category_rows(case: Case) -> None:
         CaseCategory.insert_many([{"case": case.id, "code": c} for c in codes]).execute()
 
 
-def _count_usage(account: Account, requests: int, resources: int, messages: int) -> None:
-    day: date = utcnow().date()
+def _count_usage(account: Account, requests: int, resources: int, messages: int, tz: Any) -> None:
+    # the office's day (WIB), as every day an officer reads: 06.28 WIB on 2 December is the 2nd
+    day: date = utcnow().astimezone(tz).date()
     updated = (Usage.update(polls=Usage.polls + 1, requests=Usage.requests + requests,
                             resources=Usage.resources + resources,
                             messages=Usage.messages + messages)

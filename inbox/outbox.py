@@ -111,7 +111,6 @@ def claim_stale(worker_id: str, now: datetime | None = None) -> Outbox | None:
 
 def build_reply(row: Outbox) -> OutboundReply:
     """The reply as the connector needs it: answering the citizen's newest message."""
-    from inbox.workflow import latest_inbound
     case: Case = row.case
     last = latest_inbound(case)
     return OutboundReply(
@@ -306,3 +305,9 @@ def _settle_stale(rt: Runtime, row: Outbox, worker_id: str) -> Delivery:
             Event.record("delivery_retry", case=case, outbox_id=row.id, error=reason,
                          attempts=row.attempts)
     return Delivery(row.id, case.reference, "requeued", reason)
+
+
+def latest_inbound(case: Case) -> Message | None:
+    """The citizen's newest message in the case (what a reply answers)."""
+    return (Message.select().where((Message.case == case) & (Message.direction == "in"))
+            .order_by(Message.created_at.desc(), Message.id.desc()).first())

@@ -31,22 +31,16 @@ from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
-from inbox import pii
+from inbox import labels, pii
 from inbox.dates import format_datetime_id
 from inbox.db import atomic_write
-from inbox.models import (ROLES, STATUS_LABELS, Case, Division, Event, Message, Outbox, User,
-                          utcnow)
+from inbox.models import ROLES, STATUS_LABELS, Case, Division, Event, Outbox, User, utcnow
+from inbox.outbox import record_delivered
 
 if TYPE_CHECKING:  # for type hints only; no import cycle with inbox.runtime at run time
     from inbox.runtime import Runtime
 
-DISMISS_REASONS: dict[str, str] = {
-    "thanks": "Ucapan terima kasih",
-    "spam": "Spam / iklan",
-    "greeting": "Salam / sapaan saja",
-    "duplicate": "Duplikat pengaduan lain",
-    "not_our_authority": "Bukan kewenangan Dinas Dukcapil",
-}
+DISMISS_REASONS = labels.DISMISS_REASONS  # the admin's choices of why a case is not one
 
 ACTION_LABELS: dict[str, str] = {
     "reply": "Jawab langsung",
@@ -189,6 +183,14 @@ def _required(text: str | None, what: str) -> str:
     return text
 
 
+def personal_data_confirmable(rt: Runtime, case: Case, text: str) -> bool:
+    """Whether the officer may confirm and still send ``text`` (only under ``privacy = "warn"``).
+
+    Under the default ``"block"`` no confirmation changes the outcome, so none is offered."""
+    return bool(case.public and pii.has_personal_data(text or "")
+                and rt.config.privacy["public_reply_with_personal_data"] == "warn")
+
+
 def _check_personal_data(rt: Runtime, case: Case, text: str, confirmed: bool) -> None:
     """A public reply must not publish a NIK, KK or phone number (config decides block or warn)."""
     if not case.public or not pii.has_personal_data(text):
@@ -199,8 +201,9 @@ def _check_personal_data(rt: Runtime, case: Case, text: str, confirmed: bool) ->
             raise WorkflowError(f"Balasan publik ini memuat data pribadi ({found}); periksa lagi "
                                 f"dan beri konfirmasi bila memang harus tampil di publik.")
         return
-    raise WorkflowError(f"Balasan publik ini memuat data pribadi ({found}); hapus data itu "
-                        f"atau minta warga menghubungi lewat pesan pribadi.")
+    raise WorkflowError(f"Balasan publik ini memuat data pribadi ({found}) dan tidak boleh tampil "
+                        f"di publik. Hapus nomor itu dari balasan, atau minta warga mengirim "
+                        f"pesan pribadi ke akun kantor lalu jawab di sana.")
 
 
 def _queue_answer(rt: Runtime, case: Case, actor: User, text: str, confirmed: bool,
@@ -322,7 +325,6 @@ def confirm_delivery(rt: Runtime, outbox: Outbox, actor: User, delivered: bool) 
 
     Delivered: the reply counts as sent (the case is answered at the time of the attempt).
     Not delivered: it goes back to ``pending`` and the outbox sends it again."""
-    from inbox.outbox import record_delivered
     case = Case.get_by_id(outbox.case_id)
     check(actor, case, "confirm_delivery")
     if outbox.status != "uncertain":
@@ -369,9 +371,3 @@ def personal_data_warning(text: str) -> list[str]:
     """The personal data in ``text``, masked (``NIK: 3329********0001``), for the UI."""
     return [f"{KIND_LABELS.get(f.kind, f.kind.upper())}: {f.masked}"
             for f in pii.find_personal_data(text or "")]
-
-
-def latest_inbound(case: Case) -> Message | None:
-    """The citizen's newest message in the case (what a reply answers)."""
-    return (Message.select().where((Message.case == case) & (Message.direction == "in"))
-            .order_by(Message.created_at.desc(), Message.id.desc()).first())

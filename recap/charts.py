@@ -33,6 +33,12 @@ def _style(ax: object) -> None:
 def trend_chart(days: Sequence[date], received: Sequence[int], answered: Sequence[int],
                 non_working: set[date]) -> bytes:
     """Received (bars) and answered (line) per day; weekends and holidays shaded."""
+    return _png(trend_figure(days, received, answered, non_working))
+
+
+def trend_figure(days: Sequence[date], received: Sequence[int], answered: Sequence[int],
+                 non_working: set[date]) -> Figure:
+    """The figure of :func:`trend_chart` (its axes can be read back)."""
     fig = Figure(figsize=(7.2, 2.9), layout="constrained")
     ax = fig.add_subplot()
     x = list(range(1, len(days) + 1))
@@ -46,10 +52,12 @@ def trend_chart(days: Sequence[date], received: Sequence[int], answered: Sequenc
     ax.set_xticks(x[::2] if len(x) > 16 else x)
     ax.set_xlabel("Tanggal (abu-abu: hari libur dan akhir pekan)", fontsize=8)
     ax.set_ylabel("Jumlah pengaduan", fontsize=8)
+    # whole numbers from 0 up: a month of zeros once drew an axis from -0.04 to 0.04
+    ax.set_ylim(0, max([*received, *answered, 1]) * 1.15)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=8, frameon=False, loc="upper right")
     _style(ax)
-    return _png(fig)
+    return fig
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[int], xlabel: str = "Jumlah pengaduan",

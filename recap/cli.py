@@ -13,7 +13,7 @@ from recap.figures import RecapError
 
 
 def _error(message: str) -> Exception:
-    from inbox.cli import UserError
+    from inbox.cli_common import UserError
     return UserError(message, 2)
 
 
@@ -38,13 +38,23 @@ def parse_month(value: str | None, tz: Any) -> tuple[int, int]:
     return int(found.group(1)), int(found.group(2))
 
 
+def _who(args: argparse.Namespace) -> dict[str, Any]:
+    """A recap asked for here was asked for by a person: the ``--as`` user, else the command."""
+    from inbox.cli_common import user_by_name
+    from recap.daily_doc import BY_COMMAND
+    if args.as_user:
+        return {"actor": user_by_name(args.as_user)}
+    return {"made_by": BY_COMMAND}
+
+
 def cmd_daily(args: argparse.Namespace, ctx: Any) -> int:
     """Make the daily recap of a day (default: today, WIB)."""
-    from recap.daily import make_daily_recap
+    from recap.make import make_daily_recap
     day = parse_day(args.date, ctx.config.tz)
     rt = ctx.runtime()
     try:
-        paths = make_daily_recap(rt, day, out_dir=Path(args.out) if args.out else None)
+        paths = make_daily_recap(rt, day, out_dir=Path(args.out) if args.out else None,
+                                 **_who(args))
     except RecapError as exc:
         raise _error(str(exc)) from None
     for path in paths:
@@ -54,11 +64,12 @@ def cmd_daily(args: argparse.Namespace, ctx: Any) -> int:
 
 def cmd_monthly(args: argparse.Namespace, ctx: Any) -> int:
     """Make the monthly report of a month (default: the previous month)."""
-    from recap.monthly import make_monthly_report
+    from recap.make import make_monthly_report
     year, month = parse_month(args.month, ctx.config.tz)
     rt = ctx.runtime()
     try:
-        paths = make_monthly_report(rt, year, month, out_dir=Path(args.out) if args.out else None)
+        paths = make_monthly_report(rt, year, month, out_dir=Path(args.out) if args.out else None,
+                                    **_who(args))
     except RecapError as exc:
         raise _error(str(exc)) from None
     for path in paths:
@@ -73,9 +84,11 @@ def register(sub: Any, add: Any) -> None:
     p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--date", help="the day, YYYY-MM-DD (default: today in the office's time zone)")
     p.add_argument("--out", help="folder for the files (default: DATA_DIR/recaps)")
+    p.add_argument("--as", dest="as_user", help="the officer making it (named in the recap)")
     p.set_defaults(func=cmd_daily)
     p = kinds.add_parser("monthly", help="the monthly report (laporan bulanan): PDF, XLSX, CSV")
     p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--month", help="the month, YYYY-MM (default: the previous month)")
     p.add_argument("--out", help="folder for the files (default: DATA_DIR/recaps)")
+    p.add_argument("--as", dest="as_user", help="the officer making it (named in the recap)")
     p.set_defaults(func=cmd_monthly)

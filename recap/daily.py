@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inbox.db import atomic_write, is_postgres
@@ -107,16 +106,3 @@ def daily_figures(rt: Runtime, day: date, actor: User | None = None, mark: bool 
         overdue=[c for c in cases if c.overdue_at_end(p)],
         recapped=[c for c in cases if c.recapped_on == p.first_day],
         marked=marked)
-
-
-def make_daily_recap(rt: Runtime, day: date, out_dir: Path | None = None,
-                     actor: User | None = None) -> list[Path]:
-    """Make the daily recap of ``day``: mark the answered cases recapped, write the PDF, XLSX
-    and HTML, record them; return the paths. Raises ``RecapError`` for a day not yet begun."""
-    from recap import html, pdf, xlsx
-    from recap.daily_doc import daily_document
-    from recap.output import write_files
-    doc = daily_document(rt, daily_figures(rt, day, actor), actor)
-    return write_files(rt, doc, {"pdf": pdf.write_pdf, "xlsx": xlsx.write_xlsx,
-                                 "html": html.write_html}, out_dir, actor)
-

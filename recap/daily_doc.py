@@ -8,8 +8,8 @@ import peewee as pw
 
 from inbox.classify import CATEGORY_LABELS
 from inbox.dates import format_date_id, format_datetime_id
-from inbox.models import STATUS_LABELS, Event, User, utcnow
-from inbox.workflow import DISMISS_REASONS
+from inbox.labels import label as label_of
+from inbox.models import Event, User, utcnow
 from recap import figures as fg
 from recap.daily import DailyFigures
 from recap.document import Document, Section, Table
@@ -45,8 +45,13 @@ def handlers(case_ids: Iterable[int]) -> dict[int, str]:
     return {i: " → ".join(people) for i, people in names.items()}
 
 
-def made_line(rt: Runtime, actor: User | None) -> str:
-    who = actor.display_name if actor is not None else "sistem (otomatis)"
+#: who made a recap asked for on the command line without --as
+BY_COMMAND = "perintah aduan recap (baris perintah)"
+
+
+def made_line(rt: Runtime, actor: User | None, made_by: str | None = None) -> str:
+    """``Dibuat … oleh Admin Satu``; ``sistem (otomatis)`` only for the daemon's own recaps."""
+    who = actor.display_name if actor is not None else made_by or "sistem (otomatis)"
     return f"Dibuat {format_datetime_id(utcnow(), rt.config.tz)} oleh {who}"
 
 
@@ -56,7 +61,8 @@ def as_of_text(rt: Runtime, p: fg.Period) -> str:
     return "sampai " + format_datetime_id(p.as_of, rt.config.tz, "d MMMM y 'pukul' HH.mm")
 
 
-def daily_document(rt: Runtime, f: DailyFigures, actor: User | None) -> Document:
+def daily_document(rt: Runtime, f: DailyFigures, actor: User | None,
+                   made_by: str | None = None) -> Document:
     p, tz = f.period, rt.config.tz
     channels = fg.channel_labels()
     days = rt.calendar.working_days
@@ -85,7 +91,7 @@ def daily_document(rt: Runtime, f: DailyFigures, actor: User | None) -> Document
         sheet="Per kategori", widths=[4, 1],
         note="Satu pengaduan bisa masuk lebih dari satu kategori.")
     reasons = Table("Bukan pengaduan menurut alasan", ["Alasan", "Jumlah"],
-                    [[DISMISS_REASONS.get(r, r or "-"), n] for r, n in f.dismissed_by_reason()],
+                    [[label_of("dismiss_reason", r or "-"), n] for r, n in f.dismissed_by_reason()],
                     sheet="Bukan pengaduan", widths=[4, 1])
     listed = f.day_cases()
     who = handlers(c.id for c in listed)
@@ -94,14 +100,14 @@ def daily_document(rt: Runtime, f: DailyFigures, actor: User | None) -> Document
         ["Nomor", "Masuk (WIB)", "Saluran", "Kategori", "Ringkasan", "Status", "Ditangani oleh",
          "Hari ini"],
         [[c.reference, c.opened_at.astimezone(tz), channels.get(c.account_id, "?"),
-          category_text(c.categories), c.summary, STATUS_LABELS.get(c.status, c.status),
+          category_text(c.categories), c.summary, label_of("status", c.status),
           who.get(c.id, ""), activity(c, p)] for c in listed],
         sheet="Daftar pengaduan", widths=[2.6, 2.5, 2.4, 2.8, 7, 2.2, 3.2, 2.4], pdf_limit=PRINT_LIMIT, wide=True)
     overdue = Table(
         "Pengaduan terlambat (belum dijawab, melewati batas waktu)",
         ["Nomor", "Masuk (WIB)", "Saluran", "Kategori", "Status", "Batas waktu (WIB)"],
         [[c.reference, c.opened_at.astimezone(tz), channels.get(c.account_id, "?"),
-          category_text(c.categories), STATUS_LABELS.get(c.status, c.status),
+          category_text(c.categories), label_of("status", c.status),
           c.due_at.astimezone(tz) if c.due_at else None] for c in f.overdue],
         sheet="Terlambat", widths=[2.3, 2.2, 2.2, 3, 2.2, 2.2], pdf_limit=PRINT_LIMIT, wide=True)
     sections = [
@@ -115,7 +121,7 @@ def daily_document(rt: Runtime, f: DailyFigures, actor: User | None) -> Document
     return Document(
         kind="daily", period_key=p.key, stem=f"rekap-harian-{p.key}",
         title="Rekap Harian Penanganan Pengaduan Media Sosial",
-        subtitle=f"{office['name']}\n{day_label}\n{made_line(rt, actor)}",
+        subtitle=f"{office['name']}\n{day_label}\n{made_line(rt, actor, made_by)}",
         footer=f"{office['short_name'] or office['name']} · Rekap harian "
                f"{format_date_id(p.first_day)}",
         sections=sections)

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inbox.models import Division, User
+from inbox.models import Division
 from recap import figures as fg
 from recap.figures import CaseRow, Period, WorkClock, percentile, share
 
@@ -237,16 +236,3 @@ def monthly_figures(rt: Runtime, year: int, month: int) -> MonthlyFigures:
 def time_stats(hours: list[float]) -> tuple[float | None, float | None]:
     """(median, 90th percentile) in office hours."""
     return percentile(hours, 50), percentile(hours, 90)
-
-
-def make_monthly_report(rt: Runtime, year: int, month: int, out_dir: Path | None = None,
-                        actor: User | None = None) -> list[Path]:
-    """Make the report of ``year``-``month``: PDF, XLSX and CSV, recorded; return the paths.
-    Raises ``RecapError`` for a month not yet begun."""
-    from recap import pdf, xlsx
-    from recap.monthly_doc import monthly_document
-    from recap.output import write_files
-    figures = monthly_figures(rt, year, month)
-    doc = monthly_document(rt, figures, actor)
-    return write_files(rt, doc, {"pdf": pdf.write_pdf, "xlsx": xlsx.write_xlsx,
-                                 "csv": xlsx.write_csv}, out_dir, actor)

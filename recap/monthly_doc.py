@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from inbox.classify import CATEGORY_LABELS, INTENT_LABELS
+from inbox.classify import CATEGORY_LABELS
 from inbox.dates import format_date_id, format_month_id
-from inbox.models import STATUS_LABELS, User
-from inbox.workflow import DISMISS_REASONS
+from inbox.labels import label as label_of
+from inbox.models import User
 from recap import charts
 from recap import figures as fg
 from recap.daily_doc import as_of_text, category_text, made_line
@@ -113,7 +113,7 @@ def division_table(f: MonthlyFigures) -> Table:
 def open_table(f: MonthlyFigures, tz: Any) -> Table:
     p = f.period
     rows = [[c.reference, c.opened_at.astimezone(tz), f.channels.get(c.account_id, "?"),
-             category_text(c.categories), STATUS_LABELS.get(c.status, c.status),
+             category_text(c.categories), label_of("status", c.status),
              c.due_at.astimezone(tz) if c.due_at else None,
              "TERLAMBAT" if c.overdue_at_end(p) else "belum"] for c in f.open_cases()]
     return Table("Pengaduan terbuka dan terlambat pada akhir periode",
@@ -146,9 +146,9 @@ def data_table(f: MonthlyFigures, tz: Any) -> Table:
         rows.append([
             c.reference, local(c.opened_at), f.channels.get(c.account_id, "?"),
             "Publik" if c.public else "Pribadi", category_text(c.categories),
-            INTENT_LABELS.get(c.intent, c.intent or ""), STATUS_LABELS.get(c.status, c.status),
+            label_of("intent", c.intent or ""), label_of("status", c.status),
             f.divisions[c.division_id][1] if c.division_id in f.divisions else "",
-            DISMISS_REASONS.get(c.dismiss_reason, c.dismiss_reason or ""), local(c.due_at),
+            label_of("dismiss_reason", c.dismiss_reason or ""), local(c.due_at),
             local(c.first_response_at), local(c.escalated_at), local(c.division_answered_at),
             local(c.answered_at), fg.PATH_LABELS[c.path] if c.answered_at else "",
             ("Ya" if c.on_time else "Tidak") if c.answered_at else "",
@@ -160,7 +160,14 @@ def data_table(f: MonthlyFigures, tz: Any) -> Table:
     return Table("Data pengaduan", DATA_COLUMNS, rows, sheet="Data pengaduan", in_pdf=False)
 
 
-def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None) -> Document:
+def _no_pdf(table: Table) -> Table:
+    """The table kept for the XLSX only (a PDF page of zeros says nothing)."""
+    table.in_pdf = False
+    return table
+
+
+def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
+                     made_by: str | None = None) -> Document:
     p, tz, days = f.period, rt.config.tz, rt.calendar.working_days
     office = rt.config.office
     month = _month(p)
@@ -181,6 +188,8 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None) -> Docu
                      sheet="Masalah utama", widths=[2.2, 1, 1.1, 7.5],
                      note="Pengaduan yang ditandai bukan pengaduan tidak dihitung.")
     top_categories = by_category.most_common(15)
+    received = sum(r for _, r, _ in trend)
+    answered = sum(a for _, _, a in trend)
     sections = [
         Section("1. Angka utama", paragraphs=[
             f"Periode {format_date_id(p.first_day)} – {format_date_id(p.last_day)}"
@@ -210,6 +219,18 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None) -> Docu
         Section("8. Masalah yang paling sering", tables=[problems]),
         Section("9. Pengaduan terbuka dan terlambat", tables=[open_table(f, tz)]),
     ]
+    if not received and not answered and not f.open_cases():
+        # A month with nothing in it says so once, instead of pages of zeros and empty charts;
+        # the XLSX still has its sheets (with their zeros) for whoever sums the year.
+        sections = [sections[0], Section("Tidak ada pengaduan", paragraphs=[
+            f"Tidak ada pengaduan yang masuk, dijawab, atau masih terbuka pada {month}."],
+            tables=[_no_pdf(t) for sec in sections[1:] for t in sec.tables if t.sheet])]
+    else:
+        for section in sections[3:6]:
+            if not received and section.charts:
+                section.charts = []
+                section.paragraphs = [f"Tidak ada pengaduan yang masuk pada {month}."]
+                section.tables = [_no_pdf(t) for t in section.tables]
     period_text = f"{format_date_id(p.first_day)} – {format_date_id(p.last_day)}"
     return Document(
         kind="monthly", period_key=p.key, stem=f"laporan-bulanan-{p.key}",
@@ -219,4 +240,4 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None) -> Docu
         sections=sections, data=data_table(f, tz),
         cover=Cover(office=office["name"], title="Laporan Bulanan Penanganan Pengaduan "
                     "dan Keluhan Masyarakat melalui Media Sosial", period=f"{month}\n{period_text}",
-                    legal_basis=office.get("legal_basis") or "", made=made_line(rt, actor)))
+                    legal_basis=office.get("legal_basis") or "", made=made_line(rt, actor, made_by)))

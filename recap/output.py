@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 Writer = Callable[[Document, Path], None]
 
+#: File names of the formats whose name is not ``<stem>.<format>``.
+FILE_NAMES = {"csv_excel": "{stem}-excel.csv"}
+
 
 def recaps_dir(rt: Runtime, out_dir: Path | str | None) -> Path:
     folder = Path(out_dir) if out_dir is not None else Path(rt.data_dir) / "recaps"
@@ -36,7 +39,7 @@ def write_files(rt: Runtime, doc: Document, writers: dict[str, Writer],
     folder = recaps_dir(rt, out_dir)
     paths = []
     for fmt, write in writers.items():
-        path = folder / f"{doc.stem}.{fmt}"
+        path = folder / FILE_NAMES.get(fmt, "{stem}.{fmt}").format(stem=doc.stem, fmt=fmt)
         # Unique per call: the web and the daemon of `aduan run` share one process id.
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
         try:
@@ -45,19 +48,21 @@ def write_files(rt: Runtime, doc: Document, writers: dict[str, Writer],
         finally:
             partial.unlink(missing_ok=True)
         paths.append(path)
-    record(rt, doc, paths, actor)
+    record(rt, doc, paths, actor, list(writers))
     return paths
 
 
-def record(rt: Runtime, doc: Document, paths: list[Path], actor: User | None) -> None:
+def record(rt: Runtime, doc: Document, paths: list[Path], actor: User | None,
+           formats: list[str] | None = None) -> None:
+    """One ``Recap`` row per file; ``formats`` name them (default: the file's suffix)."""
     root = Path(rt.data_dir).resolve()
     with atomic_write():
-        for path in paths:
+        for i, path in enumerate(paths):
             resolved = path.resolve()
             if not resolved.is_relative_to(root):
                 continue
             stored = resolved.relative_to(root).as_posix()
-            fmt = path.suffix.lstrip(".")
+            fmt = formats[i] if formats else path.suffix.lstrip(".")
             fields: dict[str, Any] = {"kind": doc.kind, "period": doc.period_key, "fmt": fmt,
                                       "path": stored, "created_at": utcnow(), "created_by": actor}
             # An upsert, not delete-then-insert: two processes making the same recap at once

@@ -7,12 +7,16 @@ office PC.
 """
 from __future__ import annotations
 
+import functools
 import io
+import re
 import struct
 from pathlib import Path
 from typing import Any
 
+import emoji
 import matplotlib
+from fontTools.ttLib import TTFont
 from fpdf import FPDF, FontFace
 
 from recap.document import Chart, Cover, Document, Table, text
@@ -26,6 +30,37 @@ INK = (30, 30, 30)
 MUTED = (100, 100, 100)
 
 
+_NAMED = re.compile("\x00([^\x01]*)\x01")
+# joiners and variation selectors left over from an emoji sequence: nothing to draw
+INVISIBLE = {"\u200d", "\ufe0e", "\ufe0f"}
+
+
+@functools.cache
+def covered() -> frozenset[int]:
+    """The characters DejaVu Sans can draw (the bold and oblique faces cover the same)."""
+    return frozenset(TTFont(str(FONT_DIR / "DejaVuSans.ttf"), lazy=True).getBestCmap())
+
+
+def printable(body: str) -> str:
+    """``body`` with what the font cannot draw replaced, silently.
+
+    Citizens write emoji, which DejaVu lacks: fpdf2 would drop them and print an English
+    warning on stderr. An emoji becomes its Indonesian name (``🙏`` → ``(melipat tangan)``);
+    any other character the font lacks becomes ``□``."""
+    if body.isascii():
+        return body
+    named = emoji.demojize(body, language="id", delimiters=("\x00", "\x01"))
+    named = _NAMED.sub(lambda m: "(" + m.group(1).replace("_", " ") + ")", named)
+    drawable = covered()
+    out = []
+    for ch in named:
+        if ord(ch) in drawable or ch in "\n\r\t":
+            out.append(ch)
+        elif ch not in INVISIBLE:
+            out.append("□")
+    return "".join(out)
+
+
 class RecapPDF(FPDF):
     def __init__(self, footer_text: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
@@ -37,6 +72,10 @@ class RecapPDF(FPDF):
         self.set_auto_page_break(True, margin=16)
         self.set_text_color(*INK)
         self.set_creator("aduan")
+
+    def normalize_text(self, text: str) -> str:
+        """Every text fpdf2 draws passes here: make it drawable with the embedded font."""
+        return super().normalize_text(printable(text))
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -90,12 +129,13 @@ class RecapPDF(FPDF):
                 row = grid.row()
                 for value in values:
                     row.cell(text(value))
+        self.ln(2)  # a footnote must not touch the table's bottom border
         hidden = len(table.rows) - len(shown)
         if hidden > 0:
             self.paragraph(f"… dan {hidden} baris lainnya (lihat berkas XLSX).", 8, "I")
         if table.note:
             self.paragraph(table.note, 7.5, "I")
-        self.ln(2)
+        self.ln(0.5)
 
     def grid(self, table: Table, aligns: tuple[str, ...], small: bool) -> Any:
         return self.table(
@@ -144,6 +184,17 @@ def same_title(table_title: str, section_title: str) -> bool:
     return table_title.strip().lower() == section_title.split(". ", 1)[-1].strip().lower()
 
 
+def estimated_height(pdf: RecapPDF, section: Any) -> float:
+    """About how many mm ``section`` takes in portrait (enough to tell whether it fits)."""
+    height = 12 + 6 * len(section.paragraphs)
+    height += sum(pdf.chart_height(c) + 8 for c in section.charts)
+    for table in section.tables:
+        if table.in_pdf:
+            rows = len(table.rows) if table.pdf_limit is None else min(len(table.rows), table.pdf_limit)
+            height += 8 + 6.2 * (max(rows, 1) + 1) + (5 if table.note else 0)
+    return height
+
+
 def render(doc: Document) -> bytes:
     pdf = RecapPDF(doc.footer)
     pdf.set_title(clean(doc.title))
@@ -156,9 +207,17 @@ def render(doc: Document) -> bytes:
     for line in doc.subtitle.splitlines():
         pdf.paragraph(line, 9.5)
     pdf.ln(2)
-    for section in doc.sections:
-        orientation = "L" if any(t.wide and t.in_pdf for t in section.tables) else "P"
-        if orientation != getattr(pdf.cur_orientation, "value", pdf.cur_orientation):
+    orientations = ["L" if any(t.wide and t.in_pdf for t in section.tables) else "P"
+                    for section in doc.sections]
+    for i, section in enumerate(doc.sections):
+        orientation = orientations[i]
+        current = getattr(pdf.cur_orientation, "value", pdf.cur_orientation)
+        if orientation == "P" and current == "P" and i + 1 < len(doc.sections) \
+                and orientations[i + 1] == "L" \
+                and pdf.get_y() + estimated_height(pdf, section) > pdf.page_break_trigger:
+            # It would sit alone on a portrait page before the landscape one: start that now.
+            orientation = "L"
+        if orientation != current:
             pdf.add_page(orientation=orientation)
         # Keep a heading with the start of what follows it (a chart is one block).
         pdf.room(pdf.chart_height(section.charts[0]) + 20 if section.charts else 40)

@@ -6,6 +6,7 @@ tables.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import textwrap
 from collections.abc import Iterator
@@ -51,6 +52,20 @@ seed = 7
 messages_per_minute = 6
 initial_burst = 12
 """
+
+
+def has_extra_module(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def needs_extra(extra: str, module: str) -> pytest.MarkDecorator:
+    """Skip a test that needs an optional extra of pyproject.toml when it is not installed.
+
+    The README's install command has only the ``test`` extra, so such a test must skip with a
+    reason a newcomer can act on rather than fail."""
+    return pytest.mark.skipif(not has_extra_module(module),
+                              reason=f"needs the '{extra}' extra ({module}): "
+                                     f"pip install -e \".[test,{extra}]\"")
 
 
 def database_url(tmp_path: Path) -> str:

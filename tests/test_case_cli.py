@@ -178,3 +178,18 @@ def test_an_uncertain_reply_is_settled_from_the_command_line(
     assert code == 0 and "terkirim" in out
     assert fresh(case).status == "answered"
     assert len(read_sandbox_replies(rt.data_dir, "sandbox")) == 1
+
+
+def test_show_names_events_purposes_and_reply_states_in_indonesian(
+        rt: Runtime, users: dict[str, User], aduan: Aduan, tmp_path: Path) -> None:
+    case = open_case(rt, 1, text="KTP-el saya belum jadi sejak bulan lalu")
+    answer = tmp_path / "jawaban.txt"
+    answer.write_text("KTP-el sudah dicetak, silakan ambil di kecamatan.", encoding="utf-8")
+    assert aduan("case", "reply", case.reference, "--as", "admin1", "--text-file", str(answer))[0] == 0
+    code, out, _ = aduan("case", "show", case.reference)
+    assert code == 0
+    assert "sistem: Pengaduan masuk" in out
+    assert "admin1: Balasan disiapkan untuk dikirim (Jenis: Jawaban" in out
+    assert "balasan #1 (jawaban): menunggu dikirim" in out
+    for english in ("opened", "reply_queued", "answer)", "pending", "purpose"):
+        assert english not in out, english

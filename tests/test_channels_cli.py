@@ -441,4 +441,4 @@ def test_a_dm_answered_after_seven_days_is_refused_without_a_request_and_back_wi
     assert Outbox.get().status == "failed" and Outbox.get().last_error == reason
     case = Case.get_by_id(case.id)
     assert case.status == "new" and reason in case.alert
-    assert "balasan: gagal 1" in status
+    assert "balasan: gagal dikirim 1" in status

@@ -126,12 +126,12 @@ def test_config_adds_words_and_markers() -> None:
 
 def test_bad_extra_words_are_named() -> None:
     assert check_extra_keywords({"ktp": ["x"]}) == [
-        "classify.extra_keywords.ktp: unknown name; use one of " + ", ".join(CATEGORIES)]
+        "classify.extra_keywords.ktp: nama tidak dikenal; gunakan salah satu dari " + ", ".join(CATEGORIES)]
     assert check_extra_keywords({"ktp_el": "ktp"}) == [
-        "classify.extra_keywords.ktp_el: must be a list of words in quotes"]
+        "classify.extra_keywords.ktp_el: harus berupa daftar kata dalam tanda kutip"]
     [finding] = check_extra_keywords({"ktp_el": ["("]})
-    assert finding.startswith("classify.extra_keywords.ktp_el: '(' is not a valid regular expression")
-    with pytest.raises(ValueError, match="unknown name"):
+    assert finding.startswith("classify.extra_keywords.ktp_el: '(' bukan ekspresi reguler yang sah")
+    with pytest.raises(ValueError, match="nama tidak dikenal"):
         Classifier(extra_intent_markers={"angry": ["x"]})
 
 

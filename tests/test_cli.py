@@ -76,17 +76,20 @@ def test_import_stores_good_lines_and_reports_each_bad_one(cfg: Path, tmp_path: 
         jsonl_line(account="ghost", n=4),
         jsonl_line(n=5, author_id="u5"),
         "[1, 2]",
+        jsonl_line(n=6, kind="tweet"),
     ])
     assert run(cfg, "import", "--jsonl", str(path)) == 1
     captured = capsys.readouterr()
+    # what the officer reads is Indonesian, one line per rejected line
     assert captured.err.splitlines() == [
-        "line 2: not valid JSON (Expecting property name enclosed in double quotes)",
-        "line 3: missing field 'text'",
-        "line 4: field 'created_at' has no time zone (add Z or +07:00)",
-        "line 5: unknown account 'ghost'",
-        "line 7: expected a JSON object",
+        "baris 2: bukan JSON yang sah (kolom 2)",
+        "baris 3: kolom 'text' tidak ada",
+        "baris 4: kolom 'created_at' tidak punya zona waktu (tambahkan +07:00 atau Z)",
+        f"baris 5: akun 'ghost' tidak ada di {cfg}",
+        "baris 7: harus berupa objek JSON ({...})",
+        "baris 8: kolom 'kind' harus salah satu dari mention, comment, dm, post, bukan 'tweet'",
     ]
-    assert captured.out.strip() == "2 pesan disimpan, 0 sudah ada, 5 baris ditolak"
+    assert captured.out.strip() == "2 pesan disimpan, 0 sudah ada, 6 baris ditolak"
     assert sorted(m.external_id for m in Message.select()) == ["1", "5"]
 
 
@@ -180,5 +183,52 @@ def test_status_counts_replies_that_need_a_person(cfg: Path, capsys) -> None:
     assert run(cfg, "status", "--json") == 0
     assert json.loads(capsys.readouterr().out)["outbox"] == {"failed": 1, "uncertain": 1, "pending": 1}
     assert run(cfg, "status") == 0
-    assert ("balasan: gagal 1, menunggu dikirim 1, belum pasti terkirim 1  (periksa di halaman "
+    assert ("balasan: gagal dikirim 1, menunggu dikirim 1, belum pasti terkirim 1  (periksa di halaman "
             "pengaduan)") in capsys.readouterr().out
+
+
+def test_status_reads_in_indonesian_with_wib_times_and_counts_usage_by_the_wib_day(
+        cfg: Path, capsys) -> None:
+    import time_machine
+    from datetime import datetime, timezone
+    # 06.28 WIB on Wednesday 2 December is still 1 December in UTC
+    with time_machine.travel(datetime(2026, 12, 1, 23, 28, tzinfo=timezone.utc), tick=False):
+        assert run(cfg, "poll") == 0
+        from inbox.models import Usage
+        assert [u.day.isoformat() for u in Usage.select()] == ["2026-12-02"]
+        capsys.readouterr()
+        assert run(cfg, "status") == 0
+        out = capsys.readouterr().out
+        assert "terakhir 2 Des 2026 06.28 WIB" in out
+        assert "(hari ini 1 permintaan, 12 item)" in out
+        statuses = out.split("pengaduan: ")[1].split(";")[0]
+        assert "baru " in statuses
+        for name in ("new", "answered", "not_complaint", "escalated"):
+            assert name not in out
+        assert "T23:28" not in out and "+00:00" not in out
+        assert run(cfg, "status", "--json") == 0  # the JSON form keeps English keys and ISO times
+        data = json.loads(capsys.readouterr().out)
+        assert data["accounts"][0]["last_success_at"].startswith("2026-12-01T23:28")
+        assert data["accounts"][0]["usage_today"]["requests"] == 1
+
+
+def test_export_csv_excel_has_semicolons_and_a_byte_order_mark(cfg: Path, tmp_path: Path) -> None:
+    import csv
+    assert run(cfg, "poll") == 0
+    out = tmp_path / "kasus.csv"
+    assert run(cfg, "export", "--format", "csv-excel", "--out", str(out)) == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    assert len(rows) == Case.select().count() > 0
+    assert rows[0]["reference"].startswith("ADU-") and rows[0]["status"]
+
+
+def test_the_readme_import_example_line_imports(cfg: Path, tmp_path: Path, capsys) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("One line of an `import --jsonl` file")[1].split("```json\n")[1].split("\n```")[0]
+    path = write_jsonl(tmp_path / "contoh.jsonl", [example])
+    assert run(cfg, "import", "--jsonl", str(path)) == 0
+    assert capsys.readouterr().out.strip() == "1 pesan disimpan, 0 sudah ada, 0 baris ditolak"
+    assert Case.get().contact.handle == "budiamin111"

@@ -6,7 +6,7 @@ import pytest
 
 import main
 from inbox.config import ConfigError, check_config, load_config
-from tests.conftest import write_config
+from tests.conftest import has_extra_module, needs_extra, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,25 +34,25 @@ def test_the_shipped_config_is_valid_and_runs_the_sandbox() -> None:
 
 
 @pytest.mark.parametrize("extra, expected", [
-    ('[web]\nport = "8080"\n', "web.port: must be a whole number, not '8080'"),
-    ("[web]\ncolour = 1\n", "web.colour: unknown key"),
-    ("[sla]\nend_of_day = \"4 sore\"\n", "sla.end_of_day: must be a time like \"16:00\", not '4 sore'"),
+    ('[web]\nport = "8080"\n', "web.port: harus berupa bilangan bulat, bukan '8080'"),
+    ("[web]\ncolour = 1\n", "web.colour: kunci tidak dikenal"),
+    ("[sla]\nend_of_day = \"4 sore\"\n", "sla.end_of_day: harus berupa jam seperti \"16:00\", bukan '4 sore'"),
     ("[sla]\nextra_closures = [\"27-11-2026\"]\n",
-     "sla.extra_closures[0]: must be a date like \"2026-11-27\", not '27-11-2026'"),
-    ("[sla]\nworking_days = 0\n", "sla.working_days: must be at least 1"),
-    ("[schedule]\nmonthly_report_day = 31\n", "schedule.monthly_report_day: must be between 1 and 28"),
+     "sla.extra_closures[0]: harus berupa tanggal seperti \"2026-11-27\", bukan '27-11-2026'"),
+    ("[sla]\nworking_days = 0\n", "sla.working_days: paling sedikit 1"),
+    ("[schedule]\nmonthly_report_day = 31\n", "schedule.monthly_report_day: harus antara 1 dan 28"),
     ("[privacy]\npublic_reply_with_personal_data = \"maybe\"\n",
-     "privacy.public_reply_with_personal_data: must be \"block\" or \"warn\""),
-    ("[telegram]\ntoken = 1\n", "telegram: unknown section"),
-    ('[accounts.fb]\nkind = "myspace"\n', "accounts.fb.kind: unknown account kind 'myspace'"),
-    ('[accounts.fb]\nlabel = "no kind"\n', "accounts.fb.kind: is required"),
-    ('[accounts.sb2]\nkind = "sandbox"\nseed = "abc"\n', "accounts.sb2.seed: must be a whole number"),
-    ('[accounts.sb2]\nkind = "sandbox"\nspeed = 3\n', "accounts.sb2.speed: unknown key"),
+     "privacy.public_reply_with_personal_data: harus \"block\" atau \"warn\""),
+    ("[telegram]\ntoken = 1\n", "telegram: bagian tidak dikenal"),
+    ('[accounts.fb]\nkind = "myspace"\n', "accounts.fb.kind: jenis akun 'myspace' tidak dikenal"),
+    ('[accounts.fb]\nlabel = "no kind"\n', "accounts.fb.kind: wajib diisi"),
+    ('[accounts.sb2]\nkind = "sandbox"\nseed = "abc"\n', "accounts.sb2.seed: harus berupa bilangan bulat"),
+    ('[accounts.sb2]\nkind = "sandbox"\nspeed = 3\n', "accounts.sb2.speed: kunci tidak dikenal"),
     ('[accounts.sb2]\nkind = "sandbox"\npoll_interval = 1\n',
-     "accounts.sb2.poll_interval: must be at least 5 seconds"),
-    ('[[divisions]]\ncode = "dafduk"\nname = "again"\n', "divisions[5].code: 'dafduk' is used twice"),
-    ('[[divisions]]\ncode = "Bidang Satu"\nname = "x"\n', "divisions[5].code: use lowercase letters"),
-    (X_ACCOUNT, "accounts.x_dukcapil.bearer_token: environment variable X_BEARER_TOKEN is not set"),
+     "accounts.sb2.poll_interval: paling sedikit 5 detik"),
+    ('[[divisions]]\ncode = "dafduk"\nname = "again"\n', "divisions[5].code: 'dafduk' dipakai dua kali"),
+    ('[[divisions]]\ncode = "Bidang Satu"\nname = "x"\n', "divisions[5].code: gunakan huruf kecil"),
+    (X_ACCOUNT, "accounts.x_dukcapil.bearer_token: variabel lingkungan X_BEARER_TOKEN belum diisi"),
 ])
 def test_each_config_mistake_is_named_by_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  extra: str, expected: str) -> None:
@@ -78,26 +78,26 @@ def test_a_secret_is_read_from_the_environment(tmp_path: Path, monkeypatch: pyte
 def test_a_secret_of_the_wrong_type_is_reported_without_its_value(tmp_path: Path) -> None:
     path = write_config(tmp_path, extra=X_ACCOUNT.replace('{ env = "X_BEARER_TOKEN" }', "12345678"))
     _, findings = check_config(path)
-    assert "accounts.x_dukcapil.bearer_token: must be a string" in findings
+    assert "accounts.x_dukcapil.bearer_token: harus berupa teks" in findings
     assert not any("12345678" in f for f in findings)
 
 
 def test_missing_and_broken_files_are_one_sentence(tmp_path: Path) -> None:
     _, findings = check_config(tmp_path / "nope.toml")
-    assert findings == [f"{tmp_path / 'nope.toml'}: configuration file not found "
-                        "(use --config PATH or set ADUAN_CONFIG)"]
+    assert findings == [f"{tmp_path / 'nope.toml'}: berkas konfigurasi tidak ditemukan "
+                        "(gunakan --config PATH atau isi ADUAN_CONFIG)"]
     broken = tmp_path / "broken.toml"
     broken.write_text("[office\nname=1", encoding="utf-8")
     _, findings = check_config(broken)
-    assert len(findings) == 1 and findings[0].startswith(f"{broken}: not valid TOML")
+    assert len(findings) == 1 and findings[0] == f"{broken}: bukan TOML yang sah (baris 1, kolom 8)"
 
 
 def test_check_config_prints_every_finding_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(tmp_path, extra='[web]\nport = "x"\nfoo = 1\n')
     assert main.main(["--config", str(path), "check-config"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert "web.port: must be a whole number, not 'x'" in out
-    assert any(line.startswith("web.foo: unknown key") for line in out)
+    assert "web.port: harus berupa bilangan bulat, bukan 'x'" in out
+    assert any(line.startswith("web.foo: kunci tidak dikenal") for line in out)
 
 
 def test_check_config_accepts_a_good_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,8 +120,19 @@ def test_the_config_path_comes_from_the_environment(tmp_path: Path, monkeypatch:
     assert str(tmp_path) in capsys.readouterr().out
 
 
+@needs_extra("postgres", "psycopg2")
 def test_an_unreachable_database_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(tmp_path, url="postgresql://nobody@127.0.0.1:1/none")
     assert main.main(["--config", str(path), "status"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("aduan: database.url: the database cannot be used:") and err.count("\n") == 1
+    assert err.startswith("aduan: database.url: database tidak dapat dipakai:") and err.count("\n") == 1
+
+
+@pytest.mark.skipif(has_extra_module("psycopg2"), reason="only without the 'postgres' extra")
+def test_a_postgresql_url_without_the_driver_says_how_to_install_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, url="postgresql://nobody@127.0.0.1:1/none")
+    assert main.main(["--config", str(path), "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aduan: database.url:") and err.count("\n") == 1
+    assert 'pip install -e ".[postgres]"' in err

@@ -47,9 +47,10 @@ from inbox.models import Account, Case, Event, Recap
 from inbox.outbox import deliver_one
 from inbox.runtime import Runtime
 from main import main
-from recap.daily import daily_figures, make_daily_recap
+from recap.daily import daily_figures
 from recap.figures import RecapError
-from recap.monthly import make_monthly_report, monthly_figures
+from recap.make import make_daily_recap, make_monthly_report
+from recap.monthly import monthly_figures
 from recap.schedule import due_recaps, make_due_recaps, schedule_recaps
 from tests.conftest import SANDBOX, make_runtime, write_config
 from tests.factories import msg
@@ -295,7 +296,7 @@ def test_the_monthly_files_hold_the_figures_and_the_data_adds_up(
         rt: Runtime, history: History, now: None) -> None:
     paths = make_monthly_report(rt, 2026, 3)
     assert [p.name for p in paths] == ["laporan-bulanan-2026-03.pdf", "laporan-bulanan-2026-03.xlsx",
-                                      "laporan-bulanan-2026-03.csv"]
+                                      "laporan-bulanan-2026-03.csv", "laporan-bulanan-2026-03-excel.csv"]
     text = pdf_text(paths[0])
     assert "Dinas Kependudukan dan Pencatatan Sipil Kabupaten Brebes".upper() in text
     assert "1 Maret 2026 – 31 Maret 2026" in text and "Perpres 76/2013" in text
@@ -388,7 +389,8 @@ def test_the_commands_print_the_paths_and_refuse_a_bad_date(
     assert out == [str(rt.data_dir / "recaps" / f"rekap-harian-2026-03-16.{x}") for x in ("pdf", "xlsx", "html")]
     assert main(["--config", config, "recap", "monthly", "--out", str(tmp_path / "keluar")]) == 0
     out = capsys.readouterr().out.split()
-    assert out == [str(tmp_path / "keluar" / f"laporan-bulanan-2026-03.{x}") for x in ("pdf", "xlsx", "csv")]
+    assert out == [str(tmp_path / "keluar" / f"laporan-bulanan-2026-03{x}")
+                   for x in (".pdf", ".xlsx", ".csv", "-excel.csv")]
     assert not Recap.select().where(Recap.kind == "monthly").exists()  # outside the data folder
     for argv in (["daily", "--date", "2026-02-30"], ["daily", "--date", "16-03-2026"],
                  ["daily", "--date", "2026-04-03"], ["monthly", "--month", "2026-13"],
@@ -409,10 +411,10 @@ def test_the_web_makes_lists_and_serves_the_recaps(rt: Runtime, history: History
     response = post_form(client, "/rekap/buat-harian", {"day": "2026-03-16"}, follow_redirects=True)
     assert response.status_code == 200 and "Rekap harian 16-03-2026 dibuat (3 berkas)" in page_text(response)
     response = post_form(client, "/rekap/buat-bulanan", {"month": "2026-03"}, follow_redirects=True)
-    assert "Laporan bulanan Maret 2026 dibuat (3 berkas)" in page_text(response)
+    assert "Laporan bulanan Maret 2026 dibuat (4 berkas)" in page_text(response)
     response = post_form(client, "/rekap/buat-harian", {"day": "2026-04-05"}, follow_redirects=True)
     assert response.status_code == 200 and "belum terjadi" in page_text(response)
-    assert Recap.select().count() == 6
+    assert Recap.select().count() == 7
     pdf = Recap.get((Recap.kind == "monthly") & (Recap.fmt == "pdf"))
     download = client.get(f"/rekap/{pdf.id}/unduh")
     assert download.status_code == 200 and download.data.startswith(b"%PDF")

@@ -240,8 +240,8 @@ def test_pages_have_no_inline_script_or_style(rt: Runtime, users: dict[str, User
 def test_login_refuses_unknown_and_inactive_users_alike(app: Flask, users: dict[str, User]) -> None:
     User.update(active=False).where(User.id == users["supervisor"].id).execute()
     client = app.test_client()
-    unknown = page_text(login(client, "tidak-ada"))
-    inactive = page_text(login(client, "pengawas1"))
+    unknown = page_text(login(client, "tidak-ada", "keliru-sekali"))
+    inactive = page_text(login(client, "pengawas1", "keliru-sekali"))  # wrong password: no hint
     assert "Nama pengguna atau kata sandi salah." in unknown and "Nama pengguna atau kata sandi salah." in inactive
 
 

@@ -17,12 +17,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_datetime
 from flask import Flask, Response, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from inbox import pii
 from inbox.dates import format_date_id, format_datetime_id
 from inbox.db import database
+from inbox.labels import label, message_kind
 from inbox.models import ROLES, STATUS_LABELS, Account
 from inbox.runtime import Runtime
 
@@ -90,6 +92,9 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     # Meta signs its deliveries instead: the one route without a session has no CSRF token.
     csrf.exempt(webhooks.bp)
 
+    # Browsers ask for /favicon.ico on every page whatever the HTML says; answer, don't 404.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
+
     app.before_request(_open_db)
     app.teardown_request(_close_db)
     app.before_request(auth.load_user)
@@ -147,6 +152,11 @@ def _register_filters(app: Flask, rt: Runtime) -> None:
     def wib_short(moment: datetime | None) -> str:
         return format_datetime_id(moment, tz, fmt="d MMM y HH.mm") if moment else "–"
 
+    @app.template_filter("wib_row")
+    def wib_row(moment: datetime | None) -> str:
+        """``23 Nov 2026 09.00`` for a list row whose column header says (WIB)."""
+        return format_datetime(moment.astimezone(tz), "d MMM y HH.mm", locale="id") if moment else "–"
+
     @app.template_filter("tanggal")
     def tanggal(day: Any) -> str:
         return format_date_id(day) if day else "–"
@@ -158,7 +168,15 @@ def _register_filters(app: Flask, rt: Runtime) -> None:
 
     @app.template_filter("status_label")
     def status_label(status: str) -> str:
-        return STATUS_LABELS.get(status, status)
+        return label("status", status)
+
+    @app.template_filter("label")
+    def label_filter(name: Any, group: str) -> str:
+        return label(group, name)
+
+    @app.template_global("message_kind")
+    def message_kind_global(message: Any) -> str:
+        return message_kind(message.direction, message.kind, message.public)
 
 
 def _register_errors(app: Flask) -> None:

@@ -118,18 +118,34 @@ def check_login(username: str, password: str) -> tuple[User | None, str | None]:
     if username and username.strip().lower() not in throttle.trusted_names():
         keys.append(throttle.name_key(username))
     wait = throttle.wait_seconds(keys)
-    real = user is not None and user.active
-    right = check_password_hash(user.password_hash if real else _DUMMY_HASH, password) and real
+    matches = user is not None and check_password_hash(user.password_hash, password)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)  # the same work as for a real name
     if wait:
         log.info("login attempt refused: throttled for %d s", wait)
         return None, (f"Terlalu banyak percobaan masuk yang salah. Tunggu {wait} detik, lalu "
                       f"coba lagi.")
-    if not right:
+    if not matches:
         throttle.record_failure([throttle.address_key(), throttle.name_key(username)])
         log.info("login refused (wrong name or password)")
         return None, WRONG
     throttle.forget([throttle.address_key(), throttle.name_key(username)])
+    if not user.active:
+        # Only the right password learns that the account exists but is switched off, so a
+        # stranger guessing names learns nothing; the person learns whom to ask.
+        log.info("login refused for an inactive user")
+        return None, inactive_message()
     return user, None
+
+
+def inactive_message() -> str:
+    """What a deactivated user reads: the account is off, and who can switch it back on."""
+    admins = [u.display_name for u in User.select().where((User.is_superuser == True)  # noqa: E712
+                                                          & (User.active == True))  # noqa: E712
+              .order_by(User.id).limit(3)]
+    who = f"superuser ({', '.join(admins)})" if admins else "superuser kantor"
+    return (f"Akun Anda sedang tidak aktif, jadi belum bisa masuk. Minta {who} mengaktifkannya "
+            f"kembali di menu Pengguna.")
 
 
 @bp.route("/keluar", methods=["POST"])

@@ -129,8 +129,9 @@ def act(case_id: int, action: str) -> Any:
         perform(action, case, form, text)
     except workflow.WorkflowError as exc:
         flash(str(exc), "error")
+        # the check box is offered only where ticking it changes the outcome (privacy "warn")
         confirm = action if action in ("reply", "forward") and \
-            workflow.personal_data_warning(text or "") else None
+            workflow.personal_data_confirmable(runtime(), case, text) else None
         fresh = Case.get_by_id(case.id)
         return render_case(fresh, {action: text} if action in TEXT_ACTIONS else None, 422, confirm)
     flash(DONE[action], "success")

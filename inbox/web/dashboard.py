@@ -42,7 +42,7 @@ def channel_health(now: datetime) -> list[dict[str, Any]]:
     """One row per configured account with its state in words (not colour alone)."""
     rt = runtime()
     names = list(rt.config.accounts)
-    since = (now - timedelta(days=USAGE_DAYS - 1)).date()
+    since = (now.astimezone(rt.config.tz) - timedelta(days=USAGE_DAYS - 1)).date()  # WIB days
     aside = set_aside_counts(rt.config.tz, now)
     usage: dict[int, list[Usage]] = {}
     for row in Usage.select().where(Usage.day >= since).order_by(Usage.day.desc()):

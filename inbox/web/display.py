@@ -12,48 +12,17 @@ from typing import Any
 from connectors.facebook import HUMAN_AGENT_WINDOW
 from inbox import pii
 from inbox.dates import format_datetime_id
+from inbox.labels import LABELS, detail_value, label
 from inbox.models import Case, Division, Event, User
 from inbox.sla import WorkCalendar
 
-KIND_LABELS = {"mention": "sebutan (mention)", "comment": "komentar", "dm": "pesan pribadi",
-               "post": "unggahan"}
 META_KINDS = ("facebook", "instagram")  # private replies allowed up to 7 days by a person
-CHANNEL_LABELS = {"sandbox": "Sandbox (latihan)", "x": "X (Twitter)", "facebook": "Facebook",
-                  "instagram": "Instagram", "telegram": "Telegram",
-                  "whatsapp": "WhatsApp"}
-OUTBOX_LABELS = {"pending": "Menunggu dikirim", "sending": "Sedang dikirim", "sent": "Terkirim",
-                 "failed": "GAGAL dikirim", "uncertain": "BELUM PASTI terkirim"}
-PURPOSE_LABELS = {"answer": "Jawaban", "acknowledgement": "Tanda terima"}
-
-EVENT_LABELS = {
-    "whatsapp_sent": "WhatsApp: balasan dikirim",
-    "whatsapp_delivered": "WhatsApp: balasan sampai di ponsel warga",
-    "whatsapp_read": "WhatsApp: balasan dibaca warga",
-    "whatsapp_failed": "WhatsApp: balasan GAGAL diantar",
-    "opened": "Pengaduan masuk",
-    "reopened": "Dibuka kembali (warga menulis lagi)",
-    "citizen_thanked": "Warga mengucapkan terima kasih",
-    "acknowledgement_queued": "Tanda terima disiapkan",
-    "dismissed": "Ditandai bukan pengaduan",
-    "escalated": "Diteruskan ke Group Admin",
-    "assigned": "Diserahkan ke bidang",
-    "division_answered": "Bidang memberi jawaban",
-    "reply_queued": "Balasan disiapkan untuk dikirim",
-    "delivered": "Balasan terkirim",
-    "delivery_retry": "Pengiriman akan dicoba lagi",
-    "delivery_failed": "Pengiriman gagal",
-    "delivery_uncertain": "Pengiriman belum pasti",
-    "delivery_checking": "Pengiriman belum pasti; diperiksa di platform",
-    "delivery_confirmed": "Status pengiriman dipastikan petugas",
-    "note": "Catatan",
-    "categories_changed": "Kategori diubah",
-    "recapped": "Masuk rekap harian",
-    "export_unmasked": "Ekspor tanpa penyamaran",
-    "export_unmasked_refused": "Ekspor tanpa penyamaran ditolak (kata sandi salah)",
-}
-DETAIL_LABELS = {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
-                 "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",
-                 "delivered": "Terkirim", "day": "Tanggal", "purpose": "Jenis"}
+# The tables live in inbox.labels (one place for every Indonesian word of an internal name);
+# these names stay for the pages that import them.
+KIND_LABELS = LABELS["kind"]
+CHANNEL_LABELS = LABELS["channel"]
+OUTBOX_LABELS = LABELS["outbox"]
+PURPOSE_LABELS = LABELS["purpose"]
 
 
 @dataclass
@@ -132,9 +101,9 @@ def _whatsapp_template(case: Case) -> str:
 
 def channel_label(case: Case) -> str:
     account = case.account
-    kind = CHANNEL_LABELS.get(account.kind, account.kind)
-    label = account.label or account.name
-    return label if label == kind else f"{kind} · {label}"
+    kind = label("channel", account.kind)
+    name = account.label or account.name
+    return name if name == kind else f"{kind} · {name}"
 
 
 def handles_case(user: User, case: Case) -> bool:
@@ -152,19 +121,14 @@ def event_line(event: Event, divisions: dict[str, str], masked: bool) -> dict[st
     clean = pii.mask if masked else (lambda t: t)
     details = []
     for key, value in (event.detail or {}).items():
-        if key not in DETAIL_LABELS or value in (None, "", []):
+        if key not in LABELS["detail"] or value in (None, "", []):
             continue
-        if key == "division":
-            value = divisions.get(value, value)
-        elif key == "delivered":
-            value = "ya" if value else "tidak"
-        elif isinstance(value, list):
-            value = ", ".join(str(v) for v in value) or "–"
-        details.append((DETAIL_LABELS[key], clean(str(value))))
+        text = divisions.get(value, value) if key == "division" else detail_value(key, value)
+        details.append((label("detail", key), clean(str(text))))
     if event.action == "dismissed" and event.detail.get("automatic"):
         details.append(("Oleh", "sistem (otomatis)"))
     return {"at": event.at, "who": "sistem" if event.actor_name == "system" else event.actor_name,
-            "what": EVENT_LABELS.get(event.action, event.action), "details": details}
+            "what": label("event", event.action), "details": details}
 
 
 def division_names() -> dict[str, str]:

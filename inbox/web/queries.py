@@ -100,9 +100,18 @@ def apply_filter(query: pw.ModelSelect, flt: InboxFilter, now: datetime, tz: Any
         query = query.where(Case.public == False)  # noqa: E712
     if before is not None:
         query = query.where(Case.id < before)
-    if flt.q:
-        query = query.where(search_condition(flt.q, before))
+    term = search_term(flt.q)
+    if term:
+        query = query.where(search_condition(term, before))
     return query
+
+
+def search_term(q: str) -> str:
+    """What is searched for: ``@budiamin111`` and ``#ktp`` look for ``budiamin111`` and ``ktp``.
+
+    Platforms store handles with or without the ``@`` (and officers type one either way), so
+    the sign is dropped; without it the search still finds the text with the sign."""
+    return q.strip().lstrip("@#").strip()
 
 
 def search_condition(text: str, before: int | None = None) -> pw.Expression:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 
 from inbox.dates import format_month_id
+from inbox.labels import LABELS
 from inbox.models import Recap, utcnow
 from inbox.web import runtime
 from inbox.web.auth import login_required, roles_required
@@ -19,9 +20,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("recaps", __name__)
 
-KIND_LABELS = {"daily": "Rekap harian", "monthly": "Laporan bulanan"}
-FORMAT_LABELS = {"pdf": "PDF", "xlsx": "Excel (XLSX)", "html": "Halaman web (HTML)",
-                 "csv": "CSV", "png": "Gambar (PNG)"}
+KIND_LABELS = LABELS["recap_kind"]
+FORMAT_LABELS = LABELS["format"]
 MAKERS = ("admin", "group_admin")
 
 
@@ -73,7 +73,16 @@ def download(recap_id: int) -> Any:
     path = inside_data_dir(recap.path) if recap is not None else None
     if path is None:
         abort(404)
-    return send_file(path, as_attachment=True, download_name=path.name)
+    # A web page or a PDF opens in the browser (an HTML recap is meant to be read there);
+    # a spreadsheet downloads.
+    inline = path.suffix in (".html", ".pdf")
+    response = send_file(path, as_attachment=not inline, download_name=path.name)
+    if path.suffix == ".html":
+        # The recap carries its own <style> (it is also a file to e-mail); it may style itself
+        # but run nothing. The app's headers fill in the rest without replacing this one.
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
+    return response
 
 
 @bp.route("/rekap/buat-harian", methods=["POST"])
@@ -85,7 +94,7 @@ def make_daily() -> Any:
     except ValueError:
         flash("Tanggal tidak valid.", "error")
         return redirect(url_for("recaps.index"))
-    from recap.daily import make_daily_recap
+    from recap.make import make_daily_recap
     from recap.figures import RecapError
     try:
         paths = make_daily_recap(runtime(), day, actor=g.user)
@@ -107,7 +116,7 @@ def make_monthly() -> Any:
         flash("Bulan tidak valid.", "error")
         return redirect(url_for("recaps.index"))
     from recap.figures import RecapError
-    from recap.monthly import make_monthly_report
+    from recap.make import make_monthly_report
     try:
         paths = make_monthly_report(runtime(), year, month, actor=g.user)
     except RecapError as exc:  # a month not yet begun

@@ -74,8 +74,8 @@ def address_lines(server: WebServer) -> list[str]:
 def start_in_thread(rt: Runtime, ctx: Any) -> WebServer:
     """Serve the web in a daemon thread next to the daemon; prints the address to open.
 
-    Raises inbox.cli.UserError when the address cannot be used (port taken, bad host)."""
-    from inbox.cli import UserError
+    Raises inbox.cli_common.UserError when the address cannot be used (port taken, bad host)."""
+    from inbox.cli_common import UserError
     try:
         server = WebServer(rt).start()
     except OSError as exc:
@@ -93,7 +93,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Any) -> int:
     rt = ctx.runtime()
     _, created = setup(ctx.config)
     if created:
-        from inbox.cli import print_first_superuser
+        from inbox.cli_common import print_first_superuser
         print_first_superuser(ctx, created)
     stop = threading.Event()
 

@@ -1,0 +1,117 @@
+"""Indonesian words for the internal names an officer reads: one table per group of names.
+
+The code, the logs and the ``--json`` keys keep the English names (``answered``,
+``acknowledgement``); everything an officer reads goes through :func:`label`, used by the web
+(the ``label`` template filter), the command line and the recaps, so a name is translated in
+one place. ``tests/test_labels.py`` checks that every name the code can produce has a word here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from inbox.classify import CATEGORY_LABELS, INTENT_LABELS
+from inbox.models import ROLES, STATUS_LABELS
+
+# Why a case is not a complaint: the admin's choices, and the intents auto-dismissal uses.
+DISMISS_REASONS: dict[str, str] = {
+    "thanks": "Ucapan terima kasih",
+    "spam": "Spam / iklan",
+    "greeting": "Salam / sapaan saja",
+    "duplicate": "Duplikat pengaduan lain",
+    "not_our_authority": "Bukan kewenangan Dinas Dukcapil",
+}
+
+EVENT_LABELS: dict[str, str] = {
+    "opened": "Pengaduan masuk",
+    "reopened": "Dibuka kembali (warga menulis lagi)",
+    "citizen_thanked": "Warga mengucapkan terima kasih",
+    "acknowledgement_queued": "Tanda terima disiapkan",
+    "dismissed": "Ditandai bukan pengaduan",
+    "escalated": "Diteruskan ke Group Admin",
+    "assigned": "Diserahkan ke bidang",
+    "division_answered": "Bidang memberi jawaban",
+    "reply_queued": "Balasan disiapkan untuk dikirim",
+    "delivered": "Balasan terkirim",
+    "delivery_retry": "Pengiriman akan dicoba lagi",
+    "delivery_failed": "Pengiriman gagal",
+    "delivery_uncertain": "Pengiriman belum pasti",
+    "delivery_confirmed": "Status pengiriman dipastikan petugas",
+    "note": "Catatan",
+    "categories_changed": "Kategori diubah",
+    "recapped": "Masuk rekap harian",
+    "export_unmasked": "Ekspor tanpa penyamaran",
+    "export_unmasked_refused": "Ekspor tanpa penyamaran ditolak (kata sandi salah)",
+    "delivery_checking": "Pengiriman belum pasti; diperiksa di platform",
+    "whatsapp_sent": "WhatsApp: balasan dikirim",
+    "whatsapp_delivered": "WhatsApp: balasan sampai di ponsel warga",
+    "whatsapp_read": "WhatsApp: balasan dibaca warga",
+    "whatsapp_failed": "WhatsApp: balasan GAGAL diantar",
+}
+
+LABELS: dict[str, dict[Any, str]] = {
+    "status": STATUS_LABELS,
+    "role": ROLES,
+    "intent": INTENT_LABELS,
+    "category": CATEGORY_LABELS,
+    "dismiss_reason": DISMISS_REASONS,
+    "event": EVENT_LABELS,
+    # what a citizen's message is on its platform
+    "kind": {"mention": "sebutan", "comment": "komentar", "dm": "pesan pribadi", "post": "unggahan"},
+    # what the office's own message is: a reply, public or private
+    "reply": {True: "balasan publik", False: "balasan pribadi"},
+    "public": {True: "publik", False: "pribadi"},
+    "purpose": {"answer": "Jawaban", "acknowledgement": "Tanda terima"},
+    "outbox": {"pending": "Menunggu dikirim", "sending": "Sedang dikirim", "sent": "Terkirim",
+               "failed": "GAGAL dikirim", "uncertain": "BELUM PASTI terkirim"},
+    "channel": {"sandbox": "Sandbox (latihan)", "x": "X (Twitter)", "facebook": "Facebook",
+                "instagram": "Instagram", "telegram": "Telegram", "whatsapp": "WhatsApp",
+                "email": "E-mail"},
+    # the inbox list's narrow column: channel and public/private in a few letters
+    "channel_short": {"sandbox": "Latihan", "x": "X", "facebook": "FB", "instagram": "IG",
+                      "telegram": "TG", "whatsapp": "WA", "email": "Surel"},
+    "public_short": {True: "publik", False: "DM"},
+    "recap_kind": {"daily": "Rekap harian", "monthly": "Laporan bulanan"},
+    "format": {"pdf": "PDF", "xlsx": "Excel (XLSX)", "html": "Halaman web (HTML)", "csv": "CSV",
+               "csv_excel": "CSV untuk Excel (titik koma)", "png": "Gambar (PNG)",
+               "csv-excel": "CSV untuk Excel (titik koma)", "jsonl": "JSONL"},
+    "yes_no": {True: "ya", False: "tidak"},
+    # the keys of an event's detail worth showing, and what they are called
+    "detail": {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
+               "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",
+               "delivered": "Terkirim", "day": "Tanggal", "purpose": "Jenis",
+               "previous_status": "Status sebelumnya", "format": "Format"},
+}
+
+#: detail key -> the group its values are names of (``purpose: "answer"`` reads "Jawaban").
+DETAIL_VALUES: dict[str, str] = {"purpose": "purpose", "reason": "dismiss_reason",
+                                 "previous_status": "status", "delivered": "yes_no",
+                                 "format": "format", "before": "category", "after": "category"}
+
+
+def label(group: str, name: Any) -> str:
+    """The Indonesian word for ``name`` in ``group``; an unknown name is shown as it is.
+
+    Showing an unknown name (rather than nothing) keeps a new internal name visible until it
+    gets its word; the tests fail when one of the known names has none."""
+    words = LABELS[group]
+    if name in words:
+        return words[name]
+    return "–" if name in (None, "") else str(name)
+
+
+def labels(group: str, names: list[Any] | tuple[Any, ...]) -> str:
+    """Several names of one group as one line (``KTP-el, KK``), ``–`` for none."""
+    return ", ".join(label(group, n) for n in names) or "–"
+
+
+def detail_value(key: str, value: Any) -> str:
+    """An event's detail value as an officer reads it."""
+    group = DETAIL_VALUES.get(key)
+    if isinstance(value, (list, tuple)):
+        return labels(group, value) if group else (", ".join(str(v) for v in value) or "–")
+    return label(group, value) if group else str(value)
+
+
+def message_kind(direction: str, kind: str, public: bool) -> str:
+    """``komentar`` for a citizen's comment; ``balasan publik`` for the office's own reply."""
+    return label("reply", bool(public)) if direction == "out" else label("kind", kind)
