@@ -240,6 +240,12 @@ class Connector:
         self.session = session or make_session()
         self.data_dir = data_dir
 
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> list[str]:
+        """Problems ``settings`` cannot express (a value outside a set, a combination), as
+        ``key: plain sentence`` each; config validation prefixes them with the account."""
+        return []
+
     def poll(self, cursor: dict[str, Any]) -> PollResult:
         """Return the messages newer than ``cursor`` and the cursor that covers them.
 
@@ -365,6 +371,7 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "x": "connectors.x:XConnector",
     "facebook": "connectors.facebook:FacebookConnector",
     "instagram": "connectors.instagram:InstagramConnector",
+    "email": "connectors.email:EmailConnector",
 }
 
 ENTRY_POINT_GROUP = "aduan.connectors"

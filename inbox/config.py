@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connectors.base import RegistryError, Setting, connector_class
 
 ACCOUNT_COMMON: dict[str, Setting] = {
-    "kind": Setting(str, required=True, help="sandbox | x | facebook | instagram"),
+    "kind": Setting(str, required=True, help="sandbox | x | facebook | instagram | email"),
     "label": Setting(str, default="", help="name shown to officers"),
     "enabled": Setting(bool, default=True),
     "poll_interval": Setting(int, default=None, help="seconds between polls"),
@@ -267,7 +267,7 @@ def _check_accounts(raw: Any, findings: list[str]) -> dict[str, AccountConfig]:
             continue
         kind = table.get("kind")
         if not isinstance(kind, str):
-            findings.append(f"{prefix}.kind: is required (sandbox, x, facebook or instagram)")
+            findings.append(f"{prefix}.kind: is required (sandbox, x, facebook, instagram or email)")
             continue
         try:
             cls = connector_class(kind)
@@ -276,6 +276,7 @@ def _check_accounts(raw: Any, findings: list[str]) -> dict[str, AccountConfig]:
             continue
         schema = {**ACCOUNT_COMMON, **cls.settings}
         values = _check_table(prefix, table, schema, findings)
+        findings.extend(f"{prefix}.{problem}" for problem in cls.check_options(values))
         interval = values.pop("poll_interval") or cls.default_poll_interval
         if interval < 5:
             findings.append(f"{prefix}.poll_interval: must be at least 5 seconds")

@@ -19,7 +19,7 @@ KIND_LABELS = {"mention": "sebutan (mention)", "comment": "komentar", "dm": "pes
                "post": "unggahan"}
 META_KINDS = ("facebook", "instagram")  # private replies allowed up to 7 days by a person
 CHANNEL_LABELS = {"sandbox": "Sandbox (latihan)", "x": "X (Twitter)", "facebook": "Facebook",
-                  "instagram": "Instagram"}
+                  "instagram": "Instagram", "email": "E-mail"}
 OUTBOX_LABELS = {"pending": "Menunggu dikirim", "sending": "Sedang dikirim", "sent": "Terkirim",
                  "failed": "GAGAL dikirim", "uncertain": "BELUM PASTI terkirim"}
 PURPOSE_LABELS = {"answer": "Jawaban", "acknowledgement": "Tanda terima"}
