@@ -7,6 +7,7 @@ subprocess. Skipped locally without Dovecot, required in CI (``ADUAN_REQUIRE_MAI
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import signal
@@ -30,7 +31,8 @@ import main
 from inbox.attachments import Downloader
 from inbox.config import load_config
 from inbox.daemon import LEASE
-from inbox.models import Account, Attachment, Case, Message, Outbox
+from connectors.items import Unreadable
+from inbox.models import Account, Attachment, Case, Message, Outbox, SetAside
 from inbox.runtime import Runtime
 from tests.conftest import PG_URL, make_runtime, reset_database, write_config
 from tests.mailservers import DOVECOT, USER, Dovecot, Sink, account, make_certificate, require_or_skip
@@ -317,3 +319,47 @@ def test_a_wrong_password_stops_the_account_with_a_plain_reason(
     main.main(["--config", str(path), "poll"])
     out = "".join(capsys.readouterr())
     assert "menolak login IMAP" in out and "salah" not in out.replace("menolak", "")
+
+
+# --- set aside, re-read, status --------------------------------------------------------------------
+
+def test_an_unreadable_mail_is_set_aside_with_its_raw_and_the_rest_is_read(
+        servers: tuple[Dovecot, Sink], aduan: Aduan) -> None:
+    dovecot, _ = servers
+    good = deliver(dovecot, mail("KIA anak", "Syarat KIA apa saja?", photo=JPEG * 40))
+    dovecot.deliver(b"Subject: tanpa pengirim\r\nMessage-ID: <tanpa.from@x.test>\r\n\r\nhalo\r\n")
+    code, out, _ = aduan("poll")
+    assert code == 0, out
+    assert len(stored(good)) == 1
+    item = SetAside.get()
+    assert item.surface == "email.message" and "tanpa alamat pengirim" in item.reason
+    assert set(item.raw) >= {"uid", "uidvalidity", "rfc822_b64"}
+    rt = Runtime(load_config(aduan.config))  # type: ignore[attr-defined]
+    connector = rt.connector("surel")
+    with pytest.raises(Unreadable, match="tanpa alamat pengirim"):  # re-read from the raw alone
+        connector.reread(item.surface, item.raw, item.context)
+    assert aduan("poll")[0] == 0 and SetAside.select().count() == 1  # not set aside twice
+
+    # The raw of the photo mail leaves the photo's bytes on the server yet rebuilds the message.
+    with dovecot.client() as other:
+        other.select_folder("INBOX", readonly=True)
+        uid = min(other.search(["ALL"]))
+        validity = other.folder_status("INBOX", [b"UIDVALIDITY"])[b"UIDVALIDITY"]
+        body = other.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+    raw = connector._raw(uid, validity, body, None)
+    assert len(json.dumps(raw)) < len(body) / 4
+    again = connector.reread("email.message", json.loads(json.dumps(raw)), {})
+    assert again.external_id == good and again.text.endswith("Syarat KIA apa saja?")
+    assert [a.url for a in again.attachments] == [a.url for a in
+                                                  Attachment.select().where(Attachment.url.is_null(False))]
+
+
+def test_status_shows_the_email_account(servers: tuple[Dovecot, Sink], aduan: Aduan) -> None:
+    dovecot, _ = servers
+    deliver(dovecot, mail("Tanya", "Jam buka hari Sabtu?"))
+    assert aduan("poll")[0] == 0
+    code, out, _ = aduan("status", "--json")
+    assert code == 0
+    (row,) = json.loads(out)["accounts"]
+    assert (row["kind"], row["label"], row["last_error"]) == ("email", "E-mail pengaduan", None)
+    assert row["usage_today"]["messages"] == 1
