@@ -62,6 +62,10 @@ class InboundMessage:
     ``from_office`` is true for the office's own messages seen while polling (a Page's own
     comment, a DM the office sent from the platform's app): they are stored as outbound and
     never open a case.
+
+    ``case_reference`` is a case number the citizen quoted (an e-mail subject): a message whose
+    thread has no case of its author yet joins that case when it is the same citizen's case on
+    the same account.
     """
 
     external_id: str
@@ -78,6 +82,7 @@ class InboundMessage:
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     from_office: bool = False
     attachments: tuple[AttachmentRef, ...] = ()
+    case_reference: str | None = None
 
     def __post_init__(self) -> None:
         if not self.external_id:

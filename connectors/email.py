@@ -267,7 +267,7 @@ class EmailConnector(Connector):
             author_id=address[:120], author_handle=address, author_name=name,
             text=text, created_at=mp.sent_at(mail, received),
             in_reply_to=next(iter(mp.message_ids(mail.get("In-Reply-To"))), None),
-            raw={"subject": subject[:300], "case_number": mp.case_number(subject)},
+            raw={"subject": subject[:300]}, case_reference=mp.case_number(subject),
             from_office=from_office, attachments=refs)
 
     def fetch_attachment(self, session: requests.Session, url: str,

@@ -363,3 +363,20 @@ def test_status_shows_the_email_account(servers: tuple[Dovecot, Sink], aduan: Ad
     (row,) = json.loads(out)["accounts"]
     assert (row["kind"], row["label"], row["last_error"]) == ("email", "E-mail pengaduan", None)
     assert row["usage_today"]["messages"] == 1
+
+
+def test_the_case_number_in_a_subject_joins_the_citizens_own_case_only(
+        servers: tuple[Dovecot, Sink], aduan: Aduan) -> None:
+    dovecot, _ = servers
+    deliver(dovecot, mail("Akta kematian", "Mengurus akta kematian bapak saya."))
+    assert aduan("poll")[0] == 0
+    case = Case.get()
+    # A fresh mail (no threading headers) quoting the case number, from the same citizen...
+    own = deliver(dovecot, mail(f"Tambahan berkas [{case.reference}]", "Ini surat keterangan desa."))
+    # ...and one from someone else quoting the same number: never put into another's case.
+    other = deliver(dovecot, mail(f"Soal [{case.reference}]", "Saya juga begitu.",
+                                  sender="Orang Lain <lain@warga.test>"))
+    assert aduan("poll")[0] == 0
+    assert stored(own)[0].case_id == case.id
+    assert stored(other)[0].case_id != case.id
+    assert Case.select().count() == 2
