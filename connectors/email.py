@@ -343,6 +343,10 @@ class EmailConnector(Connector):
         except smtplib.SMTPAuthenticationError as exc:
             raise ConnectorError(LOGIN_REFUSED.format(what="SMTP"), permanent=True,
                                  detail=str(exc)[:300]) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise ConnectorError(f"Server SMTP {host} tidak menawarkan login (AUTH) atau STARTTLS; "
+                                 "periksa smtp_port dan smtp_security di config.toml.",
+                                 permanent=True, detail=str(exc)[:300]) from None
         except smtplib.SMTPRecipientsRefused as exc:
             raise ConnectorError(f"Server surat menolak alamat warga {reply.recipient_id}.",
                                  permanent=True, detail=str(exc)[:300]) from None

@@ -55,6 +55,7 @@ class Dovecot:
     folder: Path
     cert: Path
     port: int = 0
+    starttls_port: int = 0
     process_dir: Path = field(init=False)
 
     @property
@@ -62,7 +63,7 @@ class Dovecot:
         return self.folder / "mail" / "Maildir"
 
     def start(self) -> None:
-        self.port = free_port()
+        self.port, self.starttls_port = free_port(), free_port()
         self.process_dir = self.folder / "run"
         (self.process_dir / "state").mkdir(parents=True)
         key = self.cert.with_name("key.pem")
@@ -96,7 +97,8 @@ userdb {{
 service imap-login {{
   chroot =
   inet_listener imap {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.starttls_port}
   }}
   inet_listener imaps {{
     address = 127.0.0.1
@@ -168,9 +170,10 @@ service anvil {{
 
 
 class Sink:
-    """An SMTP server that keeps what it receives: STARTTLS required, AUTH PLAIN/LOGIN."""
+    """An SMTP server that keeps what it receives: STARTTLS required (or SMTPS with
+    ``implicit_tls``), AUTH PLAIN/LOGIN."""
 
-    def __init__(self, cert: Path) -> None:
+    def __init__(self, cert: Path, implicit_tls: bool = False) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -190,9 +193,11 @@ class Sink:
             return AuthResult(success=ok)
 
         self.port = free_port()
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; an SMTPS connection is TLS throughout.
+        tls: dict[str, Any] = ({"ssl_context": context, "auth_require_tls": False} if implicit_tls
+                               else {"tls_context": context, "require_starttls": True})
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
-                                     tls_context=context, require_starttls=True,
-                                     authenticator=authenticator, auth_required=True)
+                                     authenticator=authenticator, auth_required=True, **tls)
 
     def start(self) -> None:
         self.controller.start()

@@ -22,7 +22,6 @@ from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 import time_machine
@@ -31,9 +30,11 @@ import main
 from inbox.attachments import Downloader
 from inbox.config import load_config
 from inbox.daemon import LEASE
+from connectors.base import ConnectorError, OutboundReply
 from connectors.items import Unreadable
 from inbox.models import Account, Attachment, Case, Message, Outbox, SetAside
 from inbox.runtime import Runtime
+from inbox.web.display import channel_label, reply_window
 from tests.conftest import PG_URL, make_runtime, reset_database, write_config
 from tests.mailservers import DOVECOT, USER, Dovecot, Sink, account, make_certificate, require_or_skip
 
@@ -363,6 +364,10 @@ def test_status_shows_the_email_account(servers: tuple[Dovecot, Sink], aduan: Ad
     (row,) = json.loads(out)["accounts"]
     assert (row["kind"], row["label"], row["last_error"]) == ("email", "E-mail pengaduan", None)
     assert row["usage_today"]["messages"] == 1
+    case = Case.get()
+    assert channel_label(case) == "E-mail · E-mail pengaduan"  # dashboard, case list, case page
+    assert case.reply_window_closes_at is not None  # stored as for every private message...
+    assert reply_window(case, datetime.now(timezone.utc), timezone.utc) is None  # ...never shown
 
 
 def test_the_case_number_in_a_subject_joins_the_citizens_own_case_only(
@@ -380,3 +385,37 @@ def test_the_case_number_in_a_subject_joins_the_citizens_own_case_only(
     assert stored(own)[0].case_id == case.id
     assert stored(other)[0].case_id != case.id
     assert Case.select().count() == 2
+
+
+# aiosmtpd warns that AUTH does not require STARTTLS; on this SMTPS sink the whole connection is TLS.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_imap_starttls_and_smtps_work_and_an_untrusted_certificate_is_said_plainly(
+        servers: tuple[Dovecot, Sink], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dovecot, _ = servers
+    smtps = Sink(dovecot.cert, implicit_tls=True)
+    smtps.start()
+    try:
+        text = account(dovecot, smtps).replace('imap_security = "tls"', 'imap_security = "starttls"') \
+            .replace(f"imap_port = {dovecot.port}", f"imap_port = {dovecot.starttls_port}") \
+            .replace('smtp_security = "starttls"', 'smtp_security = "tls"')
+        path = write_config(tmp_path, accounts=text)
+        rt = make_runtime(path)
+        first = deliver(dovecot, mail("Tanya KIA", "Syarat KIA?"))
+        connector = rt.connector("surel")
+        result = connector.poll({})
+        assert [m.external_id for m in result.messages] == [first]
+        platform_id = connector.send(OutboundReply(
+            reply_id=7, case_reference="ADU-202612-0007", text="Syaratnya akta kelahiran.",
+            public=False, thread_id=result.messages[0].thread_id, in_reply_to=first,
+            recipient_id=CITIZEN, kind="dm"))
+        (envelope,) = smtps.received
+        sent = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        assert sent["Message-ID"] == platform_id and sent["In-Reply-To"] == first
+    finally:
+        smtps.stop()
+    untrusted = write_config(tmp_path, accounts=account(dovecot, smtps).replace(
+        f'ca_file = "{dovecot.cert}"', ""))
+    with pytest.raises(ConnectorError, match="Sertifikat TLS server surat 127.0.0.1 tidak dapat "
+                                             "dipercaya") as failure:
+        Runtime(load_config(untrusted)).connector("surel").poll({})
+    assert not failure.value.permanent

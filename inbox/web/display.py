@@ -18,6 +18,7 @@ from inbox.sla import WorkCalendar
 KIND_LABELS = {"mention": "sebutan (mention)", "comment": "komentar", "dm": "pesan pribadi",
                "post": "unggahan"}
 META_KINDS = ("facebook", "instagram")  # private replies allowed up to 7 days by a person
+NO_REPLY_WINDOW = ("email",)  # a mail can be answered whenever; no platform closes it
 CHANNEL_LABELS = {"sandbox": "Sandbox (latihan)", "x": "X (Twitter)", "facebook": "Facebook",
                   "instagram": "Instagram", "email": "E-mail"}
 OUTBOX_LABELS = {"pending": "Menunggu dikirim", "sending": "Sedang dikirim", "sent": "Terkirim",
@@ -92,7 +93,7 @@ def due_badge(case: Case, now: datetime, tz: Any) -> tuple[str, str] | None:
 def reply_window(case: Case, now: datetime, tz: Any) -> Clock | None:
     """The platform's reply window of a private case (None for public cases)."""
     closes = case.reply_window_closes_at
-    if case.public or closes is None or not case.is_open:
+    if case.public or closes is None or not case.is_open or case.account.kind in NO_REPLY_WINDOW:
         return None
     when = format_datetime_id(closes, tz)
     if case.account.kind in META_KINDS and closes <= now < case.last_inbound_at + HUMAN_AGENT_WINDOW:
