@@ -62,6 +62,10 @@ class InboundMessage:
     ``from_office`` is true for the office's own messages seen while polling (a Page's own
     comment, a DM the office sent from the platform's app): they are stored as outbound and
     never open a case.
+
+    ``case_reference`` is a case number the citizen quoted (an e-mail subject): a message whose
+    thread has no case of its author yet joins that case when it is the same citizen's case on
+    the same account.
     """
 
     external_id: str
@@ -78,6 +82,7 @@ class InboundMessage:
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     from_office: bool = False
     attachments: tuple[AttachmentRef, ...] = ()
+    case_reference: str | None = None
 
     def __post_init__(self) -> None:
         if not self.external_id:
@@ -249,6 +254,12 @@ class Connector:
         self.session = session or make_session()
         self.data_dir = data_dir
 
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> list[str]:
+        """Problems ``settings`` cannot express (a value outside a set, a combination), as
+        ``key: plain sentence`` each; config validation prefixes them with the account."""
+        return []
+
     def poll(self, cursor: dict[str, Any]) -> PollResult:
         """Return the messages newer than ``cursor`` and the cursor that covers them.
 
@@ -344,6 +355,7 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "instagram": "connectors.instagram:InstagramConnector",
     "telegram": "connectors.telegram:TelegramConnector",
     "whatsapp": "connectors.whatsapp:WhatsAppConnector",
+    "email": "connectors.email:EmailConnector",
 }
 
 ENTRY_POINT_GROUP = "aduan.connectors"

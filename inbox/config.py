@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connectors.base import RegistryError, Setting, connector_class, registered_kinds
 
 ACCOUNT_COMMON: dict[str, Setting] = {
-    "kind": Setting(str, required=True, help="sandbox | x | facebook | instagram | telegram | whatsapp"),
+    "kind": Setting(str, required=True,
+                    help="sandbox | x | facebook | instagram | telegram | whatsapp | email"),
     "label": Setting(str, default="", help="name shown to officers"),
     "enabled": Setting(bool, default=True),
     "poll_interval": Setting(int, default=None, help="seconds between polls"),
@@ -277,7 +278,7 @@ def _check_accounts(raw: Any, findings: list[str]) -> dict[str, AccountConfig]:
             continue
         kind = table.get("kind")
         if not isinstance(kind, str):
-            findings.append(f"{prefix}.kind: wajib diisi (sandbox, x, facebook atau instagram)")
+            findings.append(f"{prefix}.kind: wajib diisi (mis. sandbox, x, facebook, instagram, telegram, whatsapp atau email)")
             continue
         known = registered_kinds()
         if kind not in known:
@@ -291,6 +292,7 @@ def _check_accounts(raw: Any, findings: list[str]) -> dict[str, AccountConfig]:
             continue
         schema = {**ACCOUNT_COMMON, **cls.settings}
         values = _check_table(prefix, table, schema, findings)
+        findings.extend(f"{prefix}.{problem}" for problem in cls.check_options(values))
         interval = values.pop("poll_interval") or cls.default_poll_interval
         if interval < 5:
             findings.append(f"{prefix}.poll_interval: paling sedikit 5 detik")

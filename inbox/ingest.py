@@ -243,6 +243,29 @@ class _Batch:
                 state = _CaseState(case_id, status, public, last, intent=intent)
                 self.latest[(thread, contact_id)] = state
                 self.latest_any[thread] = state
+        self._quoted_cases(citizens)
+
+    def _quoted_cases(self, citizens: list[InboundMessage]) -> None:
+        """A message quoting a case number (``case_reference``) in a thread without a case of
+        its author joins that case, if the case is the same citizen's on this account: quoting
+        someone else's number never puts a message into their case."""
+        quoted = [m for m in citizens if m.case_reference
+                  and (m.thread_id, self.contacts[m.author_id].id) not in self.latest]
+        if not quoted:
+            return
+        references = list(dict.fromkeys(m.case_reference for m in quoted))[:CHUNK]
+        found = {reference: (_CaseState(case_id, status, public, last, intent=intent), contact_id)
+                 for case_id, reference, contact_id, status, public, last, intent in
+                 Case.select(Case.id, Case.reference, Case.contact, Case.status, Case.public,
+                             Case.last_inbound_at, Case.intent)
+                 .where((Case.account == self.account) & Case.reference.in_(references)).tuples()}
+        loaded = {state.id: state for state in self.latest.values()}  # one state per case
+        for message in quoted:
+            contact = self.contacts[message.author_id]
+            state, owner = found.get(message.case_reference, (None, None))
+            if state is not None and owner == contact.id:
+                state = loaded.setdefault(state.id, state)
+                self.latest.setdefault((message.thread_id, contact.id), state)
 
     def _contacts(self, kind: str, authors: list[str]) -> dict[str, Contact]:
         found: dict[str, Contact] = {}

@@ -43,7 +43,8 @@ def test_a_plugin_claiming_a_built_in_kind_is_refused_loudly(tmp_path, monkeypat
 def test_an_unknown_kind_names_the_known_ones() -> None:
     with pytest.raises(RegistryError, match="unknown account kind 'fax'.*sandbox"):
         connector_class("fax")
-    assert set(BUILTIN_CONNECTORS) == {"sandbox", "x", "facebook", "instagram", "telegram", "whatsapp"}
+    assert set(BUILTIN_CONNECTORS) == {"sandbox", "x", "facebook", "instagram", "telegram", "whatsapp",
+                                       "email"}
 
 
 @pytest.mark.parametrize("change, error", [

@@ -23,6 +23,7 @@ KIND_LABELS = LABELS["kind"]
 CHANNEL_LABELS = LABELS["channel"]
 OUTBOX_LABELS = LABELS["outbox"]
 PURPOSE_LABELS = LABELS["purpose"]
+NO_REPLY_WINDOW = ("email",)  # a mail can be answered whenever; no platform closes it
 
 
 @dataclass
@@ -68,7 +69,7 @@ def due_badge(case: Case, now: datetime, tz: Any) -> tuple[str, str] | None:
 def reply_window(case: Case, now: datetime, tz: Any) -> Clock | None:
     """The platform's reply window of a private case (None for public cases)."""
     closes = case.reply_window_closes_at
-    if case.public or closes is None or not case.is_open:
+    if case.public or closes is None or not case.is_open or case.account.kind in NO_REPLY_WINDOW:
         return None
     when = format_datetime_id(closes, tz)
     if case.account.kind == "whatsapp" and closes <= now:
