@@ -39,7 +39,8 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from connectors import mailparse as mp
 from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
-                             OutboundReply, PollResult, Setting, too_large, utcnow)
+                             OutboundReply, PollResult, Setting, utcnow)
+from connectors.downloads import too_large
 from connectors.items import ItemReader, Unreadable
 
 log = logging.getLogger(__name__)

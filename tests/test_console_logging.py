@@ -58,4 +58,4 @@ def test_a_rejected_import_line_does_not_print_the_nik_it_quotes(tmp_path: Path,
     path = write_jsonl(tmp_path / "in.jsonl", [jsonl_line(created_at=NIK)])
     assert main(["--config", str(config), "import", "--jsonl", str(path)]) == 1
     err = capsys.readouterr().err
-    assert "line 1:" in err and "3329**********03" in err and NIK not in err
+    assert "baris 1:" in err and "3329**********03" in err and NIK not in err
