@@ -18,6 +18,7 @@ import peewee
 
 from connectors.base import InboundMessage
 from inbox import pii
+from inbox.backup_schedule import backup_health
 from inbox.config import Config, check_config, default_config_path, load_config
 from inbox.models import (OPEN_STATUSES, ROLES, Account, Case, Division, Event, Message, Outbox,
                           Usage, User, utcnow)
@@ -219,6 +220,7 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
         "outbox": {status: count for status, count in
                    Outbox.select(Outbox.status, peewee.fn.COUNT(Outbox.id))
                    .where(Outbox.status != "sent").group_by(Outbox.status).tuples()},
+        "backup": backup_health(runtime.config, now),
     }
 
 
@@ -247,6 +249,9 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         counts = ", ".join(f"{OUTBOX_WORDS.get(k, k)} {v}" for k, v in sorted(outbox.items()))
         trouble = outbox.get("failed") or outbox.get("uncertain")
         ctx.print(f"balasan: {counts}" + ("  (periksa di halaman pengaduan)" if trouble else ""))
+    backup = data["backup"]
+    ctx.print(f"cadangan: terakhir {backup['last_good_at'] or 'belum pernah'}"
+              + (f"  PERINGATAN: {backup['warning']}" if backup["warning"] else "  (baik)"))
     return 0
 
 
@@ -422,9 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_registrations() -> list[Any]:
     """Sub-commands of other areas: cases (SOP), recaps, classification, web."""
+    from inbox.backup_cli import register as register_backup
     from inbox.case_cli import register as register_cases
     from inbox.classify_cli import register as register_classify
     from inbox.setaside import register as register_setaside
     from inbox.web.serve import register as register_web
     from recap.cli import register as register_recaps
-    return [register_web, register_cases, register_classify, register_recaps, register_setaside]
+    return [register_web, register_cases, register_classify, register_recaps, register_setaside,
+            register_backup]

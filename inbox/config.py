@@ -73,6 +73,15 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "download": Setting(bool, default=True, help="download photos and files citizens send"),
         "max_mb": Setting(int, default=10, help="larger files are left on the platform"),
     },
+    "backup": {
+        "enabled": Setting(bool, default=True, help="the daemon makes a backup every day"),
+        "folder": Setting(str, default="", help="where backups go; empty = data_dir/backups"),
+        "time": Setting(str, default="", help="WIB; empty = daily_recap_time (after the recap)"),
+        "keep_daily": Setting(int, default=7),
+        "keep_weekly": Setting(int, default=4),
+        "keep_monthly": Setting(int, default=12),
+        "max_age_days": Setting(int, default=2, help="warn when the last good backup is older"),
+    },
 }
 
 KNOWN_TOP_LEVEL = set(SECTIONS) | {"divisions", "accounts"}
@@ -108,6 +117,7 @@ class Config:
     classify: dict[str, Any]
     privacy: dict[str, Any]
     attachments: dict[str, Any]
+    backup: dict[str, Any]
     divisions: list[dict[str, str]]
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
 
@@ -204,6 +214,13 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     _check_time("sla.end_of_day", sections["sla"].get("end_of_day"), findings)
     _check_time("schedule.daily_recap_time", sections["schedule"].get("daily_recap_time"), findings)
     _check_time("schedule.monthly_report_time", sections["schedule"].get("monthly_report_time"), findings)
+    if sections["backup"].get("time"):
+        _check_time("backup.time", sections["backup"]["time"], findings)
+    for key in ("keep_daily", "keep_weekly", "keep_monthly", "max_age_days"):
+        value = sections["backup"].get(key)
+        if isinstance(value, int) and value < (1 if key in ("keep_daily", "max_age_days") else 0):
+            findings.append(f"backup.{key}: must be a whole number of at least "
+                            f"{1 if key in ('keep_daily', 'max_age_days') else 0}")
     for i, day in enumerate(sections["sla"].get("extra_closures") or []):
         try:
             date.fromisoformat(day)

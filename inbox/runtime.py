@@ -21,8 +21,8 @@ from inbox import pii
 from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
-from inbox.models import (MODELS, Account, Attachment, Case, Division, Recap, SchemaMigration,
-                          SetAside, User,
+from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, Division, Heartbeat,
+                          Recap, SchemaMigration, SetAside, User,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
@@ -82,6 +82,11 @@ def _migration_5(db: peewee.Database) -> None:
     db.create_tables([SetAside, Attachment], safe=True)
 
 
+def _migration_9(db: peewee.Database) -> None:
+    # The outcome of every backup run and the daemon's heartbeat (status, dashboard, /healthz).
+    db.create_tables([BackupRun, Heartbeat], safe=True)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
@@ -89,6 +94,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (3, "text search index", _migration_3),
     (4, "one recap row per file", _migration_4),
     (5, "set-aside items and attachments", _migration_5),
+    (9, "backup runs and the daemon's heartbeat", _migration_9),
 ]
 
 

@@ -76,8 +76,9 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     app.extensions["aduan_runtime"] = rt
     CSRFProtect(app)
 
+    from inbox import health
     from inbox.web import admin, auth, case_page, cases, dashboard, files, recaps
-    for module in (auth, cases, case_page, dashboard, recaps, admin, files):
+    for module in (auth, cases, case_page, dashboard, recaps, admin, files, health):
         app.register_blueprint(module.bp)
 
     app.before_request(_open_db)

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
+from inbox.backup_schedule import backup_health
 from inbox.models import OPEN_STATUSES, Account, Case, Usage, utcnow
 from inbox.setaside import counts as set_aside_counts
 from inbox.web import runtime
@@ -80,4 +81,5 @@ def index() -> str:
         open_count=open_cases.count(), overdue=Case.overdue(now).count(),
         due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
         waiting={s: open_cases.clone().where(Case.status == s).count() for s in OPEN_STATUSES},
-        channels=channel_health(now), month_label=local.date())
+        channels=channel_health(now), month_label=local.date(),
+        backup=backup_health(rt.config, now))
