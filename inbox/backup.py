@@ -209,7 +209,7 @@ def create_backup(config: Config, out: str | None = None, now: datetime | None =
         raise BackupError(f"{folder}: folder cadangan tidak bisa dibuat ({exc.strerror})") from None
     name = archive_name(config, now)
     final, partial = folder / name, folder / f".{name}.partial"
-    with tempfile.TemporaryDirectory(prefix="aduan-backup-", dir=folder) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".aduan-backup-", dir=folder) as tmp:
         db_file = Path(tmp) / DB_MEMBER[kind]
         counts = (snapshot_sqlite(sqlite_path(url, config), db_file) if kind == "sqlite"
                   else snapshot_postgres(url, db_file))
@@ -314,7 +314,7 @@ def unpack_database(path: Path, workdir: Path) -> tuple[dict[str, Any], Path, in
 
 def verify_archive(path: Path, workdir: Path | None = None) -> dict[str, Any]:
     """Check ``path`` end to end; return its manifest or raise BackupError saying why not."""
-    with tempfile.TemporaryDirectory(prefix="aduan-check-", dir=workdir or path.parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".aduan-check-", dir=workdir or path.parent) as tmp:
         manifest, db_file, _ = unpack_database(path, Path(tmp))
         if manifest["database"]["kind"] == "sqlite":
             check_sqlite_copy(db_file, manifest)

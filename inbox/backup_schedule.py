@@ -8,12 +8,13 @@ run is retried after an hour. Each run's outcome is a :class:`BackupRun` row, so
 
 Rotation keeps the newest backup of each of the last ``keep_daily`` days, ``keep_weekly`` ISO
 weeks and ``keep_monthly`` months (the grandfather-father-son scheme). It only ever deletes
-files whose name is a finished backup of this office; hidden ``.partial`` files of a run that
-was killed are removed once they are a day old.
+files whose name is a finished backup of this office; the hidden ``.partial`` file and working
+folder of a run that was killed are removed once they are a day old.
 """
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,11 +80,16 @@ def rotate(config: Config, folder: Path, now: datetime | None = None) -> list[Pa
     backups = finished_backups(folder, config)
     keep = to_keep(backups, policy["keep_daily"], policy["keep_weekly"], policy["keep_monthly"])
     removed = [f.path for f in backups if f.path not in keep]
-    for path in folder.glob(".aduan-*.partial") if folder.is_dir() else []:
+    # A run killed half-way leaves its .partial archive and its working folder (a copy of the
+    # database: personal data) behind; a day later no live run can still own them.
+    for path in folder.glob(".aduan-*") if folder.is_dir() else []:
         if datetime.fromtimestamp(path.stat().st_mtime, now.tzinfo) < now - PARTIAL_MAX_AGE:
             removed.append(path)
     for path in removed:
-        path.unlink(missing_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     return removed
 
 
