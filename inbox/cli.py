@@ -114,7 +114,7 @@ def print_first_superuser(ctx: Context, created: tuple[str, str]) -> None:
 def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon alone: poll accounts, deliver replies, make recaps."""
     from inbox.daemon import Daemon
-    configure_logging()
+    configure_logging(log_dir=ctx.config.data_dir / "logs")
     runtime = ctx.runtime()
     setup(ctx.config)
     return Daemon(runtime).run()
@@ -363,7 +363,7 @@ def read_password() -> str:
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon (and the web, when installed) together: the normal way to run one office."""
     from inbox.daemon import Daemon
-    configure_logging()
+    configure_logging(log_dir=ctx.config.data_dir / "logs")
     runtime = ctx.runtime()
     _, created = setup(ctx.config)
     if created:
@@ -430,8 +430,9 @@ def extra_registrations() -> list[Any]:
     from inbox.backup_cli import register as register_backup
     from inbox.case_cli import register as register_cases
     from inbox.classify_cli import register as register_classify
+    from inbox.service import register as register_service
     from inbox.setaside import register as register_setaside
     from inbox.web.serve import register as register_web
     from recap.cli import register as register_recaps
     return [register_web, register_cases, register_classify, register_recaps, register_setaside,
-            register_backup]
+            register_backup, register_service]

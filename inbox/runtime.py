@@ -200,13 +200,21 @@ def setup(config: Config) -> tuple[list[str], tuple[str, str] | None]:
     return applied, ensure_superuser()
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Log lines on stderr with personal data masked (a NIK must never reach a log file)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(pii.MaskingFilter())
+def configure_logging(level: int = logging.INFO, log_dir: Path | None = None) -> None:
+    """Log lines on stderr, and into ``log_dir/aduan.log`` (rotated at 5 MB, 10 kept) when given,
+    with personal data masked (a NIK must never reach a log file)."""
+    import logging.handlers
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        # A service has no terminal: without a file its log is gone when the journal rotates.
+        handlers.append(logging.handlers.RotatingFileHandler(
+            log_dir / "aduan.log", maxBytes=5 * 1024 * 1024, backupCount=10, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(pii.MaskingFilter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level)
     for noisy in ("urllib3", "matplotlib", "PIL", "fontTools", "waitress.queue"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
