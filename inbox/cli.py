@@ -430,9 +430,10 @@ def extra_registrations() -> list[Any]:
     from inbox.backup_cli import register as register_backup
     from inbox.case_cli import register as register_cases
     from inbox.classify_cli import register as register_classify
+    from inbox.retention import register as register_privacy
     from inbox.service import register as register_service
     from inbox.setaside import register as register_setaside
     from inbox.web.serve import register as register_web
     from recap.cli import register as register_recaps
     return [register_web, register_cases, register_classify, register_recaps, register_setaside,
-            register_backup, register_service]
+            register_backup, register_service, register_privacy]

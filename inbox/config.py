@@ -68,6 +68,8 @@ SECTIONS: dict[str, dict[str, Setting]] = {
     "privacy": {
         "public_reply_with_personal_data": Setting(str, default="block",
                                                    help="block | warn"),
+        "retention_months": Setting(int, default=0, help="0 = keep; else closed cases older "
+                                    "than this are reduced to their masked form"),
     },
     "attachments": {
         "download": Setting(bool, default=True, help="download photos and files citizens send"),
@@ -235,6 +237,9 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     max_mb = sections["attachments"].get("max_mb")
     if isinstance(max_mb, int) and not 1 <= max_mb <= 100:
         findings.append("attachments.max_mb: must be a whole number of megabytes from 1 to 100")
+    retention = sections["privacy"].get("retention_months")
+    if isinstance(retention, int) and retention < 0:
+        findings.append("privacy.retention_months: must be 0 (keep) or a number of months")
     if sections["privacy"].get("public_reply_with_personal_data") not in (None, "block", "warn"):
         findings.append("privacy.public_reply_with_personal_data: must be \"block\" or \"warn\"")
 

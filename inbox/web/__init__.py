@@ -77,8 +77,8 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     CSRFProtect(app)
 
     from inbox import health
-    from inbox.web import admin, auth, case_page, cases, dashboard, files, recaps
-    for module in (auth, cases, case_page, dashboard, recaps, admin, files, health):
+    from inbox.web import admin, auth, case_page, cases, dashboard, files, privacy, recaps
+    for module in (auth, cases, case_page, dashboard, recaps, admin, files, health, privacy):
         app.register_blueprint(module.bp)
 
     app.before_request(_open_db)

@@ -43,6 +43,9 @@ EVENT_LABELS = {
     "categories_changed": "Kategori diubah",
     "recapped": "Masuk rekap harian",
     "export_unmasked": "Ekspor tanpa penyamaran",
+    "privacy_erased": "Data pribadi warga dihapus atas permintaan",
+    "retention_reduced": "Disamarkan setelah masa simpan",
+    "privacy_erase": "Penghapusan data pribadi",
 }
 DETAIL_LABELS = {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
                  "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",
