@@ -22,7 +22,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inbox.backup import NAME_RE, BackupError, backup_folder, create_backup, office_slug
+from inbox.backup import NAME_RE, BackupError, create_backup, office_slug
 from inbox.config import Config
 from inbox.models import BackupRun, Recap, utcnow
 
