@@ -18,13 +18,14 @@ import peewee
 
 from connectors.base import InboundMessage
 from inbox import pii
+from inbox.backup_schedule import backup_health
 from inbox.cli_common import Context, UserError, print_first_superuser, user_by_name
 from inbox.config import check_config
 from inbox.dates import format_datetime_id
 from inbox.labels import label
 from inbox.models import (OPEN_STATUSES, ROLES, Account, Case, Division, Event, Message, Outbox,
                           Usage, User, utcnow)
-from inbox.runtime import Runtime, create_user, setup
+from inbox.runtime import Runtime, configure_logging, create_user, setup
 from inbox.setaside import counts as set_aside_counts
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon alone: poll accounts, deliver replies, make recaps."""
     from inbox.daemon import Daemon
+    configure_logging(log_dir=ctx.config.data_dir / "logs")
     runtime = ctx.runtime()
     setup(ctx.config)
     return Daemon(runtime).run()
@@ -164,6 +166,7 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
         "outbox": {status: count for status, count in
                    Outbox.select(Outbox.status, peewee.fn.COUNT(Outbox.id))
                    .where(Outbox.status != "sent").group_by(Outbox.status).tuples()},
+        "backup": backup_health(runtime.config, now),
     }
 
 
@@ -193,6 +196,9 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         counts = ", ".join(f"{label('outbox', k).lower()} {v}" for k, v in sorted(outbox.items()))
         trouble = outbox.get("failed") or outbox.get("uncertain")
         ctx.print(f"balasan: {counts}" + ("  (periksa di halaman pengaduan)" if trouble else ""))
+    backup = data["backup"]
+    ctx.print(f"cadangan: terakhir {backup['last_good_at'] or 'belum pernah'}"
+              + (f"  PERINGATAN: {backup['warning']}" if backup["warning"] else "  (baik)"))
     return 0
 
 
@@ -327,6 +333,7 @@ def read_password() -> str:
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon (and the web, when installed) together: the normal way to run one office."""
     from inbox.daemon import Daemon
+    configure_logging(log_dir=ctx.config.data_dir / "logs")
     runtime = ctx.runtime()
     _, created = setup(ctx.config)
     if created:
@@ -392,11 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_registrations() -> list[Any]:
     """Sub-commands of other areas: cases (SOP), recaps, classification, web."""
+    from inbox.backup_cli import register as register_backup
     from inbox.case_cli import register as register_cases
     from inbox.classify_cli import register as register_classify
+    from inbox.retention import register as register_privacy
+    from inbox.service import register as register_service
     from inbox.setaside import register as register_setaside
     from inbox.web.serve import register as register_web
     from inbox.webhook_check import register as register_webhook
     from recap.cli import register as register_recaps
     return [register_web, register_cases, register_classify, register_recaps, register_setaside,
-            register_webhook]
+            register_webhook, register_backup, register_service, register_privacy]

@@ -72,10 +72,21 @@ SECTIONS: dict[str, dict[str, Setting]] = {
     "privacy": {
         "public_reply_with_personal_data": Setting(str, default="block",
                                                    help="block | warn"),
+        "retention_months": Setting(int, default=0, help="0 = keep; else closed cases older "
+                                    "than this are reduced to their masked form"),
     },
     "attachments": {
         "download": Setting(bool, default=True, help="download photos and files citizens send"),
         "max_mb": Setting(int, default=10, help="larger files are left on the platform"),
+    },
+    "backup": {
+        "enabled": Setting(bool, default=True, help="the daemon makes a backup every day"),
+        "folder": Setting(str, default="", help="where backups go; empty = data_dir/backups"),
+        "time": Setting(str, default="", help="WIB; empty = daily_recap_time (after the recap)"),
+        "keep_daily": Setting(int, default=7),
+        "keep_weekly": Setting(int, default=4),
+        "keep_monthly": Setting(int, default=12),
+        "max_age_days": Setting(int, default=2, help="warn when the last good backup is older"),
     },
 }
 
@@ -112,6 +123,7 @@ class Config:
     classify: dict[str, Any]
     privacy: dict[str, Any]
     attachments: dict[str, Any]
+    backup: dict[str, Any]
     divisions: list[dict[str, str]]
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
 
@@ -215,6 +227,13 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     _check_time("sla.end_of_day", sections["sla"].get("end_of_day"), findings)
     _check_time("schedule.daily_recap_time", sections["schedule"].get("daily_recap_time"), findings)
     _check_time("schedule.monthly_report_time", sections["schedule"].get("monthly_report_time"), findings)
+    if sections["backup"].get("time"):
+        _check_time("backup.time", sections["backup"]["time"], findings)
+    for key in ("keep_daily", "keep_weekly", "keep_monthly", "max_age_days"):
+        value = sections["backup"].get(key)
+        if isinstance(value, int) and value < (1 if key in ("keep_daily", "max_age_days") else 0):
+            findings.append(f"backup.{key}: must be a whole number of at least "
+                            f"{1 if key in ('keep_daily', 'max_age_days') else 0}")
     for i, day in enumerate(sections["sla"].get("extra_closures") or []):
         try:
             date.fromisoformat(day)
@@ -229,6 +248,9 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     max_mb = sections["attachments"].get("max_mb")
     if isinstance(max_mb, int) and not 1 <= max_mb <= 100:
         findings.append("attachments.max_mb: harus bilangan bulat megabita dari 1 sampai 100")
+    retention = sections["privacy"].get("retention_months")
+    if isinstance(retention, int) and retention < 0:
+        findings.append("privacy.retention_months: harus 0 (disimpan terus) atau jumlah bulan")
     if sections["privacy"].get("public_reply_with_personal_data") not in (None, "block", "warn"):
         findings.append("privacy.public_reply_with_personal_data: harus \"block\" atau \"warn\"")
 

@@ -264,7 +264,12 @@ class Daemon:
 
     def extra_jobs(self) -> list[Callable[[schedule.Scheduler, Callable], None]]:
         """Jobs other parts of the product add (recaps); each gets the scheduler and the guard."""
-        jobs = []
+        from inbox.backup_schedule import schedule_backups
+        from inbox.health import schedule_heartbeat
+        from inbox.retention import schedule_retention
+        jobs = [functools.partial(schedule_heartbeat, self.runtime, self.worker_id),
+                functools.partial(schedule_backups, self.runtime),  # it waits for the daily recap
+                functools.partial(schedule_retention, self.runtime)]
         try:
             from recap.schedule import schedule_recaps
         except ImportError:

@@ -46,6 +46,9 @@ EVENT_LABELS: dict[str, str] = {
     "whatsapp_delivered": "WhatsApp: balasan sampai di ponsel warga",
     "whatsapp_read": "WhatsApp: balasan dibaca warga",
     "whatsapp_failed": "WhatsApp: balasan GAGAL diantar",
+    "privacy_erased": "Data pribadi warga dihapus atas permintaan",
+    "retention_reduced": "Disamarkan setelah masa simpan",
+    "privacy_erase": "Penghapusan data pribadi",
 }
 
 LABELS: dict[str, dict[Any, str]] = {

@@ -434,6 +434,27 @@ class LoginThrottle(BaseModel):
     wait_until = UTCDateTimeField(null=True)
 
 
+class BackupRun(BaseModel):
+    """One run of ``aduan backup`` (by hand or by the daemon): its outcome stays on the row so
+    ``aduan status``, the dashboard and ``/healthz`` can tell when backups stopped."""
+
+    started_at = UTCDateTimeField(default=utcnow, index=True)
+    finished_at = UTCDateTimeField(null=True)
+    status = pw.CharField(max_length=20, default="running")  # running | ok | failed
+    path = pw.TextField(null=True)
+    size = pw.BigIntegerField(null=True)
+    error = pw.TextField(null=True)
+    trigger = pw.CharField(max_length=20, default="manual")  # manual | daemon
+
+
+class Heartbeat(BaseModel):
+    """The daemon's sign of life, one row per worker; ``/healthz`` reads the newest."""
+
+    worker_id = pw.CharField(max_length=120, primary_key=True)
+    beat_at = UTCDateTimeField(default=utcnow)
+    interval_seconds = pw.IntegerField(default=60)
+
+
 class SchemaMigration(BaseModel):
     number = pw.IntegerField(primary_key=True)
     name = pw.CharField(max_length=120)
@@ -443,6 +464,7 @@ class SchemaMigration(BaseModel):
 MODELS: list[type[BaseModel]] = [
     Division, User, Account, Usage, Contact, Case, CaseCategory, Message, Event, Outbox,
     Template, Recap, Counter, SetAside, Attachment, WebhookDelivery, WebSession, LoginThrottle,
+    BackupRun, Heartbeat,
 ]
 
 

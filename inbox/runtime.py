@@ -7,6 +7,7 @@ accounts and divisions synchronised from config, and the first superuser.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import secrets
 import sqlite3
 import sys
@@ -23,8 +24,9 @@ from inbox import pii
 from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
-from inbox.models import (MODELS, Account, Attachment, Case, Division, LoginThrottle, Recap,
-                          SchemaMigration, SetAside, User, WebhookDelivery, WebSession,
+from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, Division, Heartbeat,
+                          LoginThrottle, Recap, SchemaMigration, SetAside, User,
+                          WebhookDelivery, WebSession,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
@@ -90,6 +92,11 @@ def _migration_6(db: peewee.Database) -> None:
     db.create_tables([WebSession, LoginThrottle], safe=True)
 
 
+def _migration_9(db: peewee.Database) -> None:
+    # The outcome of every backup run and the daemon's heartbeat (status, dashboard, /healthz).
+    db.create_tables([BackupRun, Heartbeat], safe=True)
+
+
 def _migration_10(db: peewee.Database) -> None:
     # Webhook deliveries (WhatsApp); numbers 6-9 belong to work merged separately.
     db.create_tables([WebhookDelivery], safe=True)
@@ -103,6 +110,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (4, "one recap row per file", _migration_4),
     (5, "set-aside items and attachments", _migration_5),
     (6, "web sessions and login throttles", _migration_6),
+    (9, "backup runs and the daemon's heartbeat", _migration_9),
     (10, "webhook deliveries", _migration_10),
 ]
 
@@ -227,16 +235,31 @@ class _ConsoleHandler(logging.StreamHandler):
         pass  # always the current sys.stderr
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Log lines on stderr with personal data masked (a NIK must never reach a log file).
+class _FileHandler(logging.handlers.RotatingFileHandler):
+    """``log_dir/aduan.log``, rotated at 5 MB (10 kept), with personal data masked."""
+
+    def __init__(self, log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(log_dir / "aduan.log", maxBytes=5 * 1024 * 1024, backupCount=10,
+                         encoding="utf-8")
+        self.addFilter(pii.MaskingFilter())
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+
+def configure_logging(level: int = logging.INFO, log_dir: Path | None = None) -> None:
+    """Log lines on stderr, and into ``log_dir/aduan.log`` when given, with personal data masked
+    (a NIK must never reach a log file).
 
     Called once by ``main()`` before any command runs, so no command logs through Python's
-    default handler, which prints messages and tracebacks as they are. Calling it again replaces
-    aduan's handler; handlers someone else added (pytest's, a service wrapper's) are kept.
-    """
+    default handler, which prints messages and tracebacks as they are; ``run`` and ``worker``
+    call it again with the log folder, because a service has no terminal. Calling it again
+    replaces aduan's handlers; handlers someone else added (pytest's, a service wrapper's) are
+    kept."""
     root = logging.getLogger()
-    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _ConsoleHandler)]
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, (_ConsoleHandler, _FileHandler))]
     root.addHandler(_ConsoleHandler())
+    if log_dir is not None:
+        root.addHandler(_FileHandler(log_dir))
     root.setLevel(level)
     for noisy in ("urllib3", "matplotlib", "PIL", "fontTools", "waitress.queue"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

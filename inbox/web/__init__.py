@@ -86,8 +86,10 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     app.url_map.converters["int"] = params.IdConverter
     app.before_request(params.refuse_nul)
 
-    from inbox.web import admin, auth, case_page, cases, dashboard, files, recaps, webhooks
-    for module in (auth, cases, case_page, dashboard, recaps, admin, files, webhooks):
+    from inbox import health
+    from inbox.web import admin, auth, case_page, cases, dashboard, files, privacy, recaps, webhooks
+    for module in (auth, cases, case_page, dashboard, recaps, admin, files, health, privacy,
+                   webhooks):
         app.register_blueprint(module.bp)
     # Meta signs its deliveries instead: the one route without a session has no CSRF token.
     csrf.exempt(webhooks.bp)

@@ -8,6 +8,7 @@ from typing import Any
 import peewee as pw
 from flask import Blueprint, g, render_template
 
+from inbox.backup_schedule import backup_health
 from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
 from inbox.setaside import counts as set_aside_counts
 from inbox.workflow import division_scoped, visible_cases
@@ -92,7 +93,8 @@ def index() -> str:
             (Outbox.status == "uncertain") & Case.id.in_(scope.clone().select(Case.id)))
             .order_by(Outbox.id).limit(20)),
         scope_label=g.user.division.name if division_scoped(g.user) else "",
-        webhook=None if division_scoped(g.user) else webhook_health())
+        webhook=None if division_scoped(g.user) else webhook_health(),
+        backup=backup_health(rt.config, now))
 
 
 def webhook_health() -> dict[str, int] | None:
