@@ -73,8 +73,7 @@ class IngestOptions:
         auto = tuple(intent for intent, on in (("spam", config.classify["auto_dismiss_spam"]),
                                                ("greeting", config.classify["auto_dismiss_greeting"]))
                      if on)
-        classifier = Classifier(extra_keywords=config.classify["extra_keywords"] or None,
-                                extra_intent_markers=config.classify["extra_intent_markers"] or None)
+        classifier = Classifier.from_config(config)
         return cls(calendar=calendar_from_config(config), classifier=classifier,
                    office_name=config.office["short_name"] or config.office["name"],
                    acknowledge_private=config.sla["acknowledge_private"],
