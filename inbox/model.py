@@ -193,7 +193,7 @@ class TrainedModel:
                            word_vocab={t: i for i, t in enumerate(data["word_terms"].tolist())},
                            idf=data["idf"], weights=data["weights"].astype(np.float64),
                            bias=data["bias"], thresholds=data["thresholds"], meta=header["meta"])
-        except (OSError, KeyError, json.JSONDecodeError) as exc:
+        except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"{path}: not a classifier model ({exc})") from None
 
 

@@ -154,24 +154,32 @@ class RetrainReport:
 
 def retrain(data_dir: Path, force: bool = False) -> RetrainReport:
     """Train on the shipped set plus the office's examples and replace the model in
-    ``data_dir`` only when the new one is not worse (or ``force``)."""
+    ``data_dir`` only when the new one is not worse (or ``force``).
+
+    The comparison is between recipes on the same held-back part, which neither trained on:
+    a share of the shipped set and of the corrections the current model has not seen (each
+    stratified by intent, fixed seed). "Current" is retrained without that part from what the
+    current model was trained on; "new" adds the office's other examples. Scoring the saved
+    current model instead would favour it: it has seen the shipped set."""
     from datetime import datetime, timezone
     path = Path(data_dir) / MODEL_FILE
     shipped = read_examples(SHIPPED_SET)
     office = office_examples()
     current = TrainedModel.load(path) if path.exists() else None
     seen = set((current.meta.get("office_cases") or []) if current else [])
-    # Only corrections the current model never trained on can compare the two fairly.
-    kept, held = held_back_split([item for item in office if item[0] not in seen])
-    kept += [item for item in office if item[0] in seen]
-    candidate = train(shipped + [ex for _, ex in kept])
-    sets = {"shipped": shipped}
-    if held:
-        sets["held_back"] = [ex for _, ex in held]
-    report = RetrainReport(False, "", office=len(office), held_back=len(held))
+    old = [item for item in office if item[0] in seen]
+    shipped_kept, shipped_held = held_back_split(list(enumerate(shipped)))
+    new_kept, new_held = held_back_split([item for item in office if item[0] not in seen])
+    base = [ex for _, ex in shipped_kept] + [ex for _, ex in old]
+    sets = {"shipped": [ex for _, ex in shipped_held]}
+    if new_held:
+        sets["held_back"] = [ex for _, ex in new_held]
+    report = RetrainReport(False, "", office=len(office), held_back=len(new_held))
+    baseline = train(base)
+    candidate = train(base + [ex for _, ex in new_kept])
     for name, examples in sets.items():
         report.candidate[name] = scores(candidate, examples)
-        report.current[name] = scores(current or shipped_model(), examples)
+        report.current[name] = scores(baseline, examples)
     worse = [f"{name} {axis}" for name in sets for axis in ("categories", "intent")
              if report.candidate[name][axis] < report.current[name][axis] - TOLERANCE]
     if worse and not force:
@@ -191,11 +199,12 @@ def retrain(data_dir: Path, force: bool = False) -> RetrainReport:
 def print_report(report: RetrainReport, out: TextIO) -> None:
     """The per-category figures of the new model against the current one, in Indonesian."""
     out.write(f"Contoh dari kantor: {report.office} (disisihkan untuk uji: {report.held_back})\n")
-    for name, title in (("held_back", "Bagian yang disisihkan"), ("shipped", "Set bawaan")):
+    for name, title in (("held_back", "Koreksi kantor yang disisihkan"),
+                        ("shipped", "Bagian set bawaan yang disisihkan")):
         if name not in report.candidate:
             continue
         cand, cur = report.candidate[name], report.current[name]
-        out.write(f"\n{title} ({cand['examples']} pesan)   sekarang   baru\n")
+        out.write(f"\n{title} ({cand['examples']} pesan){'':<6} sekarang    baru\n")
         for label in sorted(set(cand["f1"]) | set(cur["f1"])):
             out.write(f"  {label:<32} {cur['f1'].get(label, 0):>7.3f} {cand['f1'].get(label, 0):>7.3f}\n")
         out.write(f"  {'rata-rata kategori (macro F1)':<32} {cur['categories']:>7.3f} {cand['categories']:>7.3f}\n"
