@@ -62,6 +62,8 @@ SECTIONS: dict[str, dict[str, Setting]] = {
     "classify": {
         "auto_dismiss_spam": Setting(bool, default=False),
         "auto_dismiss_greeting": Setting(bool, default=False),
+        # thanks, greeting or spam the classifier is sure of, from a citizen with no open case
+        "auto_dismiss": Setting(bool, default=False),
         "extra_keywords": Setting(dict, default={}),
         "extra_intent_markers": Setting(dict, default={}),
     },
