@@ -58,6 +58,8 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "monthly_report_day": Setting(int, default=1),
         "monthly_report_time": Setting(str, default="07:00"),
         "max_backoff_seconds": Setting(int, default=1800),
+        # "monday 02:00": `aduan classify train` every week at that WIB time; "" = never
+        "retrain": Setting(str, default=""),
     },
     "classify": {
         "auto_dismiss_spam": Setting(bool, default=False),
@@ -201,6 +203,12 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     _check_time("sla.end_of_day", sections["sla"].get("end_of_day"), findings)
     _check_time("schedule.daily_recap_time", sections["schedule"].get("daily_recap_time"), findings)
     _check_time("schedule.monthly_report_time", sections["schedule"].get("monthly_report_time"), findings)
+    retrain = sections["schedule"].get("retrain")
+    if isinstance(retrain, str) and retrain.strip():
+        from inbox.training import parse_weekly
+        if parse_weekly(retrain) is None:
+            findings.append("schedule.retrain: tulis hari dan jam, misalnya \"monday 02:00\", "
+                            "atau \"\" agar tidak pernah")
     for i, day in enumerate(sections["sla"].get("extra_closures") or []):
         try:
             date.fromisoformat(day)

@@ -216,7 +216,9 @@ class Daemon:
 
     def extra_jobs(self) -> list[Callable[[schedule.Scheduler, Callable], None]]:
         """Jobs other parts of the product add (recaps); each gets the scheduler and the guard."""
-        jobs = []
+        from inbox.training import schedule_retrain
+        jobs: list[Callable[[schedule.Scheduler, Callable], None]] = [
+            functools.partial(schedule_retrain, self.runtime)]
         try:
             from recap.schedule import schedule_recaps
         except ImportError:

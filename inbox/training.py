@@ -211,3 +211,40 @@ def print_report(report: RetrainReport, out: TextIO) -> None:
                   f"  {'rata-rata jenis pesan (macro F1)':<32} {cur['intent']:>7.3f} {cand['intent']:>7.3f}\n")
     verdict = "Model diganti" if report.replaced else "Model tidak diganti"
     out.write(f"\n{verdict}: {report.reason}.\n")
+
+
+# --- the daemon's weekly retrain --------------------------------------------------------------
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_weekly(text: str) -> tuple[str, str] | None:
+    """("monday", "02:00") from "monday 02:00" (or "senin 02:00"), else None."""
+    indonesian = dict(zip(("senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu"), DAYS))
+    parts = text.strip().lower().split()
+    if len(parts) != 2:
+        return None
+    day = indonesian.get(parts[0], parts[0])
+    hh, _, mm = parts[1].partition(":")
+    if day not in DAYS or not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60
+                               and len(mm) == 2):
+        return None
+    return day, f"{int(hh):02d}:{mm}"
+
+
+def schedule_retrain(rt: Any, scheduler: Any, guard: Any) -> None:
+    """Add the weekly retrain to the daemon when ``schedule.retrain`` is set; a replaced model is
+    used by ingest from the next poll."""
+    when = parse_weekly(rt.config.schedule.get("retrain") or "")
+    if when is None:
+        return
+
+    def retrain_now() -> bool:
+        report = retrain(rt.data_dir)
+        log.info("weekly retrain: %s (%s)", "replaced" if report.replaced else "kept", report.reason)
+        if report.replaced and rt.ingest_options.classifier is not None:
+            rt.ingest_options.classifier.model = TrainedModel.load(Path(rt.data_dir) / MODEL_FILE)
+        return report.replaced
+
+    retrain_now.__name__ = "retrain_now"
+    getattr(scheduler.every(), when[0]).at(when[1], str(rt.config.tz)).do(guard(retrain_now))
