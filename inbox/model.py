@@ -165,7 +165,8 @@ class TrainedModel:
     # --- file ---------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        """Write the model atomically (a half-written file is never loaded)."""
+        """Write the model atomically (a half-written file is never loaded). Uncompressed: a
+        few MB, written and read in milliseconds (compressing took ~0.1 s per save)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         char_terms = sorted(self.char_vocab, key=self.char_vocab.get)
@@ -173,7 +174,7 @@ class TrainedModel:
         header = {"format": MODEL_FORMAT, "categories": self.categories, "intents": self.intents,
                   "meta": self.meta}
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, header=np.array(json.dumps(header, ensure_ascii=False)),
+            np.savez(fh, header=np.array(json.dumps(header, ensure_ascii=False)),
                                 char_terms=np.array(char_terms, dtype=str),
                                 word_terms=np.array(word_terms, dtype=str),
                                 idf=self.idf, weights=self.weights.astype(np.float32),
