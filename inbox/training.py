@@ -11,11 +11,11 @@ import json
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from inbox.model import MODEL_FILE, SEED, TrainedModel, fit
+from inbox.model import MODEL_FILE, SEED, TrainedModel, data_hash, fit
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +60,28 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+_trained: dict[str, TrainedModel] = {}   # data hash -> arrays, the last few trainings
+KEEP_TRAINED = 4
+
+
 def train(examples: Sequence[Example], meta: dict[str, Any] | None = None) -> TrainedModel:
-    """A model trained on ``examples``, reading the built-in rules' hits as features."""
+    """A model trained on ``examples``, reading the built-in rules' hits as features.
+
+    Training is deterministic, so the arrays of the last few data sets are kept in the process
+    and reused (a retrain compares two recipes, and a weekly retrain often sees the same
+    data); the metadata is always the caller's."""
     from inbox.classify import CATEGORIES, INTENTS, Classifier, normalise
-    rules = Classifier(model=None)
-    norms = [normalise(text) for text, _, _ in examples]
-    ruled = [rules._rules(n, text) for n, (text, _, _) in zip(norms, examples)]
-    return fit(examples, [(r.categories, r.intent) for r in ruled], norms, CATEGORIES, INTENTS,
-               meta=meta)
+    key = data_hash(examples)
+    done = _trained.get(key)
+    if done is None:
+        rules = Classifier(model=None)
+        norms = [normalise(text) for text, _, _ in examples]
+        ruled = [rules._rules(n, text) for n, (text, _, _) in zip(norms, examples)]
+        done = fit(examples, [(r.categories, r.intent) for r in ruled], norms, CATEGORIES, INTENTS)
+        while len(_trained) >= KEEP_TRAINED:
+            _trained.pop(next(iter(_trained)))
+        _trained[key] = done
+    return replace(done, meta={**done.meta, "trained_at": done.meta["trained_at"], **(meta or {})})
 
 
 _shipped: TrainedModel | None = None
