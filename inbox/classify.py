@@ -134,8 +134,9 @@ class Classifier:
     def __init__(self, extra_keywords: dict[str, list[str]] | None = None,
                  extra_intent_markers: dict[str, list[str]] | None = None,
                  model: Any = "default") -> None:
-        """``model``: a ``TrainedModel``, ``None`` for the rules alone, or ``"default"`` for
-        the model trained from the shipped labelled set (once per process)."""
+        """``model``: a ``TrainedModel``, ``None`` for the rules alone, ``"default"`` for the
+        model trained from the shipped labelled set (once per process), or a data folder
+        (``Path``) whose model file is read, or trained and saved when missing."""
         findings = check_extra_keywords(extra_keywords, extra_intent_markers)
         if findings:
             raise ValueError(findings[0])
@@ -149,19 +150,32 @@ class Classifier:
         self.markers: dict[str, re.Pattern[str] | None] = {
             name: _compile(_DATA["intents"][name] + list(extra_intent_markers.get(name, [])),
                            f"intents.{name}") for name in MARKERS}
-        if model == "default":
+        # Resolved on first use: a command that builds a Runtime but never classifies
+        # (`aduan status`, the web) must not read, let alone train, a model.
+        self._model: Any = model
+
+    @property
+    def model(self) -> Any:
+        """The ``TrainedModel`` (loaded or trained on first use), or ``None`` for rules alone."""
+        if isinstance(self._model, str) and self._model == "default":
             from inbox.training import shipped_model
-            model = shipped_model()
-        self.model = model
+            self._model = shipped_model()
+        elif isinstance(self._model, Path):
+            from inbox.training import load_or_train
+            self._model = load_or_train(self._model)
+        return self._model
+
+    @model.setter
+    def model(self, value: Any) -> None:
+        self._model = value
 
     @classmethod
     def from_config(cls, config: Any) -> Classifier:
         """The office's classifier: config's extra words and the model in the data folder
         (trained from the shipped set and saved there when it is missing)."""
-        from inbox.training import load_or_train
         return cls(extra_keywords=config.classify["extra_keywords"] or None,
                    extra_intent_markers=config.classify["extra_intent_markers"] or None,
-                   model=load_or_train(config.data_dir))
+                   model=Path(config.data_dir))
 
     def _find(self, name: str, text: str) -> list[str]:
         pattern = self.markers[name]
@@ -243,14 +257,15 @@ class Classifier:
         alone without a model. Evidence holds the rules' words; ``explain`` adds the model's."""
         norm = normalise(text)
         ruled = self._rules(norm, text)
-        if self.model is None:
+        model = self.model
+        if model is None:
             return ruled
-        cats, intents = self.model.probabilities(norm, ruled.categories, ruled.intent)
+        cats, intents = model.probabilities(norm, ruled.categories, ruled.intent)
         best = int(intents.argmax())
-        intent = self.model.intents[best]
+        intent = model.intents[best]
         chosen = ([] if intent == "spam" else
-                  [(code, float(p)) for code, p, t in zip(self.model.categories, cats,
-                                                          self.model.thresholds) if p >= t])
+                  [(code, float(p)) for code, p, t in zip(model.categories, cats, model.thresholds)
+                   if p >= t])
         confidence = {code: round(p, 3) for code, p in chosen}
         confidence["intent"] = round(float(intents[best]), 3)
         categories = tuple(code for code in CATEGORIES if code in confidence)
