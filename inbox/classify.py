@@ -1,11 +1,14 @@
 """What a citizen's message is about (service categories) and what it wants (intent).
 
-Rules, not a model: regular expressions over normalised text, from the word lists in
+A hybrid. The rules: regular expressions over normalised text, from the word lists in
 ``inbox/keywords.toml`` (built from ``shared/reference/indonesian-domain.md`` §1) plus the words
 config adds. No stemming and no stop-word removal: both destroy the words that matter here
-("blangko", "akte", "tidak", "belum"). Categories are multi-label; the intent is one of
-``INTENTS`` and follows the reference's decision rule: spam first, then thanks with no
-complaint or question, then a bare greeting, then complaint or question.
+("blangko", "akte", "tidak", "belum"). Their intent follows the reference's decision rule: spam
+first, then thanks with no complaint or question, then a bare greeting, then complaint or
+question. The model (``inbox/model.py``): a linear model over character and word n-grams that
+also reads the rules' hits as features, so it learns when to trust them and adds what the
+lists miss; it decides, with a probability per category and per intent. Without a model the
+rules decide alone. How the two combine was decided by measurement (README, Classification).
 """
 from __future__ import annotations
 
@@ -70,16 +73,38 @@ def _compile(words: list[str], where: str) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{w})" for w in words) + r")" + CLITIC + r"(?!\w)")
 
 
+# Under these probabilities a category or an intent is shown as "perlu dicek" (to check).
+LOW_CONFIDENCE = 0.7
+# From this probability a thanks, greeting or spam may be proposed (or set) for dismissal.
+DISMISS_CONFIDENCE = 0.9
+
+
 @dataclass(frozen=True)
 class Classification:
-    """Categories in ``CATEGORIES`` order, one intent, and the words that decided them."""
+    """Categories in ``CATEGORIES`` order, one intent, the words that decided them, and the
+    model's probabilities (``confidence``: per chosen category and ``"intent"``; empty when the
+    rules decided alone)."""
 
     categories: tuple[str, ...]
     intent: str
     evidence: dict[str, list[str]] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)
+    rule_categories: tuple[str, ...] = ()
+
+    @property
+    def uncertain(self) -> tuple[str, ...]:
+        """Chosen categories (and ``"intent"``) whose probability is under ``LOW_CONFIDENCE``."""
+        return tuple(k for k, p in self.confidence.items() if p < LOW_CONFIDENCE)
+
+    @property
+    def dismissable(self) -> bool:
+        """A thanks, greeting or spam the model is sure of (or the rules, with no model)."""
+        return (self.intent in ("thanks", "greeting", "spam")
+                and self.confidence.get("intent", 1.0) >= DISMISS_CONFIDENCE)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"categories": list(self.categories), "intent": self.intent, "evidence": self.evidence}
+        return {"categories": list(self.categories), "intent": self.intent, "evidence": self.evidence,
+                "confidence": self.confidence}
 
 
 def check_extra_keywords(extra: dict[str, Any] | None, extra_markers: dict[str, Any] | None = None,
@@ -107,7 +132,11 @@ class Classifier:
     ({marker: [regex]}) add to the built-in ones."""
 
     def __init__(self, extra_keywords: dict[str, list[str]] | None = None,
-                 extra_intent_markers: dict[str, list[str]] | None = None) -> None:
+                 extra_intent_markers: dict[str, list[str]] | None = None,
+                 model: Any = "default") -> None:
+        """``model``: a ``TrainedModel``, ``None`` for the rules alone, ``"default"`` for the
+        model trained from the shipped labelled set (once per process), or a data folder
+        (``Path``) whose model file is read, or trained and saved when missing."""
         findings = check_extra_keywords(extra_keywords, extra_intent_markers)
         if findings:
             raise ValueError(findings[0])
@@ -121,6 +150,32 @@ class Classifier:
         self.markers: dict[str, re.Pattern[str] | None] = {
             name: _compile(_DATA["intents"][name] + list(extra_intent_markers.get(name, [])),
                            f"intents.{name}") for name in MARKERS}
+        # Resolved on first use: a command that builds a Runtime but never classifies
+        # (`aduan status`, the web) must not read, let alone train, a model.
+        self._model: Any = model
+
+    @property
+    def model(self) -> Any:
+        """The ``TrainedModel`` (loaded or trained on first use), or ``None`` for rules alone."""
+        if isinstance(self._model, str) and self._model == "default":
+            from inbox.training import shipped_model
+            self._model = shipped_model()
+        elif isinstance(self._model, Path):
+            from inbox.training import load_or_train
+            self._model = load_or_train(self._model)
+        return self._model
+
+    @model.setter
+    def model(self, value: Any) -> None:
+        self._model = value
+
+    @classmethod
+    def from_config(cls, config: Any) -> Classifier:
+        """The office's classifier: config's extra words and the model in the data folder
+        (trained from the shipped set and saved there when it is missing)."""
+        return cls(extra_keywords=config.classify["extra_keywords"] or None,
+                   extra_intent_markers=config.classify["extra_intent_markers"] or None,
+                   model=Path(config.data_dir))
 
     def _find(self, name: str, text: str) -> list[str]:
         pattern = self.markers[name]
@@ -179,8 +234,11 @@ class Classifier:
             return "greeting", []  # only emoji or punctuation: nothing to answer but a hello
         return "question", question
 
-    def classify(self, text: str) -> Classification:
-        norm = normalise(text)
+    def rules(self, text: str) -> Classification:
+        """The rules alone (no model)."""
+        return self._rules(normalise(text), text)
+
+    def _rules(self, norm: str, text: str) -> Classification:
         found = self.categorise(norm)
         intent, why = self.intent(norm, text or "", found)
         if intent == "spam":
@@ -192,7 +250,28 @@ class Classifier:
         categories = tuple(code for code in CATEGORIES if code in found)
         evidence = {code: found[code] for code in categories}
         evidence["intent"] = why
-        return Classification(categories, intent, evidence)
+        return Classification(categories, intent, evidence, rule_categories=categories)
+
+    def classify(self, text: str) -> Classification:
+        """Categories and intent: the model's decision over the rules' hits, or the rules'
+        alone without a model. Evidence holds the rules' words; ``explain`` adds the model's."""
+        norm = normalise(text)
+        ruled = self._rules(norm, text)
+        model = self.model
+        if model is None:
+            return ruled
+        cats, intents = model.probabilities(norm, ruled.categories, ruled.intent)
+        best = int(intents.argmax())
+        intent = model.intents[best]
+        chosen = ([] if intent == "spam" else
+                  [(code, float(p)) for code, p, t in zip(model.categories, cats, model.thresholds)
+                   if p >= t])
+        confidence = {code: round(p, 3) for code, p in chosen}
+        confidence["intent"] = round(float(intents[best]), 3)
+        categories = tuple(code for code in CATEGORIES if code in confidence)
+        evidence = {code: ruled.evidence.get(code, []) for code in categories}
+        evidence["intent"] = ruled.evidence["intent"] if intent == ruled.intent else []
+        return Classification(categories, intent, evidence, confidence, ruled.categories)
 
 
 _default: Classifier | None = None
@@ -207,29 +286,51 @@ def classify(text: str) -> Classification:
 
 
 def explain(text: str, classifier: Classifier | None = None) -> dict[str, Any]:
-    """What ``aduan classify --json`` prints for one message (personal data masked)."""
-    result = (classifier or Classifier()).classify(text)
+    """What ``aduan classify --json`` prints for one message (personal data masked): the
+    categories and intent, the rules' words, the model's strongest n-grams for what the rules
+    did not find, and the probabilities."""
+    classifier = classifier or Classifier()
+    result = classifier.classify(text)
+    evidence = {k: [pii.mask(w) for w in v] for k, v in result.evidence.items()}
+    model = classifier.model
+    if model is not None:
+        norm = normalise(text)
+        for code in result.categories:
+            if not evidence.get(code):
+                evidence[code] = ["model: " + pii.mask(t)
+                                  for t in model.top_terms(norm, model.categories.index(code))]
+        if not evidence.get("intent"):
+            column = len(model.categories) + model.intents.index(result.intent)
+            evidence["intent"] = ["model: " + pii.mask(t) for t in model.top_terms(norm, column)]
     return {"text": pii.mask(text), "categories": list(result.categories), "intent": result.intent,
+            "confidence": result.confidence, "uncertain": list(result.uncertain),
             "personal_data": [{"kind": f.kind, "masked": f.masked} for f in pii.find_personal_data(text)],
-            "evidence": {k: [pii.mask(w) for w in v] for k, v in result.evidence.items()}}
+            "evidence": evidence}
+
+
+def _percent(p: float | None) -> str:
+    return "" if p is None else f" {round(p * 100)}%"
 
 
 def classify_command(texts: list[str], as_json: bool, out: TextIO,
                      classifier: Classifier | None = None) -> None:
-    """Print, per message, its categories, intent and personal data, in Indonesian or as JSON."""
+    """Print, per message, its categories, intent and personal data, in Indonesian or as JSON;
+    a probability under ``LOW_CONFIDENCE`` is marked "perlu dicek"."""
     classifier = classifier or Classifier()
     for text in texts:
         data = explain(text, classifier)
         if as_json:
             out.write(json.dumps(data, ensure_ascii=False) + "\n")
             continue
-        evidence = data["evidence"]
-        cats = ", ".join(f"{CATEGORY_LABELS[c]} ({', '.join(dict.fromkeys(evidence[c]))})"
+        evidence, conf, unsure = data["evidence"], data["confidence"], set(data["uncertain"])
+        cats = ", ".join(f"{CATEGORY_LABELS[c]} ({', '.join(dict.fromkeys(evidence[c])) or '-'})"
+                         f"{_percent(conf.get(c))}{' perlu dicek' if c in unsure else ''}"
                          for c in data["categories"]) or "-"
         why = ", ".join(dict.fromkeys(evidence.get("intent", [])))
         personal = ", ".join(f"{pii.KIND_LABELS[p['kind']]} {p['masked']}"
                              for p in data["personal_data"]) or "tidak ada"
         out.write(f"Pesan       : {data['text'][:120]}\n"
                   f"Kategori    : {cats}\n"
-                  f"Jenis pesan : {INTENT_LABELS[data['intent']]}" + (f" ({why})" if why else "") + "\n"
+                  f"Jenis pesan : {INTENT_LABELS[data['intent']]}" + (f" ({why})" if why else "")
+                  + _percent(conf.get("intent")) + (" perlu dicek" if "intent" in unsure else "") + "\n"
                   f"Data pribadi: {personal}\n\n")

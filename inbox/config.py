@@ -62,10 +62,14 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "monthly_report_day": Setting(int, default=1),
         "monthly_report_time": Setting(str, default="07:00"),
         "max_backoff_seconds": Setting(int, default=1800),
+        # "monday 02:00": `aduan classify train` every week at that WIB time; "" = never
+        "retrain": Setting(str, default=""),
     },
     "classify": {
         "auto_dismiss_spam": Setting(bool, default=False),
         "auto_dismiss_greeting": Setting(bool, default=False),
+        # thanks, greeting or spam the classifier is sure of, from a citizen with no open case
+        "auto_dismiss": Setting(bool, default=False),
         "extra_keywords": Setting(dict, default={}),
         "extra_intent_markers": Setting(dict, default={}),
     },
@@ -232,8 +236,14 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     for key in ("keep_daily", "keep_weekly", "keep_monthly", "max_age_days"):
         value = sections["backup"].get(key)
         if isinstance(value, int) and value < (1 if key in ("keep_daily", "max_age_days") else 0):
-            findings.append(f"backup.{key}: must be a whole number of at least "
+            findings.append(f"backup.{key}: harus bilangan bulat paling sedikit "
                             f"{1 if key in ('keep_daily', 'max_age_days') else 0}")
+    retrain = sections["schedule"].get("retrain")
+    if isinstance(retrain, str) and retrain.strip():
+        from inbox.training import parse_weekly
+        if parse_weekly(retrain) is None:
+            findings.append("schedule.retrain: tulis hari dan jam, misalnya \"monday 02:00\", "
+                            "atau \"\" agar tidak pernah")
     for i, day in enumerate(sections["sla"].get("extra_closures") or []):
         try:
             date.fromisoformat(day)

@@ -267,9 +267,12 @@ class Daemon:
         from inbox.backup_schedule import schedule_backups
         from inbox.health import schedule_heartbeat
         from inbox.retention import schedule_retention
-        jobs = [functools.partial(schedule_heartbeat, self.runtime, self.worker_id),
-                functools.partial(schedule_backups, self.runtime),  # it waits for the daily recap
-                functools.partial(schedule_retention, self.runtime)]
+        from inbox.training import schedule_retrain
+        jobs: list[Callable[[schedule.Scheduler, Callable], None]] = [
+            functools.partial(schedule_heartbeat, self.runtime, self.worker_id),
+            functools.partial(schedule_backups, self.runtime),  # it waits for the daily recap
+            functools.partial(schedule_retention, self.runtime),
+            functools.partial(schedule_retrain, self.runtime)]
         try:
             from recap.schedule import schedule_recaps
         except ImportError:

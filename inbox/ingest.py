@@ -69,6 +69,7 @@ class IngestOptions:
     acknowledgement_text: str = ""
     reply_window_hours: int = 24
     auto_dismiss: tuple[str, ...] = ()
+    auto_dismiss_sure: bool = False   # classify.auto_dismiss (see _open_case)
 
     @classmethod
     def from_config(cls, config: Any) -> IngestOptions:
@@ -76,15 +77,14 @@ class IngestOptions:
         auto = tuple(intent for intent, on in (("spam", config.classify["auto_dismiss_spam"]),
                                                ("greeting", config.classify["auto_dismiss_greeting"]))
                      if on)
-        classifier = Classifier(extra_keywords=config.classify["extra_keywords"] or None,
-                                extra_intent_markers=config.classify["extra_intent_markers"] or None)
+        classifier = Classifier.from_config(config)
         return cls(calendar=calendar_from_config(config), classifier=classifier,
                    office_name=config.office["short_name"] or config.office["name"],
                    acknowledge_private=config.sla["acknowledge_private"],
                    acknowledge_public=config.sla["acknowledge_public"],
                    acknowledgement_text=config.sla["acknowledgement_text"],
                    reply_window_hours=config.sla["reply_window_hours"],
-                   auto_dismiss=auto)
+                   auto_dismiss=auto, auto_dismiss_sure=config.classify["auto_dismiss"])
 
 
 @dataclass
@@ -326,16 +326,33 @@ class _Batch:
         self.latest_any[message.thread_id] = case
         self._event(case, "opened", at=now, external_id=message.external_id,
                     categories=list(classification.categories), intent=classification.intent)
-        if classification.intent in options.auto_dismiss:
+        sure = (options.auto_dismiss_sure and getattr(classification, "dismissable", False)
+                and not self._has_open_case(contact, case))
+        if classification.intent in options.auto_dismiss or sure:
             case.update(status="not_complaint", dismiss_reason=classification.intent,
                         closed_at=now, due_at=None)
             case.status = "not_complaint"
-            self._event(case, "dismissed", at=now, reason=classification.intent, automatic=True)
+            extra = {}
+            if sure and classification.intent not in options.auto_dismiss:
+                extra = {"confidence": classification.confidence.get("intent"),
+                         "why": "pengklasifikasi yakin ini bukan pengaduan dan warga ini tidak "
+                                "punya pengaduan terbuka"}
+            self._event(case, "dismissed", at=now, reason=classification.intent, automatic=True,
+                        **extra)
         elif _wants_acknowledgement(case, options):
             # The event keeps its place after "opened"; its outbox id is known after the insert.
             self._event(case, "acknowledgement_queued")
             self.acknowledgements.append((case, self.events[-1][1]["detail"]))
         return case
+
+    def _has_open_case(self, contact: Contact, new_case: _CaseState) -> bool:
+        """Whether the citizen has an open case besides ``new_case``, stored or in this batch:
+        a thank-you then may be about it, and a person should see it."""
+        if any(c is not new_case and c.contact is contact and c.status not in CLOSED_STATUSES
+               for c in self.new_cases):
+            return True
+        return Case.select().where((Case.contact == contact.id)
+                                   & Case.status.not_in(CLOSED_STATUSES)).exists()
 
     def _touch(self, case: _CaseState, message: InboundMessage, has_pii: bool) -> None:
         """A new citizen message in an open case: the reply window starts again."""

@@ -119,9 +119,10 @@ class MonthlyFigures:
         return [(d, received.get(d, 0), answered.get(d, 0)) for d in self.period.days()]
 
     def complaints_by_category(self, previous: bool = False) -> Counter[str]:
-        """Complaints received (dismissed ones left out) per category."""
+        """Complaints and questions received per category: a dismissed case, and a thanks,
+        greeting or spam left open, is no problem (issue 19 item 8)."""
         rows, p = self._pick(previous)
-        return Counter(code for c in rows if c.received_in(p) and c.status != "not_complaint"
+        return Counter(code for c in rows if c.received_in(p) and _is_problem(c)
                        for code in c.categories)
 
     def top_problems(self) -> list[tuple[str, int, int, list[str]]]:
@@ -129,7 +130,7 @@ class MonthlyFigures:
         previous month, a few short masked excerpts of the newest distinct summaries)."""
         counts, before = self.complaints_by_category(), self.complaints_by_category(previous=True)
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_PROBLEMS]
-        newest = sorted((c for c in self.received() if c.status != "not_complaint"),
+        newest = sorted((c for c in self.received() if _is_problem(c)),
                         key=lambda c: (c.opened_at, c.id), reverse=True)
         out = []
         for code, n in top:
@@ -145,6 +146,16 @@ class MonthlyFigures:
                     break
             out.append((code, n, before.get(code, 0), excerpts))
         return out
+
+
+PROBLEM_INTENTS = ("complaint", "question")
+
+
+def _is_problem(c: CaseRow) -> bool:
+    """A case that can be among "Masalah yang paling sering": not dismissed, and a complaint
+    or a question by its effective intent (a case with no intent, from before the classifier
+    set one, counts)."""
+    return c.status != "not_complaint" and (c.intent is None or c.intent in PROBLEM_INTENTS)
 
 
 def headline(rows: list[CaseRow], p: Period, clock: WorkClock) -> Headline:

@@ -292,6 +292,28 @@ def test_the_monthly_figures_of_a_month_with_nyepi_and_idul_fitri(rt: Runtime, h
     assert [refs(history, [c]) for c in f.open_cases()] == [{"C5"}, {"C6"}]  # overdue first
 
 
+def test_thanks_and_greetings_left_open_are_never_among_the_most_frequent_problems(
+        rt: Runtime, history: History) -> None:
+    # Three open thank-yous and a greeting about KTP, never dismissed, with a category each:
+    # counted, they would put ktp_el first with 5 and pindah_datang in the list.
+    for n, (text, intent) in enumerate([("makasih min, ktp sudah jadi", "thanks"),
+                                        ("terima kasih, ktp sudah saya ambil", "thanks"),
+                                        ("matur nuwun, ktp wis dadi", "thanks"),
+                                        ("halo min, soal surat pindah", "greeting")]):
+        history.arrive(f"T{n}", "sandbox", wib(3, 10, 9 + n), text,
+                       ["pindah_datang"] if intent == "greeting" else ["ktp_el"])
+        workflow.set_categories(rt, history.case(f"T{n}"), history.users["admin"],
+                                history.case(f"T{n}").effective_categories, intent=intent)
+    with time_machine.travel(NOW, tick=False):
+        f = monthly_figures(rt, 2026, 3)
+    problems = f.top_problems()
+    assert [(code, n) for code, n, _, _ in problems] == [
+        ("ktp_el", 2), ("akta_kelahiran", 1), ("kartu_keluarga", 1), ("legalisir", 1),
+        ("perubahan_data", 1)]
+    assert not any("makasih" in e or "terima kasih" in e for _, _, _, ex in problems for e in ex)
+    assert f.received_by("category")["ktp_el"] == 5  # still received, only not a problem
+
+
 def test_the_monthly_files_hold_the_figures_and_the_data_adds_up(
         rt: Runtime, history: History, now: None) -> None:
     paths = make_monthly_report(rt, 2026, 3)

@@ -204,3 +204,25 @@ def toggle_template(template_id: int) -> Any:
     Template.update(active=active).where(Template.id == template_id).execute()
     flash(f"Templat {template.name} {'diaktifkan' if active else 'dimatikan'}.", "success")
     return redirect(url_for("admin.templates"))
+
+
+@bp.route("/model")
+@roles_required(superuser=True)
+def classifier_model() -> Any:
+    """The classifier's model: when it was trained, on what, and its figures."""
+    from datetime import datetime
+
+    from inbox.dates import format_datetime_id
+    from inbox.model import MODEL_FILE, TrainedModel
+    from inbox.web import runtime
+    rt = runtime()
+    path = rt.data_dir / MODEL_FILE
+    meta, problem, trained = {}, None, None
+    if path.exists():
+        try:
+            meta = TrainedModel.load(path).meta
+            trained = format_datetime_id(datetime.fromisoformat(meta["trained_at"]), rt.config.tz)
+        except (ValueError, KeyError) as exc:
+            problem = str(exc)
+    return render_template("admin/model.html", meta=meta, trained=trained, problem=problem,
+                           exists=path.exists(), retrain=rt.config.schedule.get("retrain") or "")

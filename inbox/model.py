@@ -1,0 +1,250 @@
+"""The trained half of the classifier: a linear model over TF-IDF character and word n-grams
+plus the rules' own hits, stored as plain arrays in the data folder.
+
+Training uses scikit-learn (``TfidfVectorizer`` char_wb 2-5 and word 1-2, ``LogisticRegression``
+one-vs-rest for the multi-label categories and for the intent; fixed seed, so the
+same data gives the same model). Scoring does not: the vocabularies, idf weights and
+coefficients are saved as numpy arrays and a message is scored with a few dictionary look-ups
+and one small matrix product. That keeps ``aduan run`` free of scikit-learn's memory and of its
+per-call overhead (about 1 ms per message, far from the 5,000 messages/s ingest needs), and
+loading the model is one ``np.load`` of a file we wrote, nothing pickled, nothing downloaded.
+``tests/test_model.py`` checks that the hand-written scoring gives scikit-learn's numbers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+MODEL_FORMAT = 1
+SEED = 17
+MODEL_FILE = "classifier-model.npz"
+CHAR_NGRAMS = (2, 5)
+WORD_NGRAMS = (1, 2)
+RULE_WEIGHT = 1.0      # the rules' hits are features next to the n-grams (decided in README)
+C_CATEGORIES = 10.0
+C_INTENT = 10.0
+
+_LONG_NUMBER = re.compile(r"(?:\+?\d[ .,\-]?){8,}\d")
+_DIGIT = re.compile(r"\d")
+_WORD_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_SPACES = re.compile(r"\s\s+")
+
+
+def model_text(norm: str) -> str:
+    """The normalised text as the model reads it: a NIK, No. KK or phone number (however it is
+    spaced) becomes one token, other digits become 0, so the model learns "there is a number"
+    and never a citizen's number."""
+    return _DIGIT.sub("0", _LONG_NUMBER.sub(" nomorpanjang ", norm))
+
+
+def char_wb_ngrams(text: str, lo: int = CHAR_NGRAMS[0], hi: int = CHAR_NGRAMS[1]) -> list[str]:
+    """scikit-learn's ``char_wb`` analyzer (each word padded with spaces; a word no longer
+    than n gives itself once and no longer n-grams)."""
+    out: list[str] = []
+    extend = out.extend
+    for w in _SPACES.sub(" ", text).split():
+        w = " " + w + " "
+        size = len(w)
+        for n in range(lo, hi + 1):
+            if size <= n:
+                out.append(w)
+                break
+            extend([w[i:i + n] for i in range(size - n + 1)])
+    return out
+
+
+def word_ngrams(text: str, lo: int = WORD_NGRAMS[0], hi: int = WORD_NGRAMS[1]) -> list[str]:
+    """scikit-learn's ``word`` analyzer with its default token pattern."""
+    tokens = _WORD_TOKEN.findall(text)
+    out = list(tokens) if lo == 1 else []
+    for n in range(max(lo, 2), hi + 1):
+        out.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return out
+
+
+def rule_features(categories: Iterable[str], intent: str, category_codes: Sequence[str],
+                  intents: Sequence[str]) -> np.ndarray:
+    """One column per category the rules found and one for the rules' intent."""
+    row = np.zeros(len(category_codes) + len(intents), dtype=np.float64)
+    found = set(categories)
+    for i, code in enumerate(category_codes):
+        if code in found:
+            row[i] = 1.0
+    row[len(category_codes) + intents.index(intent)] = 1.0
+    return row
+
+
+@dataclass
+class TrainedModel:
+    """Arrays of a trained model and what it was trained on (``meta``)."""
+
+    categories: list[str]
+    intents: list[str]
+    char_vocab: dict[str, int]
+    word_vocab: dict[str, int]
+    idf: np.ndarray            # char columns, then word columns
+    weights: np.ndarray        # (n-gram columns + rule columns) x (categories + intents)
+    bias: np.ndarray
+    thresholds: np.ndarray     # per category: probability from which the model adds it
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_text(self) -> int:
+        return len(self.char_vocab) + len(self.word_vocab)
+
+    def _text_vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices and TF-IDF values of ``text`` (two l2-normalised blocks)."""
+        columns, values = [], []
+        offset = 0
+        for vocab, grams in ((self.char_vocab, char_wb_ngrams(text)),
+                             (self.word_vocab, word_ngrams(text))):
+            counts = Counter(map(vocab.get, grams))
+            counts.pop(None, None)
+            if counts:
+                idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts)) + offset
+                vals = np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+                vals += 1.0
+                vals *= self.idf[idx]
+                vals /= math.sqrt(float(vals @ vals))
+                columns.append(idx)
+                values.append(vals)
+            offset += len(vocab)
+        if not columns:
+            return np.zeros(0, dtype=np.intp), np.zeros(0)
+        return np.concatenate(columns), np.concatenate(values)
+
+    def probabilities(self, norm: str, rule_categories: Iterable[str],
+                      rule_intent: str) -> tuple[np.ndarray, np.ndarray]:
+        """(probability per category, probability per intent) for normalised text."""
+        columns, values = self._text_vector(model_text(norm))
+        rules = rule_features(rule_categories, rule_intent, self.categories, self.intents)
+        z = self.bias + rules @ self.weights[self.n_text:]
+        if len(columns):
+            z = z + values @ self.weights[columns]
+        p = 1.0 / (1.0 + np.exp(-z))
+        n = len(self.categories)
+        return p[:n], p[n:] / p[n:].sum()  # one-vs-rest intents, normalised as scikit-learn does
+
+    def top_terms(self, norm: str, output: int, limit: int = 3) -> list[str]:
+        """The n-grams that pushed ``output`` (a category or intent column) up most: the
+        model's explanation."""
+        columns, values = self._text_vector(model_text(norm))
+        if not len(columns):
+            return []
+        names = self._column_names()
+        contrib = values * self.weights[columns, output]
+        order = np.argsort(-contrib)
+        terms: list[str] = []
+        for k in order:
+            if contrib[k] <= 0 or len(terms) == limit:
+                break
+            term = names[columns[k]].strip()
+            if term and not any(term in t or t in term for t in terms):
+                terms.append(term)
+        return terms
+
+    def _column_names(self) -> list[str]:
+        if not hasattr(self, "_names"):
+            names = [""] * self.n_text
+            for term, j in self.char_vocab.items():
+                names[j] = term
+            for term, j in self.word_vocab.items():
+                names[len(self.char_vocab) + j] = term
+            self._names = names
+        return self._names
+
+    # --- file ---------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the model atomically (a half-written file is never loaded). Uncompressed: a
+        few MB, written and read in milliseconds (compressing took ~0.1 s per save)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        char_terms = sorted(self.char_vocab, key=self.char_vocab.get)
+        word_terms = sorted(self.word_vocab, key=self.word_vocab.get)
+        header = {"format": MODEL_FORMAT, "categories": self.categories, "intents": self.intents,
+                  "meta": self.meta}
+        with open(tmp, "wb") as fh:
+            np.savez(fh, header=np.array(json.dumps(header, ensure_ascii=False)),
+                                char_terms=np.array(char_terms, dtype=str),
+                                word_terms=np.array(word_terms, dtype=str),
+                                idf=self.idf, weights=self.weights.astype(np.float32),
+                                bias=self.bias, thresholds=self.thresholds)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> TrainedModel:
+        """Read a model file; raises ``ValueError`` when it is not one this version can use."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                if header.get("format") != MODEL_FORMAT:
+                    raise ValueError(f"{path}: model format {header.get('format')}, expected {MODEL_FORMAT}")
+                return cls(categories=header["categories"], intents=header["intents"],
+                           char_vocab={t: i for i, t in enumerate(data["char_terms"].tolist())},
+                           word_vocab={t: i for i, t in enumerate(data["word_terms"].tolist())},
+                           idf=data["idf"], weights=data["weights"].astype(np.float64),
+                           bias=data["bias"], thresholds=data["thresholds"], meta=header["meta"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise ValueError(f"{path}: not a classifier model ({exc})") from None
+
+
+def data_hash(examples: Sequence[tuple[str, Sequence[str], str]]) -> str:
+    """A short hash of the training examples (order-independent)."""
+    lines = sorted(json.dumps([t, sorted(c), i], ensure_ascii=False) for t, c, i in examples)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
+
+
+def fit(examples: Sequence[tuple[str, Sequence[str], str]], rule_outputs: Sequence[tuple[Sequence[str], str]],
+        norms: Sequence[str], categories: Sequence[str], intents: Sequence[str],
+        meta: dict[str, Any] | None = None, rule_weight: float = RULE_WEIGHT) -> TrainedModel:
+    """Train on ``examples`` (text, categories, intent) whose normalised texts are ``norms`` and
+    whose rule results are ``rule_outputs``. Imports scikit-learn (only training needs it)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    texts = [model_text(n) for n in norms]
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, lowercase=False,
+                           sublinear_tf=True, min_df=2, dtype=np.float64)
+    word = TfidfVectorizer(analyzer="word", ngram_range=WORD_NGRAMS, lowercase=False,
+                           sublinear_tf=True, min_df=1, dtype=np.float64)
+    # Trained on rule columns scaled by rule_weight, scored on 0/1 columns: the weights are
+    # scaled back below. rule_weight=0 is "the model alone".
+    rules = np.vstack([rule_features(c, i, categories, intents) for c, i in rule_outputs]) * rule_weight
+    x = sparse.hstack([char.fit_transform(texts), word.fit_transform(texts),
+                       sparse.csr_matrix(rules)]).tocsr()
+    n_text = len(char.vocabulary_) + len(word.vocabulary_)
+    weights = np.zeros((x.shape[1], len(categories) + len(intents)))
+    bias = np.zeros(len(categories) + len(intents))
+    # One binary logistic regression per category and per intent (liblinear: a fraction of a
+    # second each, where lbfgs' multinomial fit took several seconds on this data).
+    targets = [[code in c for _, c, _ in examples] for code in categories]
+    targets += [[want == i for _, _, i in examples] for want in intents]
+    for k, y in enumerate(np.array(t, dtype=int) for t in targets):
+        if y.min() == y.max():  # no example (or only examples) of this label: rules decide
+            bias[k] = -20.0 if y.max() == 0 else 20.0
+            continue
+        lr = LogisticRegression(C=C_CATEGORIES if k < len(categories) else C_INTENT,
+                                class_weight="balanced", solver="liblinear",
+                                random_state=SEED).fit(x, y)
+        weights[:, k], bias[k] = lr.coef_[0], lr.intercept_[0]
+    weights[n_text:] *= rule_weight
+    meta = dict(meta or {})
+    meta.setdefault("trained_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    meta["data_hash"] = data_hash(examples)
+    meta["examples"] = len(examples)
+    return TrainedModel(categories=list(categories), intents=list(intents),
+                        char_vocab={t: int(i) for t, i in char.vocabulary_.items()},
+                        word_vocab={t: int(i) for t, i in word.vocabulary_.items()},
+                        idf=np.concatenate([char.idf_, word.idf_]), weights=weights, bias=bias,
+                        thresholds=np.full(len(categories), 0.5), meta=meta)
