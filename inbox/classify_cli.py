@@ -18,7 +18,7 @@ def cmd_classify(args: argparse.Namespace, ctx: Any) -> int:
     if args.force:
         raise UserError("--force hanya dipakai dengan `aduan classify train`")
     if bool(args.text) == bool(args.jsonl):
-        raise UserError("give either TEXT or --jsonl FILE")
+        raise UserError("berikan TEKS atau --jsonl BERKAS, salah satu saja")
     texts: list[str] = []
     if args.jsonl:
         path = Path(args.jsonl)
@@ -32,7 +32,8 @@ def cmd_classify(args: argparse.Namespace, ctx: Any) -> int:
                 if not isinstance(data, dict) or not isinstance(data.get("text"), str):
                     raise ValueError
             except ValueError:
-                raise UserError(f"{path} line {number}: expected a JSON object with a \"text\" field") from None
+                raise UserError(f"{path} baris {number}: harus berupa objek JSON dengan kolom "
+                                f"\"text\"") from None
             texts.append(data["text"])
     else:
         texts.append(" ".join(args.text))

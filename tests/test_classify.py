@@ -163,7 +163,7 @@ def test_aduan_classify_refuses_a_broken_jsonl_line(config_path: Path, tmp_path:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"text": "ok"}\n["no"]\n', encoding="utf-8")
     assert main.main(["--config", str(config_path), "classify", "--jsonl", str(path)]) != 0
-    assert "line 2: expected a JSON object with a \"text\" field" in capsys.readouterr().err
+    assert "baris 2: harus berupa objek JSON dengan kolom \"text\"" in capsys.readouterr().err
 
 
 def test_the_rules_keep_their_floor_on_the_shipped_set() -> None:
