@@ -32,9 +32,14 @@ initial_burst = 200
 """
 
 
-def cli(config: Path, *argv: str) -> subprocess.CompletedProcess:
+#: The superuser's password, typed again for an unmasked export (issue 20).
+PASSWORD = "sandi-rahasia-1"
+
+
+def cli(config: Path, *argv: str, input: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(REPO / "main.py"), "--config", str(config), *argv],
-                          cwd=config.parent, capture_output=True, text=True, timeout=300)
+                          cwd=config.parent, capture_output=True, text=True, timeout=300,
+                          input=None if input is None else input + "\n")
 
 
 def messages(export_file: Path) -> dict[str, str]:
@@ -51,7 +56,7 @@ def test_a_backup_taken_while_two_processes_write_restores_to_exactly_its_manife
     config = fresh_config(tmp_path, accounts=BUSY_SANDBOX)
     assert cli(config, "init").returncode == 0
     assert subprocess.run([sys.executable, str(REPO / "main.py"), "--config", str(config), "user",
-                           "add", "super1", "--role", "admin", "--superuser"], input="sandi-rahasia-1\n",
+                           "add", "super1", "--role", "admin", "--superuser"], input=PASSWORD + "\n",
                           text=True, capture_output=True, timeout=60).returncode == 0
     lines = tmp_path / "many.jsonl"
     lines.write_text("\n".join(jsonl_line(n=f"imp-{n}", author_id=f"w{n % 300}", thread_id=f"t{n}")
@@ -79,11 +84,13 @@ def test_a_backup_taken_while_two_processes_write_restores_to_exactly_its_manife
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
     before = tmp_path / "before.jsonl"
-    assert cli(config, "export", "--unmasked", "--as", "super1", "--out", str(before)).returncode == 0
+    assert cli(config, "export", "--unmasked", "--as", "super1", "--out", str(before),
+               input=PASSWORD).returncode == 0
     restored = cli(config, "restore", str(archive), "--force")
     assert restored.returncode == 0, restored.stderr
     after = tmp_path / "after.jsonl"
-    assert cli(config, "export", "--unmasked", "--as", "super1", "--out", str(after)).returncode == 0
+    assert cli(config, "export", "--unmasked", "--as", "super1", "--out", str(after),
+               input=PASSWORD).returncode == 0
     old, new = messages(before), messages(after)
     # The backup is one moment of a database being written: fewer messages than at the end,
     # each exactly as it was, and as many as its manifest counted.
