@@ -280,6 +280,16 @@ class Daemon:
         jobs.append(functools.partial(schedule_recaps, self.runtime))
         return jobs
 
+    def warm_up(self) -> None:
+        """Load (or train) the classifier's model before the first poll: read inside the first
+        ingest's transaction it would hold the database's write lock for seconds, and the web's
+        webhook receiver would wait on it."""
+        classifier = self.runtime.ingest_options.classifier
+        if classifier is not None:
+            started = utcnow()
+            _ = classifier.model
+            log.info("classifier ready in %.1f s", (utcnow() - started).total_seconds())
+
     def release_stale(self) -> None:
         """On start: accounts disabled last time get one new try (the office may have fixed the
         token and restarted), and leases this host's dead processes held are not waited for:
@@ -315,6 +325,7 @@ class Daemon:
         if install_signals:
             self.install_signal_handlers()
         self.release_stale()
+        self.warm_up()
         self.schedule_jobs()
         tick = self.runtime.config.schedule["tick_seconds"]
         log.info("worker %s started with %d account(s)", self.worker_id,
