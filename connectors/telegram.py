@@ -23,7 +23,7 @@ a message, a detail or a log line without :func:`scrub`.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import requests
@@ -31,6 +31,7 @@ import requests
 from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
 from connectors.downloads import download
+from connectors.graph import parse_time
 from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
                               require_id, text_of, unknown_author)
 
@@ -86,7 +87,7 @@ class TelegramConnector(Connector):
             me = self._call("getMe")
             calls += 1
             cursor["bot"] = {"id": str(me.get("id") or ""), "username": text_of(me, "username")}
-        last = _time(cursor.get("polled_at"))
+        last = parse_time(cursor.get("polled_at"))
         if last is not None and now - last > KEPT_FOR:
             notes.append("Bot Telegram tidak diperiksa lebih dari 24 jam; Telegram hanya menyimpan "
                          "pesan 24 jam, jadi pesan warga sebelum itu mungkin terlewat.")
@@ -146,7 +147,7 @@ class TelegramConnector(Connector):
             external_id=external_id, thread_id=chat_id, kind="dm" if private else "mention",
             public=not private, author_id=sender_id or unknown_author(chat_id, external_id),
             author_handle=handle, author_name=name or handle or (UNKNOWN_AUTHOR if not sender_id else ""),
-            text=text, created_at=_time(message.get("date")) or _time(context.get("read_at")) or utcnow(),
+            text=text, created_at=parse_time(message.get("date")) or parse_time(context.get("read_at")) or utcnow(),
             permalink=(f"https://t.me/{chat['username']}/{message_id}"
                        if isinstance(chat.get("username"), str) and not private else None),
             in_reply_to=(f"{chat_id}:{item_id(obj(message.get('reply_to_message')), 'message_id')}"
@@ -299,20 +300,3 @@ def _ref(kind: str, entry: dict[str, Any]) -> AttachmentRef:
 def _is_start(message: InboundMessage) -> bool:
     return (not message.public and not message.from_office
             and re.fullmatch(r"/start(@\w+)?(\s.*)?", message.text.strip(), re.S) is not None)
-
-
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        try:
-            return datetime.fromtimestamp(value, timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    return None

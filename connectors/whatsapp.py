@@ -18,7 +18,7 @@ a thumbs-up on the office's answer is not a complaint and must not reopen the ca
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
@@ -26,7 +26,7 @@ import requests
 from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
 from connectors.downloads import download
-from connectors.graph import DEFAULT_VERSION, scrub
+from connectors.graph import DEFAULT_VERSION, parse_time, scrub
 from connectors.items import ItemReader, Unreadable, item_id, obj, objects, require_id, text_of
 
 GRAPH = "https://graph.facebook.com"
@@ -132,7 +132,7 @@ class WhatsAppConnector(Connector):
         return InboundMessage(
             external_id=wamid, thread_id=sender, kind="dm", public=False, author_id=sender,
             author_handle="", author_name=str(context.get("name") or _masked_phone(sender)),
-            text=text, created_at=_time(item.get("timestamp")), in_reply_to=replied, raw=item,
+            text=text, created_at=parse_time(item.get("timestamp")) or utcnow(), in_reply_to=replied, raw=item,
             attachments=attachments)
 
     # --- sending -------------------------------------------------------------------------------
@@ -222,16 +222,6 @@ def _error(status: int, body: dict[str, Any], detail: str) -> ConnectorError:
                               "izinnya lalu buat token baru.", permanent=True, detail=detail)
     return ConnectorError(f"WhatsApp menolak (kode {code}): {scrub(said)[:300]}", permanent=True,
                           detail=detail)
-
-
-def _time(value: Any) -> datetime:
-    """WhatsApp's ``timestamp`` (Unix seconds as text), else now."""
-    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).isdigit():
-        try:
-            return datetime.fromtimestamp(int(value), timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            pass
-    return utcnow()
 
 
 def _masked_phone(number: str) -> str:
