@@ -20,7 +20,9 @@ def cmd_backup(args: argparse.Namespace, ctx: Any) -> int:
     """Write one checked backup of the database and the attachments, then rotate."""
     from inbox.backup_schedule import run_backup
     from inbox.cli_common import UserError
+    from inbox.backup import lower_priority
     ctx.runtime()
+    lower_priority()  # beside a running aduan, let the web and the polls go first
     try:
         result = run_backup(ctx.config, args.out)
     except BackupError as exc:

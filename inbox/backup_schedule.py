@@ -22,7 +22,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inbox.backup import NAME_RE, BackupError, create_backup, office_slug
+from inbox.backup import NAME_RE, BackupError, create_backup, lower_priority, office_slug
 from inbox.config import Config
 from inbox.models import BackupRun, Recap, utcnow
 
@@ -190,6 +190,7 @@ class BackupJob:
         return True
 
     def _run(self) -> None:
+        lower_priority()  # this thread only: the polls and the web keep their priority
         try:
             result = run_backup(self.rt.config, trigger="daemon")
             log.info("backup written: %s (%d bytes, %.1f s)", result.path, result.size, result.seconds)

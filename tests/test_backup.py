@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import tarfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -255,3 +256,23 @@ def test_the_daemon_backs_up_daily_after_the_recap(office: Path) -> None:
     BackupRun.create(started_at=datetime(2026, 11, 23, 17, 10, tzinfo=tz), status="ok", path="x")
     assert not backup_due(rt, datetime(2026, 11, 23, 23, 0, tzinfo=tz))
     assert not backup_due(rt, datetime(2026, 11, 24, 15, 0, tzinfo=tz))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_a_backup_thread_runs_at_a_lower_priority_and_leaves_the_other_threads_alone() -> None:
+    """The daemon's backup runs in a thread of the process that also polls and serves."""
+    import os
+    import threading
+    from inbox.backup import BACKUP_NICE, lower_priority
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: dict[str, int | None] = {}
+
+    def backup_thread() -> None:
+        seen["set"] = lower_priority()
+        seen["now"] = os.getpriority(os.PRIO_PROCESS, 0)
+
+    thread = threading.Thread(target=backup_thread)
+    thread.start()
+    thread.join()
+    assert seen["set"] == seen["now"] == max(before, BACKUP_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before
