@@ -294,6 +294,12 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
         findings.append("privacy.public_reply_with_personal_data: harus \"block\" atau \"warn\"")
 
     _check_notify(sections["notify"], findings)
+    try:
+        if time.fromisoformat(sections["notify"]["office_start"]) >= time.fromisoformat(
+                sections["sla"]["end_of_day"]):
+            findings.append("notify.office_start: jam mulai kerja harus sebelum sla.end_of_day")
+    except (TypeError, ValueError):
+        pass  # already named by the time checks above
 
     if isinstance(sections["classify"].get("extra_keywords"), dict):
         from inbox.classify import check_extra_keywords
@@ -311,6 +317,7 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
 def _check_notify(notify: dict[str, Any], findings: list[str]) -> None:
     """[notify] and its channel tables; a channel table left out means that channel is off."""
     from connectors.email import SECURITY, _loopback
+    from inbox.pii import EMAIL
     for name, schema in NOTIFY_CHANNELS.items():
         table = notify.get(name)
         notify[name] = _check_table(f"notify.{name}", table, schema, findings) if table else {}
@@ -323,7 +330,7 @@ def _check_notify(notify: dict[str, Any], findings: list[str]) -> None:
                             "pakai tls atau starttls agar kata sandi tidak terbaca di jaringan")
         if isinstance(email.get("port"), int) and not 0 <= email["port"] <= 65535:
             findings.append("notify.email.port: harus nomor port antara 1 dan 65535")
-        if isinstance(email.get("from_address"), str) and not _EMAIL.fullmatch(email["from_address"]):
+        if isinstance(email.get("from_address"), str) and not EMAIL.fullmatch(email["from_address"]):
             findings.append("notify.email.from_address: harus alamat e-mail, misalnya "
                             "aduan@dukcapil.brebeskab.go.id")
         if email.get("ca_file") and not Path(email["ca_file"]).is_file():
@@ -337,14 +344,11 @@ def _check_notify(notify: dict[str, Any], findings: list[str]) -> None:
         findings.append("notify.base_url: tulis alamat lengkap, misalnya http://192.168.1.10:8080")
     team = notify.get("complaint_team")
     for i, address in enumerate(team if isinstance(team, list) else []):
-        if not isinstance(address, str) or not _EMAIL.fullmatch(address):
+        if not isinstance(address, str) or not EMAIL.fullmatch(address):
             findings.append(f"notify.complaint_team[{i}]: harus alamat e-mail, bukan {address!r}")
     if team and not email:
         findings.append("notify.complaint_team: isi juga [notify.email] agar rekap harian bisa "
                         "dikirim ke tim penanganan pengaduan")
-
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def _check_divisions(raw: Any, findings: list[str]) -> list[dict[str, str]]:

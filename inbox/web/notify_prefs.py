@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from inbox import notify
+from inbox import notify, pii
 from inbox.models import NotificationPreference, User, utcnow
 from inbox.notify_channels import configured_channels
 from inbox.web import runtime
@@ -14,7 +14,6 @@ from inbox.web.auth import login_required
 
 bp = Blueprint("notify", __name__)
 
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 CHAT_ID = re.compile(r"-?\d{1,20}")
 
 
@@ -30,7 +29,7 @@ def problem(form: Any, configured: list[str]) -> str | None:
     chosen = form.getlist("channels")
     if any(c not in configured for c in chosen):
         return "Saluran itu belum diatur oleh pengelola aduan; pilih saluran yang tersedia."
-    if email and (len(email) > 200 or not EMAIL.fullmatch(email)):
+    if email and (len(email) > 200 or not pii.EMAIL.fullmatch(email)):
         return "Alamat e-mail tidak sah; tulis seperti nama@dukcapil.brebeskab.go.id."
     if chat and not CHAT_ID.fullmatch(chat):
         return "ID chat Telegram hanya berisi angka (boleh diawali tanda minus)."
