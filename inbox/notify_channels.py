@@ -10,7 +10,7 @@ raises :class:`connectors.base.ConnectorError`; it never retries (the outbox doe
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, make_msgid
 from typing import Any, ClassVar
 
 import requests
@@ -55,11 +55,10 @@ class EmailChannel(Channel):
         mail["Subject"] = subject
         mail["Date"] = format_datetime(utcnow())
         mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office answers back
+        mail["Message-ID"] = make_msgid("aduan-notify",
+                                        self.options["from_address"].rpartition("@")[2])
         mail.set_content(text)
-        connector = self.connector()
-        mail["Message-ID"] = f"<aduan-notify.{utcnow():%Y%m%d%H%M%S%f}@" \
-                             f"{self.options['from_address'].rpartition('@')[2]}>"
-        return connector.send_mail(mail, f"alamat {destination}")
+        return self.connector().send_mail(mail, f"alamat {destination}")
 
 
 class TelegramChannel(Channel):

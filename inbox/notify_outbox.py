@@ -144,11 +144,13 @@ def problems(limit: int = 20, now: datetime | None = None) -> list[Notification]
 
 def queue_reminders(rt: Runtime, now: datetime | None = None) -> int:
     """Queue today's deadline reminders (each case, event and day at most once) and the stale
-    backup warning; on a working day only (a weekend's reminders would all arrive on Monday)."""
+    backup warning: on a working day only, and with quiet hours in office hours only (a
+    weekend's or an evening's reminders would arrive together with the next morning's)."""
     config = rt.config
     now = now or utcnow()
     today, next_day = notify.reminder_days(config, now, rt.calendar)
-    if not config.notify["enabled"] or not rt.calendar.is_working_day(today):
+    if not config.notify["enabled"] or not rt.calendar.is_working_day(today) \
+            or notify.send_at(config, now, rt.calendar) != now:
         return 0
     queued = 0
     open_cases = Case.select().where(Case.status.in_(OPEN_STATUSES) & Case.due_at.is_null(False)

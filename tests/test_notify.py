@@ -184,3 +184,13 @@ def test_a_failed_backup_and_a_stale_one_tell_the_superusers(world: World, tmp_p
     subjects = sorted(m["Subject"] for m in world.mails())
     assert subjects == ["[aduan] Cadangan database sudah lama", "[aduan] Pencadangan database gagal"]
     assert recipients(world) == {address(world.users["superuser"])}
+
+
+def test_reminders_wait_for_office_hours_under_quiet_hours(world: World) -> None:
+    with at(T0):
+        open_case(world.rt, 8)  # due Thursday 26 Nov
+    with at(datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)):  # Thursday 19:00 WIB: overdue
+        assert queue_reminders(world.rt) == 0
+    with at(datetime(2026, 11, 27, 0, 31, tzinfo=timezone.utc)):  # Friday 07:31 WIB
+        assert queue_reminders(world.rt) == 4  # the admin and the group admin, on both channels
+    assert {n.event for n in Notification.select()} == {"overdue"}
