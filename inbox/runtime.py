@@ -25,8 +25,8 @@ from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
 from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, Division, Heartbeat,
-                          LoginThrottle, Notification, NotificationPreference, Recap, SchemaMigration, SetAside, User,
-                          WebhookDelivery, WebSession,
+                          LoginThrottle, Notification, NotificationPreference, Recap,
+                          SchemaMigration, SetAside, User, WebhookDelivery, WebSession,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
