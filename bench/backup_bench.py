@@ -1,30 +1,43 @@
-"""Backup and restore of a year of one busy office, against a plain file copy in the same run.
+"""Backup and restore of a year of one busy office, against the plainest copy in the same run,
+and the web inbox's answer time while a backup runs.
 
-    .venv/bin/python bench/backup_bench.py
+    .venv/bin/python bench/backup_bench.py [--postgres URL] [--requests 60]
 
-Uses the year of ``bench/web_bench.py`` (``bench/out/year.db``, generated once). Measures the
-plain copy of the database file (the baseline: what copying ``data/`` by hand costs, without
-consistency or checking), ``aduan backup`` (snapshot, compression, the check that restores it
-into a temporary copy), and ``aduan restore --to`` a new file; then compares every table of the
-restored database with the original, row by row (a SHA-256 over the rows in rowid order).
-SQLite only for now.
+Uses the year of ``bench/web_bench.py`` (``bench/out/year.db``, or the PostgreSQL database
+``--postgres`` names, generated once). Measures:
+
+- the baseline: on SQLite a plain copy of the database file (what copying ``data/`` by hand
+  costs, without consistency or checking); on PostgreSQL a bare ``pg_dump --format=custom
+  --compress=0`` to a file, without the snapshot's row counts, the archive or the check;
+- ``aduan backup`` (snapshot, compression, the check that restores it into a temporary copy);
+- ``aduan restore --to`` a new database (a new file; on PostgreSQL a database made empty first);
+  then every table of the restored database is compared with the original, row by row;
+- the inbox (``/``) and a search, requested one after the other from one logged-in client:
+  their p95 without a backup, then while ``aduan backup`` runs in another process, as it does
+  when the daemon makes the nightly backup beside the web. Target (issue 18): within 2x.
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
+import logging
 import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, header, ratio  # noqa: E402
-from bench.web_bench import YEAR_DB, prepare  # noqa: E402
+from bench.common import OUT, REPO, header, percentile, ratio  # noqa: E402
+from bench.web_bench import YEAR_DB, login, prepare  # noqa: E402
+
+PAGES = [("inbox", "/"), ("search 'akta kelahiran'", "/?q=akta+kelahiran")]
 
 
-def table_digests(path: Path) -> dict[str, tuple[int, str]]:
+def sqlite_digests(path: Path) -> dict[str, tuple[int, str]]:
     from inbox.backup import table_names
     conn = sqlite3.connect(path)
     try:
@@ -42,40 +55,134 @@ def table_digests(path: Path) -> dict[str, tuple[int, str]]:
         conn.close()
 
 
-def main() -> int:
+def pg_digests(url: str) -> dict[str, tuple[int, str]]:
+    """Per table: the row count and an MD5 over the rows' text in primary-key order."""
+    import psycopg2
+    from inbox.backup import table_names
+    conn = psycopg2.connect(url)
+    try:
+        out = {}
+        with conn.cursor() as cur:
+            for name in table_names():
+                cur.execute("SELECT to_regclass(%s)", (f'"{name}"',))
+                if cur.fetchone()[0] is None:
+                    continue
+                cur.execute(f'SELECT count(*), md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), \'\')) '
+                            f'FROM "{name}" t')
+                count, digest = cur.fetchone()
+                out[name] = (count, digest)
+        return out
+    finally:
+        conn.close()
+
+
+def fresh_pg_database(url: str, name: str) -> str:
+    """An empty database ``name`` on the server of ``url``; its URL."""
+    import psycopg2
+    base, _, _ = url.rpartition("/")
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return f"{base}/{name}"
+
+
+def baseline(url: str | None, work: Path) -> tuple[float, int, str]:
+    """Seconds, bytes and a label of the plainest copy of the database."""
+    started = time.perf_counter()
+    if url is None:
+        shutil.copyfile(YEAR_DB, work / "plain-copy.db")
+        return time.perf_counter() - started, YEAR_DB.stat().st_size, "plain file copy"
+    from inbox.backup import libpq_target
+    target, env = libpq_target(url)
+    out = work / "plain.dump"
+    subprocess.run(["pg_dump", "--format=custom", "--compress=0", "--no-owner", "--file", str(out),
+                    target], env=env, check=True)
+    return time.perf_counter() - started, out.stat().st_size, "bare pg_dump (custom, no compression)"
+
+
+def answer_times(client: Any, count: int, until: Callable[[], bool] | None = None) -> list[float]:
+    """Request each page in turn ``count`` times (or, with ``until``, until it is true and at
+    least ``count`` times); the seconds of each request."""
+    times: list[float] = []
+    rounds = 0
+    while rounds < count or (until is not None and not until()):
+        for _, url in PAGES:
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"GET {url}: {response.status_code}")
+        rounds += 1
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", metavar="URL", help="the year in this PostgreSQL database")
+    parser.add_argument("--requests", type=int, default=60, help="rounds of the pages, at least")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)
     from inbox.backup import create_backup
     from inbox.restore import restore_backup
-    header("backup and restore of a year")
-    rt = prepare(None)
-    rt.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    from inbox.web import create_app
+    header(f"backup and restore of a year ({'PostgreSQL' if args.postgres else 'SQLite'})")
+    rt = prepare(args.postgres)
+    if args.postgres is None:
+        rt.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     rt.db.close()
-    work = OUT / "backup-bench"
+    work = OUT / ("backup-bench-pg" if args.postgres else "backup-bench")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    size = YEAR_DB.stat().st_size
-    started = time.perf_counter()
-    shutil.copyfile(YEAR_DB, work / "plain-copy.db")
-    plain = time.perf_counter() - started
-    print(f"   plain file copy: {plain:.1f} s, {size / 1e6:,.0f} MB")
 
+    plain, plain_size, label = baseline(args.postgres, work)
+    print(f"   baseline, {label}: {plain:.1f} s, {plain_size / 1e6:,.0f} MB")
     result = create_backup(rt.config, str(work / "backups"))
     m = result.manifest
-    print(f"   aduan backup: {result.seconds:.1f} s ({ratio(result.seconds, plain)} the plain copy), "
-          f"{result.size / 1e6:,.0f} MB ({result.size / size:.2f}x the database file); "
+    print(f"   aduan backup: {result.seconds:.1f} s ({ratio(result.seconds, plain)} the baseline), "
+          f"{result.size / 1e6:,.0f} MB ({result.size / plain_size:.2f}x the baseline's size); "
           f"{m['tables']['case']:,} cases, {m['tables']['message']:,} messages")
 
-    target = work / "restored.db"
+    if args.postgres:
+        target_url = fresh_pg_database(args.postgres, "aduan_bench_restored")
+    else:
+        target_url = f"sqlite:///{work / 'restored.db'}"
     started = time.perf_counter()
-    restore_backup(rt.config, result.path, to=f"sqlite:///{target}")
+    restore_backup(rt.config, result.path, to=target_url)
     restore = time.perf_counter() - started
-    print(f"   aduan restore --to a new file: {restore:.1f} s ({ratio(restore, plain)} the plain copy)")
-
-    original, restored = table_digests(work / "plain-copy.db"), table_digests(target)
+    print(f"   aduan restore --to a new database: {restore:.1f} s ({ratio(restore, plain)} the baseline)")
+    if args.postgres:
+        original, restored = pg_digests(args.postgres), pg_digests(target_url)
+    else:
+        original, restored = sqlite_digests(work / "plain-copy.db"), sqlite_digests(work / "restored.db")
     same = original == restored
     print(f"   every table row by row identical after the round trip: {'yes' if same else 'NO'}")
     for name in sorted(set(original) | set(restored)):
         if original.get(name) != restored.get(name):
             print(f"     differs: {name} {original.get(name)} vs {restored.get(name)}")
+    for path in work.glob("restored.db*"):
+        path.unlink()
+
+    rt = prepare(args.postgres)  # the restore above opened another database
+    client = create_app(rt).test_client()
+    login(client)
+    answer_times(client, 3)  # warm caches
+    quiet = answer_times(client, args.requests)
+    backup = subprocess.Popen([sys.executable, str(REPO / "main.py"), "--config", str(rt.config.path),
+                               "backup", "--out", str(work / "during")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    busy = answer_times(client, args.requests, until=lambda: backup.poll() is not None)
+    _, err = backup.communicate()
+    if backup.returncode != 0:
+        print(f"   the backup beside the web failed: {err.decode(errors='replace').strip()[-300:]}")
+        return 1
+    q95, b95 = percentile([t * 1000 for t in quiet], 95), percentile([t * 1000 for t in busy], 95)
+    print(f"   web inbox and search, p95 without a backup: {q95:.1f} ms ({len(quiet)} requests); "
+          f"while aduan backup runs: {b95:.1f} ms ({len(busy)} requests) = {ratio(b95, q95)}")
+    print(f"   target: within 2x: {'met' if b95 <= 2 * q95 else 'NOT met'}")
+    rt.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0 if same else 1
 

@@ -367,6 +367,7 @@ class WebhookDelivery(BaseModel):
     lease_until = UTCDateTimeField(null=True)
     processed_at = UTCDateTimeField(null=True)
     error = pw.TextField(null=True)
+    spool_name = pw.CharField(max_length=80, null=True, unique=True)  # the SQLite spool's file
 
     class Meta:
         indexes = ((("status", "id"), False),)

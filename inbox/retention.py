@@ -9,7 +9,9 @@ SQLite the file is then vacuumed and its WAL truncated, so the erased bytes are 
 pages. Backups made before the erasure still hold the data until rotation removes them.
 
 ``[privacy] retention_months`` reduces closed cases older than that to their masked form (texts
-through ``pii.mask``, payloads, links and attachments gone); the daemon does it every hour.
+through ``pii.mask``, payloads, links and attachments gone) and empties Meta's raw webhook
+deliveries ingested before the same cutoff; the daemon does it every hour. An erasure empties
+the ingested deliveries that name the person too.
 Both are audited: an event per case and one for the whole act, which never names the person.
 """
 from __future__ import annotations
@@ -25,11 +27,12 @@ import peewee as pw
 from inbox import pii
 from inbox.db import atomic_write, database
 from inbox.models import (CLOSED_STATUSES, Attachment, Case, Contact, Event, Message, Outbox,
-                          SetAside, User, utcnow)
+                          SetAside, User, WebhookDelivery, utcnow)
 
 log = logging.getLogger(__name__)
 
 ERASED = "[dihapus atas permintaan pemilik data]"
+ERASED_DELIVERY = '{"dihapus": "isi kiriman Meta dihapus (data pribadi)"}'
 TEXT_KEYS = ("text", "note", "before", "after")
 BATCH = 200
 
@@ -98,6 +101,10 @@ def erase_contact(data_dir: Path, handle: str, actor: User, reason: str) -> Eras
         for contact in contacts:
             for needle in {contact.platform_user_id, contact.handle.lstrip("@")} - {""}:
                 SetAside.update(raw=None, context={}).where(SetAside.raw.contains(needle)).execute()
+                # Meta's raw deliveries (the WhatsApp number is the platform id) once ingested.
+                WebhookDelivery.update(body=ERASED_DELIVERY).where(
+                    (WebhookDelivery.status != "pending")
+                    & WebhookDelivery.body.contains(needle)).execute()
             # A new message from the same person starts a new contact: the old one is nobody now.
             Contact.update(handle=f"dihapus-{contact.id}", name="",
                            platform_user_id=f"dihapus-{contact.id}").where(
@@ -132,6 +139,9 @@ def reduce_expired(data_dir: Path, months: int, now: datetime | None = None, lim
         return 0
     now = now or utcnow()
     cutoff = now - timedelta(days=round(months * 30.44))
+    WebhookDelivery.update(body=ERASED_DELIVERY).where(  # their messages are rows by now
+        (WebhookDelivery.status != "pending") & (WebhookDelivery.received_at < cutoff)
+        & (WebhookDelivery.body != ERASED_DELIVERY)).execute()
     done = Event.select(Event.case).where(Event.action.in_(["retention_reduced", "privacy_erased"]))
     cases = [c.id for c in Case.select(Case.id).where(
         Case.status.in_(CLOSED_STATUSES) & (Case.closed_at < cutoff) & Case.id.not_in(done))

@@ -107,6 +107,18 @@ def _migration_10(db: peewee.Database) -> None:
     db.create_tables([WebhookDelivery], safe=True)
 
 
+def _migration_11(db: peewee.Database) -> None:
+    # The SQLite receiver's spool files become rows named after them (inbox.webhooks.spool).
+    # Migration 10 makes the table from today's model, column included; older ones lack it.
+    if "spool_name" not in {c.name for c in db.get_columns(WebhookDelivery._meta.table_name)}:
+        from playhouse.migrate import SchemaMigrator, migrate as apply
+        field = WebhookDelivery.spool_name
+        apply(SchemaMigrator.from_database(db).add_column(
+            WebhookDelivery._meta.table_name, "spool_name",
+            peewee.CharField(max_length=field.max_length, null=True)))
+    WebhookDelivery._schema.create_indexes(safe=True)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
@@ -118,6 +130,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (7, "notifications and notification preferences", _migration_7),
     (9, "backup runs and the daemon's heartbeat", _migration_9),
     (10, "webhook deliveries", _migration_10),
+    (11, "webhook spool names", _migration_11),
 ]
 
 

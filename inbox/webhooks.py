@@ -1,11 +1,16 @@
 """Meta's webhook deliveries: checked and stored by the web app, ingested by the daemon.
 
 The receiver (``inbox.web.webhooks``) checks the ``X-Hub-Signature-256`` HMAC of the raw body
-against the configured app secrets before it parses anything, stores the body as one row and
-answers 200 at once, so a slow database never makes Meta retry and a crash after the 200 loses
-nothing: the row is still ``pending`` on restart. The daemon then claims each row with a lease
-(:func:`process_one`) and ingests its messages through the connector's item reader; the unique
-(account, external_id) index makes Meta's retries and duplicates, in any order, one message each.
+against the configured app secrets before it parses anything, stores the body and answers 200 at
+once, so a slow database never makes Meta retry and a crash after the 200 loses nothing. On
+PostgreSQL the body becomes a ``pending`` row at once. On SQLite, whose one write lock the
+daemon's ingest holds for milliseconds at a time, the receiver never waits for it: the body is
+written to a file in ``data/webhooks/new`` (fsynced, then renamed into place), and the daemon
+moves those files into rows (:func:`import_spool`; a file's name is the row's unique
+``spool_name``, so a crash between the commit and the file's removal makes no second row).
+The daemon then claims each row (:func:`process_one`) and ingests its messages through the
+connector's item reader; the unique (account, external_id) index makes Meta's retries and
+duplicates, in any order, one message each.
 
 Handled: WhatsApp ``messages`` (messages and delivery statuses), Messenger and Instagram
 messaging (``page`` / ``instagram`` objects, ``messaging`` events) and Instagram ``mentions``.
@@ -18,13 +23,19 @@ import hashlib
 import hmac
 import json
 import logging
-from datetime import timedelta
+import os
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
+
+import peewee
 
 from connectors.items import ItemReader, item_id, obj, objects
 from inbox import pii
-from inbox.db import atomic_write
-from inbox.ingest import ingest
+from inbox.db import atomic_write, database
+from inbox.ingest import ingest, insert_rows
 from inbox.models import Account, Case, Counter, Event, Outbox, WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
@@ -33,6 +44,7 @@ MAX_BODY = 1_000_000
 MAX_ATTEMPTS = 5
 META_KINDS = ("whatsapp", "facebook", "instagram")
 REJECTED_COUNTER = "webhook-rejected"
+SPOOL_BATCH = 200  # files moved into rows per transaction
 
 
 def app_secrets(runtime: Any) -> list[bytes]:
@@ -69,15 +81,82 @@ def token_ok(given: str | None, tokens: list[str]) -> bool:
     return matched
 
 
-def store(body: bytes) -> int:
+def store(runtime: Any, body: bytes) -> None:
     """Keep a verified delivery durably; the caller answers 200 only after this returns."""
-    try:
-        source = str(json.loads(body).get("object") or "")[:60]
-    except (ValueError, AttributeError):
-        source = ""
+    if uses_spool():
+        spool(runtime, body)
+        return
     with atomic_write():
-        row = WebhookDelivery.create(body=body.decode("utf-8", "replace"), source=source)
-    return row.id
+        WebhookDelivery.create(body=body.decode("utf-8", "replace"), source=source_of(body))
+
+
+def source_of(body: bytes | str) -> str:
+    """The envelope's ``object`` (``whatsapp_business_account``, ``page``, ``instagram``)."""
+    try:
+        return str(json.loads(body).get("object") or "")[:60]
+    except (ValueError, AttributeError):
+        return ""
+
+
+def uses_spool() -> bool:
+    return isinstance(database.obj, peewee.SqliteDatabase)
+
+
+def spool_dir(runtime: Any) -> Path:
+    return Path(runtime.data_dir) / "webhooks"
+
+
+def spool(runtime: Any, body: bytes) -> str:
+    """Write ``body`` to ``webhooks/new/<ns>-<random>.json``: fsynced in ``tmp`` first, then
+    renamed, so the daemon never reads half a file and a power cut after the 200 keeps it."""
+    folder = spool_dir(runtime)
+    name = f"{time.time_ns():020d}-{uuid.uuid4().hex}.json"
+    partial, final = folder / "tmp" / name, folder / "new" / name
+    if not final.parent.is_dir():
+        for path in (partial, final):
+            path.parent.mkdir(parents=True, exist_ok=True)
+    with open(partial, "wb") as handle:
+        handle.write(body)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, final)
+    return name
+
+
+def spooled(runtime: Any) -> list[str]:
+    """The names of the files waiting in the spool, oldest first."""
+    try:
+        return sorted(name for name in os.listdir(spool_dir(runtime) / "new") if name.endswith(".json"))
+    except FileNotFoundError:
+        return []
+
+
+def import_spool(runtime: Any, limit: int = SPOOL_BATCH) -> int:
+    """Move up to ``limit`` spooled deliveries into ``pending`` rows in one transaction, then
+    remove their files; the number of files taken."""
+    folder = spool_dir(runtime) / "new"
+    names = spooled(runtime)[:limit]
+    rows = []
+    for name in names:
+        try:
+            raw = (folder / name).read_bytes()
+        except FileNotFoundError:  # another worker took it
+            continue
+        received = datetime.fromtimestamp(int(name.split("-", 1)[0]) / 1e9, timezone.utc)
+        rows.append({"body": raw.decode("utf-8", "replace"), "source": source_of(raw),
+                     "spool_name": name, "received_at": received})
+    if rows:
+        with atomic_write():
+            insert_rows(WebhookDelivery, rows, ignore_conflicts=True)
+    for name in names:
+        (folder / name).unlink(missing_ok=True)
+    return len(rows)
+
+
+def waiting_total(runtime: Any) -> int:
+    """Deliveries not ingested yet: pending rows and files still in the spool."""
+    rows = WebhookDelivery.select().where(WebhookDelivery.status == "pending").count()
+    return rows + (len(spooled(runtime)) if uses_spool() else 0)
 
 
 def count_rejected() -> None:
@@ -97,10 +176,9 @@ def process_one(runtime: Any) -> bool:
     half-way leaves it pending for the next, and two workers never both take it (the
     conditional UPDATE). ``lease_until`` is the not-before time of a delivery that failed."""
     now = utcnow()
-    row = (WebhookDelivery.select().where(
-        (WebhookDelivery.status == "pending")
-        & (WebhookDelivery.lease_until.is_null() | (WebhookDelivery.lease_until < now)))
-        .order_by(WebhookDelivery.id).first())
+    row = _next_pending(now)
+    if row is None and uses_spool() and import_spool(runtime):
+        row = _next_pending(now)
     if row is None:
         return False
     try:
@@ -121,6 +199,13 @@ def process_one(runtime: Any) -> bool:
                                error=pii.mask(f"{type(exc).__name__}: {exc}")[:500]).where(
             WebhookDelivery.id == row.id).execute()
     return True
+
+
+def _next_pending(now: datetime) -> WebhookDelivery | None:
+    return (WebhookDelivery.select().where(
+        (WebhookDelivery.status == "pending")
+        & (WebhookDelivery.lease_until.is_null() | (WebhookDelivery.lease_until < now)))
+        .order_by(WebhookDelivery.id).first())
 
 
 def _apply(runtime: Any, row: WebhookDelivery) -> list[str]:

@@ -98,3 +98,33 @@ def test_processes_recording_the_same_recap_at_once_leave_one_row_per_file(rt: R
     assert rows == [("daily", "2026-11-23", "pdf", "recaps/rekap-harian-2026-11-23.pdf", actor.id),
                     ("daily", "2026-11-23", "xlsx", "recaps/rekap-harian-2026-11-23.xlsx",
                      actor.id)]
+
+
+def test_migration_11_gives_an_older_webhook_table_its_unique_spool_name(rt: Runtime) -> None:
+    """A webhook_delivery table made by migration 10 before the spool existed, holding a row."""
+    from inbox.models import WebhookDelivery
+    from inbox.runtime import _migration_11
+
+    class OldDelivery(peewee.Model):
+        received_at = peewee.DateTimeField()
+        body = peewee.TextField()
+        source = peewee.CharField(max_length=60, default="")
+        status = peewee.CharField(max_length=20, default="pending")
+        attempts = peewee.IntegerField(default=0)
+        lease_until = peewee.DateTimeField(null=True)
+        processed_at = peewee.DateTimeField(null=True)
+        error = peewee.TextField(null=True)
+
+        class Meta:
+            database = database
+            table_name = WebhookDelivery._meta.table_name
+
+    database.drop_tables([WebhookDelivery])
+    database.create_tables([OldDelivery])
+    OldDelivery.create(received_at="2026-11-30 01:00:00", body="{}")
+    _migration_11(database.obj)
+    _migration_11(database.obj)  # safe to run twice
+    assert WebhookDelivery.get().spool_name is None
+    WebhookDelivery.create(body="{}", spool_name="a.json")
+    with pytest.raises(peewee.IntegrityError), database.atomic():
+        WebhookDelivery.create(body="{}", spool_name="a.json")

@@ -11,8 +11,8 @@ import main
 from connectors.base import AttachmentRef
 from inbox import workflow
 from inbox.ingest import ingest
-from inbox.models import Account, Attachment, Case, Contact, Event, Message, utcnow
-from inbox.retention import ERASED, reduce_expired
+from inbox.models import Account, Attachment, Case, Contact, Event, Message, WebhookDelivery, utcnow
+from inbox.retention import ERASED, ERASED_DELIVERY, reduce_expired
 from inbox.runtime import Runtime
 from recap.monthly import monthly_figures
 from tests.conftest import PG_URL
@@ -71,6 +71,8 @@ def database_bytes(rt: Runtime) -> bytes:
 
 def test_erase_leaves_the_monthly_figures_and_no_trace_of_the_person(office, capsys) -> None:
     rt, users, case = office
+    WebhookDelivery.create(body=json.dumps({"from": "siti_brebes", "text": NIK}), status="done")
+    someone_else = WebhookDelivery.create(body='{"from": "budi"}', status="done")
     before = figures(rt)
     other = Case.select().where(Case.id != case.id).order_by(Case.id).first()
     other_text = [m.text for m in other.messages]
@@ -94,8 +96,10 @@ def test_erase_leaves_the_monthly_figures_and_no_trace_of_the_person(office, cap
     act = Event.get(Event.action == "privacy_erase")
     assert act.actor_id == users["superuser"].id and act.detail["reason"] == "Surat 470/123/2026"
     assert Event.select().where((Event.case == case.id) & (Event.action == "privacy_erased")).exists()
+    assert WebhookDelivery.get_by_id(someone_else.id).body == '{"from": "budi"}'
     everything = json.dumps([list(Message.select().dicts()), list(Event.select().dicts()),
-                             list(Contact.select().dicts())], default=str)
+                             list(Contact.select().dicts()), list(WebhookDelivery.select().dicts())],
+                            default=str)
     for trace in (NIK, SECRET_PHRASE, "siti_brebes", "cdn.example/siti"):
         assert trace not in everything
     if not PG_URL:  # the raw bytes of the database file, free pages and WAL included
@@ -117,8 +121,13 @@ def test_retention_masks_closed_cases_older_than_the_period_and_keeps_the_rest(o
     answered = Case.get(Case.status == "answered")
     Case.update(closed_at=utcnow() - timedelta(days=400)).where(Case.id == answered.id).execute()
     Message.update(text=f"NIK saya {NIK}", raw={"nik": NIK}).where(Message.case == answered.id).execute()
+    old = WebhookDelivery.create(body=f'{{"nik": "{NIK}"}}', status="done",
+                                 received_at=utcnow() - timedelta(days=400))
+    waiting = WebhookDelivery.create(body=f'{{"nik": "{NIK}"}}', received_at=utcnow() - timedelta(days=400))
+    recent = WebhookDelivery.create(body=f'{{"nik": "{NIK}"}}', status="done")
     before = figures(rt)
     assert reduce_expired(rt.data_dir, 0) == 0  # off by default
+    assert WebhookDelivery.get_by_id(old.id).body != ERASED_DELIVERY
     assert reduce_expired(rt.data_dir, 12) == 1
     assert reduce_expired(rt.data_dir, 12) == 0  # once
     texts = [m.text for m in fresh(answered).messages if m.direction == "in"]
@@ -127,6 +136,9 @@ def test_retention_masks_closed_cases_older_than_the_period_and_keeps_the_rest(o
     assert NIK in [m.text for m in fresh(case).messages if m.direction == "in"][0]  # open: kept
     assert figures(rt) == before
     assert Event.select().where(Event.action == "retention_reduced").count() == 1
+    assert WebhookDelivery.get_by_id(old.id).body == ERASED_DELIVERY  # ingested long ago
+    assert NIK in WebhookDelivery.get_by_id(waiting.id).body  # not ingested yet: kept
+    assert NIK in WebhookDelivery.get_by_id(recent.id).body
 
 
 def test_the_privacy_page_lists_unmasked_exports_and_erasures_for_superusers_only(

@@ -26,8 +26,9 @@ from inbox.models import Account, Attachment, Case, Event, Message, Outbox, SetA
 from inbox.outbox import deliver_one
 from inbox.runtime import Runtime
 from inbox.web import create_app
-from inbox.webhooks import rejected_total
-from tests.conftest import make_runtime, write_config
+from inbox import webhooks
+from inbox.webhooks import rejected_total, waiting_total
+from tests.conftest import PG_URL, make_runtime, write_config
 from tests.web_helpers import login, make_users, page_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
@@ -76,6 +77,13 @@ def deliver(client: Any, raw: bytes, signature: str | None = "auto",
     return client.post("/webhooks/meta", data=raw, headers=headers, content_type=content_type)
 
 
+def waiting_bodies(rt: Runtime) -> list[bytes]:
+    """What the receiver stored and the daemon has not ingested: pending rows and spool files."""
+    rows = [d.body.encode() for d in WebhookDelivery.select().where(WebhookDelivery.status == "pending")]
+    folder = webhooks.spool_dir(rt) / "new"
+    return rows + [(folder / name).read_bytes() for name in webhooks.spooled(rt)]
+
+
 def process_all(rt: Runtime) -> int:
     daemon = Daemon(rt)
     with time_machine.travel(NOW, tick=False):
@@ -97,8 +105,7 @@ def test_the_handshake_echoes_the_challenge_only_for_the_right_token(client):
 def test_a_signed_delivery_is_stored_before_the_200_and_ingested_after(rt, client):
     response = deliver(client, body("text"))
     assert (response.status_code, response.get_data(as_text=True)) == (200, "EVENT_RECEIVED")
-    [row] = WebhookDelivery.select()
-    assert row.status == "pending" and row.body.encode() == body("text")
+    assert waiting_bodies(rt) == [body("text")] and waiting_total(rt) == 1
     assert Message.select().count() == 0  # nothing parsed in the request
     assert process_all(rt) == 1
     [message] = Message.select()
@@ -115,7 +122,7 @@ def test_a_missing_or_wrong_signature_is_403_counted_and_stores_nothing(rt, clie
     if signature == "auto-other-secret":
         signature = sign(raw, "another-apps-secret")
     assert deliver(client, raw, signature).status_code == 403
-    assert WebhookDelivery.select().count() == 0 and rejected_total() == 1
+    assert waiting_total(rt) == 0 and WebhookDelivery.select().count() == 0 and rejected_total() == 1
 
 
 def test_the_signature_is_over_the_raw_bytes_so_a_reserialised_body_fails(rt, client):
@@ -130,7 +137,48 @@ def test_only_json_and_at_most_one_megabyte(rt, client):
     assert deliver(client, raw, content_type="application/x-www-form-urlencoded").status_code == 415
     big = b'{"object": "whatsapp_business_account", "pad": "' + b"x" * 1_000_001 + b'"}'
     assert deliver(client, big).status_code == 413
-    assert WebhookDelivery.select().count() == 0
+    assert waiting_total(rt) == 0 and WebhookDelivery.select().count() == 0
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="the spool is SQLite's; PostgreSQL stores a row at once")
+def test_on_sqlite_the_receiver_answers_while_another_process_holds_the_write_lock(rt, client):
+    """The daemon's ingest holds SQLite's only write lock; the receiver must not wait for it."""
+    import sqlite3
+    holder = sqlite3.connect(rt.db.database, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")  # what an ingest transaction takes
+    try:
+        assert deliver(client, body("text")).status_code == 200
+    finally:
+        holder.rollback()
+        holder.close()
+    assert WebhookDelivery.select().count() == 0 and len(webhooks.spooled(rt)) == 1
+    assert process_all(rt) == 1
+    assert Message.select().count() == 1 and webhooks.spooled(rt) == []
+    assert WebhookDelivery.get().spool_name is not None
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="the spool is SQLite's")
+def test_a_spool_file_left_behind_after_its_row_was_committed_makes_no_second_row(rt, client):
+    """A worker killed between the import's commit and the file's removal: the file is still
+    there, and the next import recognises it by name."""
+    deliver(client, body("text"))
+    [name] = webhooks.spooled(rt)
+    kept = (webhooks.spool_dir(rt) / "new" / name).read_bytes()
+    assert webhooks.import_spool(rt) == 1
+    (webhooks.spool_dir(rt) / "new" / name).write_bytes(kept)  # as if the removal never ran
+    assert webhooks.import_spool(rt) == 1 and webhooks.spooled(rt) == []
+    assert WebhookDelivery.select().count() == 1
+    assert process_all(rt) == 1 and Message.select().count() == 1
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="the spool is SQLite's")
+def test_a_half_written_spool_file_is_never_read(rt, client):
+    partial = webhooks.spool_dir(rt) / "tmp" / "00000000000000000001-cut.json"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(body("text")[:40])  # the receiver died before its rename
+    deliver(client, body("image"))
+    assert process_all(rt) == 1
+    assert [m.external_id for m in Message.select()] == ["wamid.IMAGE0001"]
 
 
 def test_the_webhook_route_needs_no_login_but_every_other_route_still_does(rt, client):
@@ -159,12 +207,11 @@ def test_a_crash_between_the_200_and_the_ingest_loses_nothing(rt, client, tmp_pa
     script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
               "from inbox.config import load_config\nfrom inbox.runtime import Runtime\n"
               "from inbox import webhooks\nimport os, signal\n"
-              f"Runtime(load_config({str(tmp_path / 'config.toml')!r}))\n"
-              f"webhooks.store({raw!r})\nos.kill(os.getpid(), signal.SIGKILL)\n")
+              f"rt = Runtime(load_config({str(tmp_path / 'config.toml')!r}))\n"
+              f"webhooks.store(rt, {raw!r})\nos.kill(os.getpid(), signal.SIGKILL)\n")
     killed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert killed.returncode == -9, killed.stderr
-    [row] = WebhookDelivery.select()
-    assert row.status == "pending"
+    assert waiting_bodies(rt) == [raw]
     assert process_all(rt) == 1 and process_all(rt) == 0
     assert Message.select().count() == 1 and WebhookDelivery.get().status == "done"
 
@@ -318,7 +365,8 @@ def test_aduan_webhook_check_talks_to_the_running_server_like_meta(rt, tmp_path,
     assert "OK    verifikasi (hub.challenge): HTTP 200" in out
     assert "OK    kiriman bertanda tangan benar: HTTP 200" in out
     assert "OK    kiriman palsu ditolak: HTTP 403" in out
-    assert WebhookDelivery.get().source == "whatsapp_business_account"
+    [stored] = waiting_bodies(rt)
+    assert webhooks.source_of(stored) == "whatsapp_business_account"
     assert rejected_total() == 1
 
 

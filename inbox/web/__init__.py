@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime
-from flask import Flask, Response, g, render_template
+from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from inbox import pii
@@ -115,7 +115,11 @@ def runtime() -> Runtime:
 
 
 def _open_db() -> None:
-    database.connect(reuse_if_open=True)
+    # Meta's deliveries go to the spool on SQLite and touch the database only on PostgreSQL
+    # or for a forged one (peewee connects when first used): the connection and its pragmas
+    # cost more than the rest of the receiver.
+    if request.blueprint != "webhooks":
+        database.connect(reuse_if_open=True)
 
 
 def _close_db(_exc: BaseException | None) -> None:

@@ -109,9 +109,9 @@ def notification_problems(now: datetime) -> list[Any]:
 def webhook_health() -> dict[str, int] | None:
     """Deliveries refused for a bad signature, and those waiting or failed, when any exist."""
     from inbox.models import WebhookDelivery
-    from inbox.webhooks import rejected_total
-    counts = {status: WebhookDelivery.select().where(WebhookDelivery.status == status).count()
-              for status in ("pending", "failed")}
-    counts["rejected"] = rejected_total()
+    from inbox.webhooks import rejected_total, waiting_total
+    counts = {"pending": waiting_total(runtime()),
+              "failed": WebhookDelivery.select().where(WebhookDelivery.status == "failed").count(),
+              "rejected": rejected_total()}
     uses = any(a.kind == "whatsapp" for a in runtime().config.accounts.values())
     return counts if uses or any(counts.values()) else None

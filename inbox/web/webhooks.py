@@ -3,7 +3,7 @@
 GET is Meta's subscription handshake (``hub.verify_token`` compared in constant time). POST must
 be JSON, at most 1 MB, and signed (``X-Hub-Signature-256`` over the raw bytes, checked before
 anything is parsed); a missing or wrong signature is 403 and counted for the dashboard. A good
-delivery is stored and answered 200 at once; the daemon ingests it (``inbox.webhooks``).
+delivery is stored (a row, or on SQLite a spool file) and answered 200 at once; the daemon ingests it (``inbox.webhooks``).
 """
 from __future__ import annotations
 
@@ -38,5 +38,5 @@ def receive() -> Response:
                                  webhooks.app_secrets(runtime())):
         webhooks.count_rejected()
         return Response("forbidden", status=403, mimetype="text/plain")
-    webhooks.store(body)
+    webhooks.store(runtime(), body)
     return Response("EVENT_RECEIVED", mimetype="text/plain")
