@@ -22,8 +22,8 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inbox.backup import NAME_RE, BackupError, create_backup, office_slug
 from inbox import notify, pii
+from inbox.backup import NAME_RE, BackupError, create_backup, office_slug
 from inbox.config import Config
 from inbox.db import atomic_write
 from inbox.models import BackupRun, Recap, utcnow

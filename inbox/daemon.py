@@ -165,17 +165,16 @@ class Daemon:
         if exc.permanent:
             fields["disabled_reason"] = reason
             log.error("account %s disabled: %s", account.name, reason)
-            with atomic_write():
-                Account.update(**fields).where(Account.id == account.id).execute()
-                notify.account_stopped(self.runtime.config, account, reason)
-            return PollOutcome(account.name, False, error=reason)
         elif exc.retry_at is not None:
             fields["next_poll_at"] = max(exc.retry_at, now + timedelta(seconds=5))
             log.warning("account %s rate-limited until %s", account.name, exc.retry_at.isoformat())
         else:
             fields["next_poll_at"] = now + timedelta(seconds=self.backoff(account.poll_interval, failures))
             log.warning("account %s: %s (attempt %d)", account.name, reason, failures)
-        Account.update(**fields).where(Account.id == account.id).execute()
+        with atomic_write():
+            Account.update(**fields).where(Account.id == account.id).execute()
+            if exc.permanent:  # the superusers hear of it once a day per account
+                notify.account_stopped(self.runtime.config, account, reason)
         return PollOutcome(account.name, False, error=reason)
 
     def backoff(self, interval: int, failures: int) -> float:
