@@ -155,13 +155,16 @@ def queue_reminders(rt: Runtime, now: datetime | None = None) -> int:
     queued = 0
     open_cases = Case.select().where(Case.status.in_(OPEN_STATUSES) & Case.due_at.is_null(False)
                                      & (Case.due_at < notify.end_of(next_day, config)))
-    with atomic_write():
-        for case in open_cases.order_by(Case.id):
-            due_day = case.due_at.astimezone(config.tz).date()
-            event = ("overdue" if case.due_at < now else "due_today" if due_day == today
-                     else "due_tomorrow" if due_day == next_day else None)
-            if event is not None:
+    for case in list(open_cases.order_by(Case.id)):
+        due_day = case.due_at.astimezone(config.tz).date()
+        event = ("overdue" if case.due_at < now else "due_today" if due_day == today
+                 else "due_tomorrow" if due_day == next_day else None)
+        if event is not None:
+            # One short transaction per case: a scan over hundreds of overdue cases must not
+            # hold SQLite's write lock while the polls and the web wait.
+            with atomic_write():
                 queued += notify.case_event(config, case, event, today.isoformat(), now=now)
+    with atomic_write():
         queued += _stale_backup(config, now)
     return queued
 
