@@ -324,7 +324,12 @@ class EmailConnector(Connector):
         if "@" not in reply.recipient_id:
             raise ConnectorError("Alamat e-mail warga tidak diketahui, jadi balasan tidak dapat "
                                  "dikirim.", permanent=True)
-        mail = self.compose(reply)
+        return self.send_mail(self.compose(reply), f"alamat warga {reply.recipient_id}")
+
+    def send_mail(self, mail: EmailMessage, recipient: str = "alamat tujuan") -> str:
+        """Send ``mail`` through the account's SMTP server; its Message-ID, or ConnectorError
+        (``uncertain`` when the server may have taken it). ``recipient`` names the address in
+        a refusal (the notifications send with the same settings)."""
         host = self._opt("smtp_host") or self._opt("imap_host")
         security = self._opt("smtp_security")
         port = self._opt("smtp_port") or (465 if security == "tls" else 587)
@@ -349,7 +354,7 @@ class EmailConnector(Connector):
                                  "periksa smtp_port dan smtp_security di config.toml.",
                                  permanent=True, detail=str(exc)[:300]) from None
         except smtplib.SMTPRecipientsRefused as exc:
-            raise ConnectorError(f"Server surat menolak alamat warga {reply.recipient_id}.",
+            raise ConnectorError(f"Server surat menolak {recipient}.",
                                  permanent=True, detail=str(exc)[:300]) from None
         except smtplib.SMTPResponseException as exc:
             if 500 <= exc.smtp_code < 600:

@@ -175,11 +175,16 @@ class TelegramConnector(Connector):
         if len(replied) >= 2 and replied[0] == reply.thread_id and replied[1].lstrip("-").isdigit():
             data["reply_parameters"] = {"message_id": int(replied[1]),
                                         "allow_sending_without_reply": True}
+        return self.send_message(data)
+
+    def send_message(self, data: dict[str, Any]) -> str:
+        """``sendMessage`` with ``data`` (chat_id, text, ...); ``<chat id>:<message id>``, or
+        ConnectorError (``uncertain`` when Telegram may have posted it)."""
         result = self._call("sendMessage", data, send=True)
         sent = item_id(result, "message_id") if isinstance(result, dict) else None
         if sent is None:
             raise ConnectorError(UNCERTAIN, uncertain=True, detail=scrub(repr(result))[:2000])
-        return f"{reply.thread_id}:{sent}"
+        return f"{data['chat_id']}:{sent}"
 
     def fetch_attachment(self, session: requests.Session, url: str,
                          max_bytes: int) -> tuple[bytes, str | None]:

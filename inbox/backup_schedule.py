@@ -22,8 +22,10 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from inbox import notify, pii
 from inbox.backup import NAME_RE, BackupError, create_backup, lower_priority, office_slug
 from inbox.config import Config
+from inbox.db import atomic_write
 from inbox.models import BackupRun, Recap, utcnow
 
 if TYPE_CHECKING:
@@ -98,14 +100,13 @@ def run_backup(config: Config, out: str | None = None, trigger: str = "manual") 
     started = utcnow()
     try:
         result = create_backup(config, out, now=started)
-    except BackupError as exc:
-        BackupRun.create(started_at=started, finished_at=utcnow(), status="failed",
-                         error=str(exc), trigger=trigger)
-        raise
     except Exception as exc:
-        BackupRun.create(started_at=started, finished_at=utcnow(), status="failed",
-                         error=f"kesalahan tak terduga ({type(exc).__name__}); lihat log",
-                         trigger=trigger)
+        error = str(exc) if isinstance(exc, BackupError) else \
+            f"kesalahan tak terduga ({type(exc).__name__}); lihat log"
+        with atomic_write():
+            BackupRun.create(started_at=started, finished_at=utcnow(), status="failed",
+                             error=error, trigger=trigger)
+            notify.backup_failed(config, pii.mask(error))
         raise
     BackupRun.create(started_at=started, finished_at=utcnow(), status="ok", path=str(result.path),
                      size=result.size, trigger=trigger)

@@ -92,6 +92,34 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "keep_monthly": Setting(int, default=12),
         "max_age_days": Setting(int, default=2, help="warn when the last good backup is older"),
     },
+    "notify": {
+        "enabled": Setting(bool, default=True, help="the daemon sends notifications"),
+        "base_url": Setting(str, default="", help="address of the web inbox in the links; "
+                            "empty = http://web.host:web.port"),
+        "quiet_hours": Setting(bool, default=True, help="hold notifications outside office hours"),
+        "office_start": Setting(str, default="07:30", help="WIB; the office day ends at "
+                                "sla.end_of_day"),
+        "digest_threshold": Setting(int, default=5, help="more due at once for one person: one digest"),
+        "complaint_team": Setting(list, default=[], help="e-mail addresses told of the daily recap"),
+        "email": Setting(dict, default={}),
+        "telegram": Setting(dict, default={}),
+    },
+}
+
+#: [notify.email] and [notify.telegram]: the notifications' own SMTP server and bot.
+NOTIFY_CHANNELS: dict[str, dict[str, Setting]] = {
+    "email": {
+        "host": Setting(str, required=True),
+        "port": Setting(int, default=0, help="default 465 (tls) or 587 (starttls)"),
+        "security": Setting(str, default="starttls", help="tls | starttls | none (127.0.0.1 only)"),
+        "username": Setting(str, default="", help="default: from_address"),
+        "password": Setting(str, secret=True, default=""),
+        "from_address": Setting(str, required=True),
+        "ca_file": Setting(str, default="", help="PEM file of a CA to trust (own server)"),
+    },
+    "telegram": {
+        "bot_token": Setting(str, required=True, secret=True, help="token dari @BotFather"),
+    },
 }
 
 KNOWN_TOP_LEVEL = set(SECTIONS) | {"divisions", "accounts"}
@@ -128,6 +156,7 @@ class Config:
     privacy: dict[str, Any]
     attachments: dict[str, Any]
     backup: dict[str, Any]
+    notify: dict[str, Any]
     divisions: list[dict[str, str]]
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
 
@@ -264,6 +293,14 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     if sections["privacy"].get("public_reply_with_personal_data") not in (None, "block", "warn"):
         findings.append("privacy.public_reply_with_personal_data: harus \"block\" atau \"warn\"")
 
+    _check_notify(sections["notify"], findings)
+    try:
+        if time.fromisoformat(sections["notify"]["office_start"]) >= time.fromisoformat(
+                sections["sla"]["end_of_day"]):
+            findings.append("notify.office_start: jam mulai kerja harus sebelum sla.end_of_day")
+    except (TypeError, ValueError):
+        pass  # already named by the time checks above
+
     if isinstance(sections["classify"].get("extra_keywords"), dict):
         from inbox.classify import check_extra_keywords
         markers = sections["classify"].get("extra_intent_markers")
@@ -275,6 +312,43 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     if findings:
         return None, findings
     return Config(path=path, divisions=divisions, accounts=accounts, **sections), []
+
+
+def _check_notify(notify: dict[str, Any], findings: list[str]) -> None:
+    """[notify] and its channel tables; a channel table left out means that channel is off."""
+    from connectors.email import SECURITY, _loopback
+    from inbox.pii import EMAIL
+    for name, schema in NOTIFY_CHANNELS.items():
+        table = notify.get(name)
+        notify[name] = _check_table(f"notify.{name}", table, schema, findings) if table else {}
+    email = notify["email"]
+    if email:
+        if email.get("security") not in SECURITY:
+            findings.append("notify.email.security: harus tls, starttls atau none")
+        elif email["security"] == "none" and not _loopback(email.get("host") or ""):
+            findings.append("notify.email.security: none (tanpa TLS) hanya boleh untuk 127.0.0.1; "
+                            "pakai tls atau starttls agar kata sandi tidak terbaca di jaringan")
+        if isinstance(email.get("port"), int) and not 0 <= email["port"] <= 65535:
+            findings.append("notify.email.port: harus nomor port antara 1 dan 65535")
+        if isinstance(email.get("from_address"), str) and not EMAIL.fullmatch(email["from_address"]):
+            findings.append("notify.email.from_address: harus alamat e-mail, misalnya "
+                            "aduan@dukcapil.brebeskab.go.id")
+        if email.get("ca_file") and not Path(email["ca_file"]).is_file():
+            findings.append(f"notify.email.ca_file: berkas {email['ca_file']} tidak ada")
+    _check_time("notify.office_start", notify.get("office_start"), findings)
+    threshold = notify.get("digest_threshold")
+    if isinstance(threshold, int) and threshold < 1:
+        findings.append("notify.digest_threshold: paling sedikit 1")
+    base_url = notify.get("base_url")
+    if isinstance(base_url, str) and base_url and not re.match(r"https?://[^/\s]+", base_url):
+        findings.append("notify.base_url: tulis alamat lengkap, misalnya http://192.168.1.10:8080")
+    team = notify.get("complaint_team")
+    for i, address in enumerate(team if isinstance(team, list) else []):
+        if not isinstance(address, str) or not EMAIL.fullmatch(address):
+            findings.append(f"notify.complaint_team[{i}]: harus alamat e-mail, bukan {address!r}")
+    if team and not email:
+        findings.append("notify.complaint_team: isi juga [notify.email] agar rekap harian bisa "
+                        "dikirim ke tim penanganan pengaduan")
 
 
 def _check_divisions(raw: Any, findings: list[str]) -> list[dict[str, str]]:

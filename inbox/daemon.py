@@ -25,11 +25,11 @@ from typing import Any
 import schedule
 
 from connectors.base import ConnectorError
-from inbox import pii
+from inbox import notify, pii
 from inbox.db import atomic_write
 from inbox.ingest import IngestReport, ingest
 from inbox.liveness import owner_is_dead
-from inbox.models import Account, Outbox, utcnow
+from inbox.models import Account, Notification, Outbox, utcnow
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,8 @@ class Daemon:
                 report = ingest(account, result.messages, result.cursor, self.runtime.ingest_options,
                                 requests=result.requests, resources=result.resources,
                                 set_aside=result.set_aside)
+                if report.set_aside:
+                    notify.set_aside(self.runtime.config, account, report.set_aside)
         except ConnectorError as exc:
             return self._failed(account, started, exc)
         except LeaseLost:
@@ -169,7 +171,10 @@ class Daemon:
         else:
             fields["next_poll_at"] = now + timedelta(seconds=self.backoff(account.poll_interval, failures))
             log.warning("account %s: %s (attempt %d)", account.name, reason, failures)
-        Account.update(**fields).where(Account.id == account.id).execute()
+        with atomic_write():
+            Account.update(**fields).where(Account.id == account.id).execute()
+            if exc.permanent:  # the superusers hear of it once a day per account
+                notify.account_stopped(self.runtime.config, account, reason)
         return PollOutcome(account.name, False, error=reason)
 
     def backoff(self, interval: int, failures: int) -> float:
@@ -266,12 +271,14 @@ class Daemon:
         """Jobs other parts of the product add (recaps); each gets the scheduler and the guard."""
         from inbox.backup_schedule import schedule_backups
         from inbox.health import schedule_heartbeat
+        from inbox.notify_outbox import schedule_notifications
         from inbox.retention import schedule_retention
         from inbox.training import schedule_retrain
         jobs: list[Callable[[schedule.Scheduler, Callable], None]] = [
             functools.partial(schedule_heartbeat, self.runtime, self.worker_id),
             functools.partial(schedule_backups, self.runtime),  # it waits for the daily recap
             functools.partial(schedule_retention, self.runtime),
+            functools.partial(schedule_notifications, self.runtime, self.worker_id, self.stopping),
             functools.partial(schedule_retrain, self.runtime)]
         try:
             from recap.schedule import schedule_recaps
@@ -306,12 +313,14 @@ class Daemon:
                 if released:
                     log.info("account %s: lease of dead process %s released", account.name,
                              account.lease_owner)
-        for row in Outbox.select().where((Outbox.status == "sending") & (Outbox.lease_until > now)):
-            if owner_is_dead(row.lease_owner):
-                # Expired, not reset: the settlement asks the platform before anything is re-sent.
-                Outbox.update(lease_until=now - timedelta(seconds=1)).where(
-                    (Outbox.id == row.id) & (Outbox.lease_owner == row.lease_owner)
-                    & (Outbox.status == "sending")).execute()
+        for model in (Outbox, Notification):
+            for row in model.select().where((model.status == "sending") & (model.lease_until > now)):
+                if owner_is_dead(row.lease_owner):
+                    # Expired, not reset: the settlement asks the platform before anything is
+                    # re-sent (a notification's channel cannot tell: it becomes uncertain).
+                    model.update(lease_until=now - timedelta(seconds=1)).where(
+                        (model.id == row.id) & (model.lease_owner == row.lease_owner)
+                        & (model.status == "sending")).execute()
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, _frame: Any) -> None:

@@ -51,6 +51,21 @@ EVENT_LABELS: dict[str, str] = {
     "privacy_erase": "Penghapusan data pribadi",
 }
 
+# What a notification is about: its subject line, and its name on the preferences page.
+NOTIFY_EVENTS: dict[str, str] = {
+    "escalated": "Pengaduan diteruskan ke Group Admin",
+    "assigned": "Pengaduan diserahkan ke bidang Anda",
+    "division_answered": "Bidang sudah menjawab; teruskan ke warga",
+    "due_tomorrow": "Batas waktu pengaduan besok",
+    "due_today": "Batas waktu pengaduan hari ini",
+    "overdue": "Pengaduan melewati batas waktu",
+    "account_stopped": "Saluran berhenti",
+    "set_aside": "Ada pesan yang disisihkan",
+    "backup_failed": "Pencadangan database gagal",
+    "backup_stale": "Cadangan database sudah lama",
+    "recap_made": "Rekap harian sudah dibuat",
+}
+
 LABELS: dict[str, dict[Any, str]] = {
     "status": STATUS_LABELS,
     "role": ROLES,
@@ -58,6 +73,7 @@ LABELS: dict[str, dict[Any, str]] = {
     "category": CATEGORY_LABELS,
     "dismiss_reason": DISMISS_REASONS,
     "event": EVENT_LABELS,
+    "notify_event": NOTIFY_EVENTS,
     # what a citizen's message is on its platform
     "kind": {"mention": "sebutan", "comment": "komentar", "dm": "pesan pribadi", "post": "unggahan"},
     # what the office's own message is: a reply, public or private

@@ -456,6 +456,52 @@ class Heartbeat(BaseModel):
     interval_seconds = pw.IntegerField(default=60)
 
 
+class NotificationPreference(BaseModel):
+    """Where and about what one user wants to be told (migration 7). A table of its own rather
+    than columns on User: the login table stays as it is (no ALTER on a table every request
+    reads), and a person's private address and chat id stay out of the rows the user list,
+    sessions and audit pages load."""
+
+    user = pw.ForeignKeyField(User, unique=True, backref="notification_preference",
+                              on_delete="CASCADE")
+    email = pw.CharField(max_length=200, default="")
+    telegram_chat_id = pw.CharField(max_length=40, default="")
+    channels = JSONField(default=list)  # "email", "telegram"
+    events_off = JSONField(default=list)  # events this user does not want; new ones start on
+    updated_at = UTCDateTimeField(default=utcnow)
+
+
+class Notification(BaseModel):
+    """One message to one person on one channel (``inbox.notify``): an outbox of its own with
+    the replies' statuses and lease (pending, sending, sent, failed, uncertain). ``key`` is
+    unique, so an event is queued at most once for each recipient and channel.
+    ``next_attempt_at`` is also when a message held over quiet hours goes out; rows sent
+    together as one digest share its ``platform_id`` and name the first row in ``digest``."""
+
+    key = pw.CharField(max_length=200, unique=True)
+    event = pw.CharField(max_length=40)
+    case = pw.ForeignKeyField(Case, null=True, backref="notifications", on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, null=True, backref="notifications", on_delete="CASCADE")
+    channel = pw.CharField(max_length=20)  # email | telegram
+    destination = pw.CharField(max_length=200)
+    subject = pw.CharField(max_length=300)
+    text = pw.TextField()
+    status = pw.CharField(max_length=20, default="pending")
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(default=utcnow)
+    lease_owner = pw.CharField(max_length=120, null=True)
+    lease_until = UTCDateTimeField(null=True)
+    platform_id = pw.CharField(max_length=300, null=True)
+    digest = pw.IntegerField(null=True)
+    last_error = pw.TextField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    sent_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),
+                   (("channel", "destination", "status"), False))
+
+
 class SchemaMigration(BaseModel):
     number = pw.IntegerField(primary_key=True)
     name = pw.CharField(max_length=120)
@@ -465,7 +511,7 @@ class SchemaMigration(BaseModel):
 MODELS: list[type[BaseModel]] = [
     Division, User, Account, Usage, Contact, Case, CaseCategory, Message, Event, Outbox,
     Template, Recap, Counter, SetAside, Attachment, WebhookDelivery, WebSession, LoginThrottle,
-    BackupRun, Heartbeat,
+    BackupRun, Heartbeat, NotificationPreference, Notification,
 ]
 
 

@@ -81,32 +81,56 @@ def deliver_next(rt: Runtime, worker_id: str) -> Delivery | None:
     return _send(rt, row, worker_id)
 
 
-def claim_next(worker_id: str, now: datetime | None = None) -> Outbox | None:
-    """Lease the oldest due pending row to ``worker_id`` (``pending`` -> ``sending``)."""
+def claim_next(worker_id: str, now: datetime | None = None,
+               model: type[Any] = Outbox) -> Any | None:
+    """Lease the oldest due pending row of ``model`` (the replies' Outbox, or any table with the
+    same status/lease columns, such as ``Notification``) to ``worker_id`` (pending -> sending)."""
     now = now or utcnow()
-    candidates = (Outbox.select(Outbox.id)
-                  .where((Outbox.status == "pending") & (Outbox.next_attempt_at <= now))
-                  .order_by(Outbox.next_attempt_at, Outbox.id).limit(5))
+    candidates = (model.select(model.id)
+                  .where((model.status == "pending") & (model.next_attempt_at <= now))
+                  .order_by(model.next_attempt_at, model.id).limit(5))
     for candidate in list(candidates):
-        won = Outbox.update(status="sending", lease_owner=worker_id, lease_until=now + LEASE,
-                            attempts=Outbox.attempts + 1).where(
-            (Outbox.id == candidate.id) & (Outbox.status == "pending")).execute()
+        won = model.update(status="sending", lease_owner=worker_id, lease_until=now + LEASE,
+                           attempts=model.attempts + 1).where(
+            (model.id == candidate.id) & (model.status == "pending")).execute()
         if won == 1:
-            return Outbox.get_by_id(candidate.id)
+            return model.get_by_id(candidate.id)
     return None
 
 
-def claim_stale(worker_id: str, now: datetime | None = None) -> Outbox | None:
+def claim_stale(worker_id: str, now: datetime | None = None,
+                model: type[Any] = Outbox) -> Any | None:
     """Lease a ``sending`` row whose worker's lease ran out (it crashed or was killed)."""
     now = now or utcnow()
-    for candidate in list(Outbox.select(Outbox.id).where(
-            (Outbox.status == "sending") & (Outbox.lease_until < now)).order_by(Outbox.id).limit(5)):
-        won = Outbox.update(lease_owner=worker_id, lease_until=now + LEASE).where(
-            (Outbox.id == candidate.id) & (Outbox.status == "sending")
-            & (Outbox.lease_until < now)).execute()
+    for candidate in list(model.select(model.id).where(
+            (model.status == "sending") & (model.lease_until < now)).order_by(model.id).limit(5)):
+        won = model.update(lease_owner=worker_id, lease_until=now + LEASE).where(
+            (model.id == candidate.id) & (model.status == "sending")
+            & (model.lease_until < now)).execute()
         if won == 1:
-            return Outbox.get_by_id(candidate.id)
+            return model.get_by_id(candidate.id)
     return None
+
+
+def release(row: Any, worker_id: str, **fields: Any) -> bool:
+    """Write ``fields`` on a row this worker still holds in ``sending`` (clearing its lease);
+    False, and nothing written, when another worker settled or re-leased it meanwhile. Call
+    inside a write transaction."""
+    model = type(row)
+    fields.setdefault("lease_owner", None)
+    fields.setdefault("lease_until", None)
+    return model.update(**fields).where(
+        (model.id == row.id) & (model.status == "sending")
+        & (model.lease_owner == worker_id)).execute() == 1
+
+
+def next_attempt_at(attempts: int, exc: ConnectorError, now: datetime | None = None) -> datetime:
+    """When a transient failure is tried again: exponential backoff with jitter, never before
+    the platform's own ``retry_at``."""
+    now = now or utcnow()
+    wait = min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), 6 * 3600) * (0.75 + random.random() / 2)
+    at = now + timedelta(seconds=wait)
+    return max(at, exc.retry_at) if exc.retry_at is not None else at
 
 
 def build_reply(row: Outbox) -> OutboundReply:
@@ -193,17 +217,9 @@ def _on_error(row: Outbox, worker_id: str, exc: ConnectorError) -> Delivery:
         return _failed(row, worker_id, reason)
     if row.attempts >= MAX_ATTEMPTS:
         return _failed(row, worker_id, f"{reason} (sudah {row.attempts} kali dicoba)")
-    now = utcnow()
-    wait = min(FIRST_RETRY_SECONDS * 2 ** (row.attempts - 1), 6 * 3600) * (0.75 + random.random() / 2)
-    next_at = now + timedelta(seconds=wait)
-    if exc.retry_at is not None:
-        next_at = max(next_at, exc.retry_at)
+    next_at = next_attempt_at(row.attempts, exc)
     with atomic_write():
-        changed = Outbox.update(status="pending", next_attempt_at=next_at, last_error=reason,
-                                lease_owner=None, lease_until=None).where(
-            (Outbox.id == row.id) & (Outbox.status == "sending")
-            & (Outbox.lease_owner == worker_id)).execute()
-        if changed == 1:
+        if release(row, worker_id, status="pending", next_attempt_at=next_at, last_error=reason):
             Event.record("delivery_retry", case=row.case_id, outbox_id=row.id, error=reason,
                          attempts=row.attempts, next_attempt_at=next_at.isoformat())
     return Delivery(row.id, row.case.reference, "retry", reason)
@@ -214,10 +230,8 @@ def _settle_later(row: Outbox, worker_id: str, reason: str) -> Delivery:
     short lease, so the next delivery step settles it as it settles a dead worker's row (the
     platform is asked whether the reply is there) before anything is sent again."""
     with atomic_write():
-        changed = Outbox.update(last_error=reason, lease_until=utcnow() + SETTLE_AFTER).where(
-            (Outbox.id == row.id) & (Outbox.status == "sending")
-            & (Outbox.lease_owner == worker_id)).execute()
-        if changed == 1:
+        if release(row, worker_id, last_error=reason, lease_owner=worker_id,
+                   lease_until=utcnow() + SETTLE_AFTER):
             Event.record("delivery_checking", case=row.case_id, outbox_id=row.id, error=reason)
     return Delivery(row.id, row.case.reference, "checking", reason)
 
@@ -241,11 +255,7 @@ def _finish(row: Outbox, worker_id: str, status: str, reason: str, action: str,
             alert: str | None) -> None:
     """Close the row as ``failed`` or ``uncertain``; a failed answer returns to the admin."""
     with atomic_write():
-        changed = Outbox.update(status=status, last_error=reason, lease_owner=None,
-                                lease_until=None).where(
-            (Outbox.id == row.id) & (Outbox.status == "sending")
-            & (Outbox.lease_owner == worker_id)).execute()
-        if changed != 1:
+        if not release(row, worker_id, status=status, last_error=reason):
             return
         fields: dict[str, Any] = {"updated_at": utcnow()}
         if alert:
@@ -297,11 +307,7 @@ def _settle_stale(rt: Runtime, row: Outbox, worker_id: str) -> Delivery:
         return Delivery(row.id, case.reference, "sent", platform_id)
     reason = "pengiriman terputus sebelum sampai ke platform; dikirim lagi"
     with atomic_write():
-        changed = Outbox.update(status="pending", next_attempt_at=utcnow(), last_error=reason,
-                                lease_owner=None, lease_until=None).where(
-            (Outbox.id == row.id) & (Outbox.status == "sending")
-            & (Outbox.lease_owner == worker_id)).execute()
-        if changed == 1:
+        if release(row, worker_id, status="pending", next_attempt_at=utcnow(), last_error=reason):
             Event.record("delivery_retry", case=case, outbox_id=row.id, error=reason,
                          attempts=row.attempts)
     return Delivery(row.id, case.reference, "requeued", reason)

@@ -25,8 +25,8 @@ from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
 from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, Division, Heartbeat,
-                          LoginThrottle, Recap, SchemaMigration, SetAside, User,
-                          WebhookDelivery, WebSession,
+                          LoginThrottle, Notification, NotificationPreference, Recap,
+                          SchemaMigration, SetAside, User, WebhookDelivery, WebSession,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
@@ -92,6 +92,11 @@ def _migration_6(db: peewee.Database) -> None:
     db.create_tables([WebSession, LoginThrottle], safe=True)
 
 
+def _migration_7(db: peewee.Database) -> None:
+    # Notifications (an outbox of their own) and each user's choice of channels and events.
+    db.create_tables([NotificationPreference, Notification], safe=True)
+
+
 def _migration_9(db: peewee.Database) -> None:
     # The outcome of every backup run and the daemon's heartbeat (status, dashboard, /healthz).
     db.create_tables([BackupRun, Heartbeat], safe=True)
@@ -122,6 +127,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (4, "one recap row per file", _migration_4),
     (5, "set-aside items and attachments", _migration_5),
     (6, "web sessions and login throttles", _migration_6),
+    (7, "notifications and notification preferences", _migration_7),
     (9, "backup runs and the daemon's heartbeat", _migration_9),
     (10, "webhook deliveries", _migration_10),
     (11, "webhook spool names", _migration_11),

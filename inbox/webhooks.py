@@ -33,7 +33,7 @@ from typing import Any
 import peewee
 
 from connectors.items import ItemReader, item_id, obj, objects
-from inbox import pii
+from inbox import notify, pii
 from inbox.db import atomic_write, database
 from inbox.ingest import ingest, insert_rows
 from inbox.models import Account, Case, Counter, Event, Outbox, WebhookDelivery, utcnow
@@ -234,7 +234,7 @@ def _apply(runtime: Any, row: WebhookDelivery) -> list[str]:
             account = Account.get(Account.name == name)
             items = ItemReader(name)
             messages = runtime.connector(name).read_change(value, items)
-            ingest(account, messages, None, runtime.ingest_options, set_aside=items.set_aside)
+            _ingest(runtime, account, messages, items)
             for status in objects(value.get("statuses")):
                 _apply_status(status)
     return notes
@@ -253,9 +253,15 @@ def _apply_graph(runtime: Any, payload: dict[str, Any], kind: str) -> list[str]:
             continue
         items = ItemReader(name)
         messages = runtime.connector(name).read_webhook(entry, items)
-        ingest(Account.get(Account.name == name), messages, None, runtime.ingest_options,
-               set_aside=items.set_aside)
+        _ingest(runtime, Account.get(Account.name == name), messages, items)
     return notes
+
+
+def _ingest(runtime: Any, account: Account, messages: list[Any], items: ItemReader) -> None:
+    """Store what a delivery carried; items set aside are told to the superusers, as a poll's."""
+    report = ingest(account, messages, None, runtime.ingest_options, set_aside=items.set_aside)
+    if report.set_aside:
+        notify.set_aside(runtime.config, account, report.set_aside)
 
 
 def _apply_status(status: dict[str, Any]) -> None:

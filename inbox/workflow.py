@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
-from inbox import labels, pii
+from inbox import labels, notify, pii
 from inbox.dates import format_datetime_id
 from inbox.db import atomic_write
 from inbox.models import ROLES, STATUS_LABELS, Case, Division, Event, Outbox, User, utcnow
@@ -233,7 +233,8 @@ def escalate(rt: Runtime, case: Case, actor: User, note: str) -> None:
     note = _required(note, "Catatan untuk Group Admin")
     with atomic_write():
         _move(case, ("new",), status="escalated", queue="group_admin", escalated_at=utcnow())
-        Event.record("escalated", case=case, actor=actor, note=note)
+        event = Event.record("escalated", case=case, actor=actor, note=note)
+        notify.case_event(rt.config, case, "escalated", f"e{event.id}")
 
 
 def assign_division(rt: Runtime, case: Case, actor: User, division_code: str, note: str = "") -> None:
@@ -249,7 +250,8 @@ def assign_division(rt: Runtime, case: Case, actor: User, division_code: str, no
         detail: dict[str, Any] = {"division": division.code}
         if note and note.strip():
             detail["note"] = note.strip()
-        Event.record("assigned", case=case, actor=actor, **detail)
+        event = Event.record("assigned", case=case, actor=actor, **detail)
+        notify.case_event(rt.config, case, "assigned", f"e{event.id}")
 
 
 def division_answer(rt: Runtime, case: Case, actor: User, text: str) -> None:
@@ -259,7 +261,8 @@ def division_answer(rt: Runtime, case: Case, actor: User, text: str) -> None:
     with atomic_write():
         _move(case, ("at_division",), status="division_answered", queue="admin",
               division_answered_at=utcnow())
-        Event.record("division_answered", case=case, actor=actor, text=text)
+        event = Event.record("division_answered", case=case, actor=actor, text=text)
+        notify.case_event(rt.config, case, "division_answered", f"e{event.id}")
 
 
 def division_answer_text(case: Case) -> str | None:

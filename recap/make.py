@@ -11,7 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inbox import notify
 from inbox.models import User
+from inbox.workflow import division_scoped
 from recap import html, pdf, xlsx
 from recap.daily import daily_figures
 from recap.daily_doc import daily_document
@@ -28,8 +30,11 @@ def make_daily_recap(rt: Runtime, day: date, out_dir: Path | None = None,
     """Make the daily recap of ``day``: mark the answered cases recapped, write the PDF, XLSX
     and HTML, record them; return the paths. Raises ``RecapError`` for a day not yet begun."""
     doc = daily_document(rt, daily_figures(rt, day, actor), actor, made_by)
-    return write_files(rt, doc, {"pdf": pdf.write_pdf, "xlsx": xlsx.write_xlsx,
-                                 "html": html.write_html}, out_dir, actor)
+    paths = write_files(rt, doc, {"pdf": pdf.write_pdf, "xlsx": xlsx.write_xlsx,
+                                  "html": html.write_html}, out_dir, actor)
+    if actor is None or not division_scoped(actor):  # a bidang's own recap is not the office's
+        notify.recap_made(rt.config, day)
+    return paths
 
 
 def make_monthly_report(rt: Runtime, year: int, month: int, out_dir: Path | None = None,

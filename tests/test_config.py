@@ -136,3 +136,58 @@ def test_a_postgresql_url_without_the_driver_says_how_to_install_it(
     err = capsys.readouterr().err
     assert err.startswith("aduan: database.url:") and err.count("\n") == 1
     assert 'pip install -e ".[postgres]"' in err
+
+
+NOTIFY_EMAIL = """
+[notify.email]
+host = "smtp.dukcapil.test"
+from_address = "aduan@dukcapil.test"
+password = { env = "NOTIFY_SMTP_PASSWORD" }
+"""
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("[notify]\ndigest_threshold = 0\n", "notify.digest_threshold: paling sedikit 1"),
+    ('[notify]\noffice_start = "pagi"\n', "notify.office_start: harus berupa jam seperti"),
+    ('[notify]\nbase_url = "aduan.local"\n', "notify.base_url: tulis alamat lengkap"),
+    ('[notify]\noffice_start = "17:00"\n', "notify.office_start: jam mulai kerja harus sebelum"),
+    ('[notify]\ncomplaint_team = ["tim"]\n', "notify.complaint_team[0]: harus alamat e-mail"),
+    ('[notify]\ncomplaint_team = ["tim@dukcapil.test"]\n',
+     "notify.complaint_team: isi juga [notify.email]"),
+    ('[notify.email]\nfrom_address = "a@b.test"\n', "notify.email.host: wajib diisi"),
+    ('[notify.email]\nhost = "smtp.test"\nfrom_address = "aduan"\n',
+     "notify.email.from_address: harus alamat e-mail"),
+    ('[notify.email]\nhost = "smtp.test"\nfrom_address = "a@b.test"\nsecurity = "ssl"\n',
+     "notify.email.security: harus tls, starttls atau none"),
+    ('[notify.email]\nhost = "smtp.test"\nfrom_address = "a@b.test"\nsecurity = "none"\n',
+     "notify.email.security: none (tanpa TLS) hanya boleh untuk 127.0.0.1"),
+    ('[notify.email]\nhost = "smtp.test"\nfrom_address = "a@b.test"\nport = 70000\n',
+     "notify.email.port: harus nomor port"),
+    ('[notify.email]\nhost = "smtp.test"\nfrom_address = "a@b.test"\nsender = "x"\n',
+     "notify.email.sender: kunci tidak dikenal"),
+    (NOTIFY_EMAIL, "notify.email.password: variabel lingkungan NOTIFY_SMTP_PASSWORD belum diisi"),
+    ('[notify.telegram]\nbot_token = { env = "NOTIFY_BOT_TOKEN" }\n',
+     "notify.telegram.bot_token: variabel lingkungan NOTIFY_BOT_TOKEN belum diisi"),
+    ("[notify.telegram]\nchat = 1\n", "notify.telegram.bot_token: wajib diisi"),
+])
+def test_each_notification_setting_mistake_is_named_by_its_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, expected: str) -> None:
+    monkeypatch.delenv("NOTIFY_SMTP_PASSWORD", raising=False)
+    monkeypatch.delenv("NOTIFY_BOT_TOKEN", raising=False)
+    config, findings = check_config(write_config(tmp_path, extra=extra))
+    assert config is None
+    assert any(f.startswith(expected) for f in findings), findings
+
+
+def test_notification_settings_read_their_secrets_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTIFY_SMTP_PASSWORD", "rahasia-smtp")
+    monkeypatch.setenv("NOTIFY_BOT_TOKEN", "123:abc")
+    extra = NOTIFY_EMAIL + '\n[notify.telegram]\nbot_token = { env = "NOTIFY_BOT_TOKEN" }\n'
+    config = load_config(write_config(tmp_path, extra='[notify]\ncomplaint_team = ["tim@dukcapil.test"]\n'
+                                      + extra))
+    assert config.notify["email"]["password"] == "rahasia-smtp"
+    assert config.notify["email"]["security"] == "starttls"
+    assert config.notify["telegram"]["bot_token"] == "123:abc"
+    assert config.notify["complaint_team"] == ["tim@dukcapil.test"]
+    assert config.notify["quiet_hours"] is True and config.notify["digest_threshold"] == 5

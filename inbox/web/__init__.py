@@ -87,9 +87,10 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     app.before_request(params.refuse_nul)
 
     from inbox import health
-    from inbox.web import admin, auth, case_page, cases, dashboard, files, privacy, recaps, webhooks
+    from inbox.web import (admin, auth, case_page, cases, dashboard, files, notify_prefs, privacy,
+                           recaps, webhooks)
     for module in (auth, cases, case_page, dashboard, recaps, admin, files, health, privacy,
-                   webhooks):
+                   webhooks, notify_prefs):
         app.register_blueprint(module.bp)
     # Meta signs its deliveries instead: the one route without a session has no CSRF token.
     csrf.exempt(webhooks.bp)

@@ -94,7 +94,16 @@ def index() -> str:
             .order_by(Outbox.id).limit(20)),
         scope_label=g.user.division.name if division_scoped(g.user) else "",
         webhook=None if division_scoped(g.user) else webhook_health(),
-        backup=backup_health(rt.config, now))
+        backup=backup_health(rt.config, now),
+        notifications=notification_problems(now))
+
+
+def notification_problems(now: datetime) -> list[Any]:
+    """Failed or uncertain notifications, for superusers and admins (whose work they are)."""
+    if not (g.user.is_superuser or g.user.role == "admin"):
+        return []
+    from inbox.notify_outbox import problems
+    return problems(now=now)
 
 
 def webhook_health() -> dict[str, int] | None:
