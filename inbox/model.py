@@ -37,6 +37,7 @@ _LONG_NUMBER = re.compile(r"(?:\+?\d[ .,\-]?){8,}\d")
 _DIGIT = re.compile(r"\d")
 _WORD_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _SPACES = re.compile(r"\s\s+")
+WORD_CACHE = 50_000   # words whose character n-gram columns a model keeps (a few MB)
 
 
 def model_text(norm: str) -> str:
@@ -96,6 +97,8 @@ class TrainedModel:
     bias: np.ndarray
     thresholds: np.ndarray     # per category: probability from which the model adds it
     meta: dict[str, Any] = field(default_factory=dict)
+    _word_cache: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False,
+                                              compare=False)
 
     @property
     def n_text(self) -> int:
@@ -103,36 +106,87 @@ class TrainedModel:
 
     def _text_vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and TF-IDF values of ``text`` (two l2-normalised blocks)."""
-        columns, values = [], []
-        offset = 0
-        for vocab, grams in ((self.char_vocab, char_wb_ngrams(text)),
-                             (self.word_vocab, word_ngrams(text))):
-            counts = Counter(map(vocab.get, grams))
-            counts.pop(None, None)
-            if counts:
-                idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts)) + offset
-                vals = np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
-                vals += 1.0
-                vals *= self.idf[idx]
-                vals /= math.sqrt(float(vals @ vals))
-                columns.append(idx)
-                values.append(vals)
-            offset += len(vocab)
-        if not columns:
-            return np.zeros(0, dtype=np.intp), np.zeros(0)
-        return np.concatenate(columns), np.concatenate(values)
+        _, columns, values = self._text_matrix([text])
+        return columns, values
+
+    def _grams(self, text: str) -> list[int]:
+        """The vocabulary columns of ``text``'s n-grams, with repeats (char block, then word
+        block). A word's character n-grams depend on the word alone, so they are kept per
+        word: citizens' words repeat, and this is most of the scoring's time."""
+        cache, char_vocab, word_vocab = self._word_cache, self.char_vocab, self.word_vocab
+        if len(cache) > WORD_CACHE:
+            cache.clear()
+        out: list[int] = []
+        for w in _SPACES.sub(" ", text).split():
+            ids = cache.get(w)
+            if ids is None:
+                ids = cache[w] = [j for g in char_wb_ngrams(w) if (j := char_vocab.get(g)) is not None]
+            out.extend(ids)
+        offset = len(char_vocab)
+        out.extend(j + offset for g in word_ngrams(text) if (j := word_vocab.get(g)) is not None)
+        return out
+
+    def _text_matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, value) of the TF-IDF matrix of ``texts``, sorted by row then column,
+        each row's char and word blocks l2-normalised. Each row's numbers are computed from
+        that row alone, in the same order, so a text's vector is the same in any batch."""
+        per_text = [self._grams(t) for t in texts]
+        lengths = np.fromiter(map(len, per_text), dtype=np.intp, count=len(per_text))
+        cols = np.fromiter((j for ids in per_text for j in ids), dtype=np.intp,
+                           count=int(lengths.sum()))
+        width = self.n_text
+        keys = np.repeat(np.arange(len(texts), dtype=np.intp), lengths) * width + cols
+        keys, counts = np.unique(keys, return_counts=True)
+        rows, cols = np.divmod(keys, width)
+        values = np.log(counts.astype(np.float64)) + 1.0
+        values *= self.idf[cols]
+        block = rows * 2 + (cols >= len(self.char_vocab))
+        norms = np.sqrt(np.bincount(block, weights=values * values, minlength=2 * len(texts)))
+        values /= norms[block]
+        return rows, cols, values
 
     def probabilities(self, norm: str, rule_categories: Iterable[str],
                       rule_intent: str) -> tuple[np.ndarray, np.ndarray]:
         """(probability per category, probability per intent) for normalised text."""
-        columns, values = self._text_vector(model_text(norm))
-        rules = rule_features(rule_categories, rule_intent, self.categories, self.intents)
-        z = self.bias + rules @ self.weights[self.n_text:]
-        if len(columns):
-            z = z + values @ self.weights[columns]
-        p = 1.0 / (1.0 + np.exp(-z))
-        n = len(self.categories)
-        return p[:n], p[n:] / p[n:].sum()  # one-vs-rest intents, normalised as scikit-learn does
+        cats, intents = self.probabilities_many([norm], [(tuple(rule_categories), rule_intent)])
+        return cats[0], intents[0]
+
+    def probabilities_many(self, norms: Sequence[str],
+                           rule_outputs: Sequence[tuple[Sequence[str], str]],
+                           chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities per category (n x categories) and per intent (n x intents) of many
+        normalised texts at once: one sparse matrix and one product per ``chunk`` texts. Row i
+        is what ``probabilities`` gives text i alone, to the last bit: each row is summed on
+        its own, in the same order, whatever else is in the batch."""
+        n_cat = len(self.categories)
+        cat_out = np.zeros((len(norms), n_cat))
+        intent_out = np.zeros((len(norms), len(self.intents)))
+        rule_index = {code: self.n_text + i for i, code in enumerate(self.categories)}
+        intent_index = {name: self.n_text + n_cat + i for i, name in enumerate(self.intents)}
+        for lo in range(0, len(norms), chunk):
+            part = norms[lo:lo + chunk]
+            rows, cols, values = self._text_matrix([model_text(n) for n in part])
+            # The rules' columns (value 1) go first in each row: every row then has at least
+            # one entry (its rules' intent), which reduceat needs.
+            rule_rows, rule_cols = [], []
+            for i, (found, intent) in enumerate(rule_outputs[lo:lo + chunk]):
+                for code in found:
+                    rule_rows.append(i)
+                    rule_cols.append(rule_index[code])
+                rule_rows.append(i)
+                rule_cols.append(intent_index[intent])
+            all_rows = np.concatenate([np.asarray(rule_rows, dtype=np.intp), rows])
+            order = np.argsort(all_rows, kind="stable")
+            all_cols = np.concatenate([np.asarray(rule_cols, dtype=np.intp), cols])[order]
+            all_values = np.concatenate([np.ones(len(rule_rows)), values])[order]
+            starts = np.searchsorted(all_rows[order], np.arange(len(part)))
+            z = np.add.reduceat(self.weights[all_cols] * all_values[:, None], starts, axis=0)
+            z += self.bias
+            p = 1.0 / (1.0 + np.exp(-z))
+            cat_out[lo:lo + len(part)] = p[:, :n_cat]
+            # one-vs-rest intents, normalised as scikit-learn does
+            intent_out[lo:lo + len(part)] = p[:, n_cat:] / p[:, n_cat:].sum(axis=1, keepdims=True)
+        return cat_out, intent_out
 
     def top_terms(self, norm: str, output: int, limit: int = 3) -> list[str]:
         """The n-grams that pushed ``output`` (a category or intent column) up most: the
