@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2      # 2: the rules' signals are features
 SEED = 17
 MODEL_FILE = "classifier-model.npz"
 CHAR_NGRAMS = (2, 5)
@@ -32,6 +32,7 @@ WORD_NGRAMS = (1, 2)
 RULE_WEIGHT = 1.0      # the rules' hits are features next to the n-grams (decided in README)
 C_CATEGORIES = 10.0
 C_INTENT = 10.0
+SIGNALS_FOR_CATEGORIES = False
 
 _LONG_NUMBER = re.compile(r"(?:\+?\d[ .,\-]?){8,}\d")
 _DIGIT = re.compile(r"\d")
@@ -73,14 +74,20 @@ def word_ngrams(text: str, lo: int = WORD_NGRAMS[0], hi: int = WORD_NGRAMS[1]) -
 
 
 def rule_features(categories: Iterable[str], intent: str, category_codes: Sequence[str],
-                  intents: Sequence[str]) -> np.ndarray:
-    """One column per category the rules found and one for the rules' intent."""
-    row = np.zeros(len(category_codes) + len(intents), dtype=np.float64)
+                  intents: Sequence[str], signals: Iterable[str] = (),
+                  signal_names: Sequence[str] = ()) -> np.ndarray:
+    """One column per category the rules found, one for the rules' intent, and one per
+    signal (a marker's words, a question mark...) the rules saw."""
+    row = np.zeros(len(category_codes) + len(intents) + len(signal_names), dtype=np.float64)
     found = set(categories)
     for i, code in enumerate(category_codes):
         if code in found:
             row[i] = 1.0
     row[len(category_codes) + intents.index(intent)] = 1.0
+    seen = set(signals)
+    for i, name in enumerate(signal_names):
+        if name in seen:
+            row[len(category_codes) + len(intents) + i] = 1.0
     return row
 
 
@@ -93,10 +100,11 @@ class TrainedModel:
     char_vocab: dict[str, int]
     word_vocab: dict[str, int]
     idf: np.ndarray            # char columns, then word columns
-    weights: np.ndarray        # (n-gram columns + rule columns) x (categories + intents)
+    weights: np.ndarray        # (n-gram columns + rule columns + signals) x (categories + intents)
     bias: np.ndarray
     thresholds: np.ndarray     # per category: probability from which the model adds it
     meta: dict[str, Any] = field(default_factory=dict)
+    signals: list[str] = field(default_factory=list)   # the rules' signals read as features
     _word_cache: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False,
                                               compare=False)
 
@@ -145,14 +153,15 @@ class TrainedModel:
         values /= norms[block]
         return rows, cols, values
 
-    def probabilities(self, norm: str, rule_categories: Iterable[str],
-                      rule_intent: str) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(self, norm: str, rule_categories: Iterable[str], rule_intent: str,
+                      rule_signals: Iterable[str] = ()) -> tuple[np.ndarray, np.ndarray]:
         """(probability per category, probability per intent) for normalised text."""
-        cats, intents = self.probabilities_many([norm], [(tuple(rule_categories), rule_intent)])
+        cats, intents = self.probabilities_many(
+            [norm], [(tuple(rule_categories), rule_intent, tuple(rule_signals))])
         return cats[0], intents[0]
 
     def probabilities_many(self, norms: Sequence[str],
-                           rule_outputs: Sequence[tuple[Sequence[str], str]],
+                           rule_outputs: Sequence[tuple[Sequence[str], str, Sequence[str]]],
                            chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities per category (n x categories) and per intent (n x intents) of many
         normalised texts at once: one sparse matrix and one product per ``chunk`` texts. Row i
@@ -163,18 +172,24 @@ class TrainedModel:
         intent_out = np.zeros((len(norms), len(self.intents)))
         rule_index = {code: self.n_text + i for i, code in enumerate(self.categories)}
         intent_index = {name: self.n_text + n_cat + i for i, name in enumerate(self.intents)}
+        signal_index = {name: self.n_text + n_cat + len(self.intents) + i
+                        for i, name in enumerate(self.signals)}
         for lo in range(0, len(norms), chunk):
             part = norms[lo:lo + chunk]
             rows, cols, values = self._text_matrix([model_text(n) for n in part])
             # The rules' columns (value 1) go first in each row: every row then has at least
             # one entry (its rules' intent), which reduceat needs.
             rule_rows, rule_cols = [], []
-            for i, (found, intent) in enumerate(rule_outputs[lo:lo + chunk]):
+            for i, (found, intent, signals) in enumerate(rule_outputs[lo:lo + chunk]):
                 for code in found:
                     rule_rows.append(i)
                     rule_cols.append(rule_index[code])
                 rule_rows.append(i)
                 rule_cols.append(intent_index[intent])
+                for name in signals:
+                    if name in signal_index:
+                        rule_rows.append(i)
+                        rule_cols.append(signal_index[name])
             all_rows = np.concatenate([np.asarray(rule_rows, dtype=np.intp), rows])
             order = np.argsort(all_rows, kind="stable")
             all_cols = np.concatenate([np.asarray(rule_cols, dtype=np.intp), cols])[order]
@@ -226,7 +241,7 @@ class TrainedModel:
         char_terms = sorted(self.char_vocab, key=self.char_vocab.get)
         word_terms = sorted(self.word_vocab, key=self.word_vocab.get)
         header = {"format": MODEL_FORMAT, "categories": self.categories, "intents": self.intents,
-                  "meta": self.meta}
+                  "signals": self.signals, "meta": self.meta}
         with open(tmp, "wb") as fh:
             np.savez(fh, header=np.array(json.dumps(header, ensure_ascii=False)),
                                 char_terms=np.array(char_terms, dtype=str),
@@ -247,7 +262,8 @@ class TrainedModel:
                            char_vocab={t: i for i, t in enumerate(data["char_terms"].tolist())},
                            word_vocab={t: i for i, t in enumerate(data["word_terms"].tolist())},
                            idf=data["idf"], weights=data["weights"].astype(np.float64),
-                           bias=data["bias"], thresholds=data["thresholds"], meta=header["meta"])
+                           bias=data["bias"], thresholds=data["thresholds"], meta=header["meta"],
+                           signals=header["signals"])
         except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"{path}: not a classifier model ({exc})") from None
 
@@ -258,11 +274,14 @@ def data_hash(examples: Sequence[tuple[str, Sequence[str], str]]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
 
 
-def fit(examples: Sequence[tuple[str, Sequence[str], str]], rule_outputs: Sequence[tuple[Sequence[str], str]],
+def fit(examples: Sequence[tuple[str, Sequence[str], str]],
+        rule_outputs: Sequence[tuple[Sequence[str], str, Sequence[str]]],
         norms: Sequence[str], categories: Sequence[str], intents: Sequence[str],
-        meta: dict[str, Any] | None = None, rule_weight: float = RULE_WEIGHT) -> TrainedModel:
+        meta: dict[str, Any] | None = None, rule_weight: float = RULE_WEIGHT,
+        signals: Sequence[str] = ()) -> TrainedModel:
     """Train on ``examples`` (text, categories, intent) whose normalised texts are ``norms`` and
-    whose rule results are ``rule_outputs``. Imports scikit-learn (only training needs it)."""
+    whose rule results are ``rule_outputs`` (categories, intent, signals seen; ``signals``
+    names the signal columns). Imports scikit-learn (only training needs it)."""
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -274,10 +293,13 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]], rule_outputs: Sequen
                            sublinear_tf=True, min_df=1, dtype=np.float64)
     # Trained on rule columns scaled by rule_weight, scored on 0/1 columns: the weights are
     # scaled back below. rule_weight=0 is "the model alone".
-    rules = np.vstack([rule_features(c, i, categories, intents) for c, i in rule_outputs]) * rule_weight
+    rules = np.vstack([rule_features(c, i, categories, intents, seen, signals)
+                       for c, i, seen in rule_outputs]) * rule_weight
     x = sparse.hstack([char.fit_transform(texts), word.fit_transform(texts),
                        sparse.csr_matrix(rules)]).tocsr()
     n_text = len(char.vocabulary_) + len(word.vocabulary_)
+    # The signals help the intents only (measured: README); the categories never read them.
+    x_categories = x[:, :n_text + len(categories) + len(intents)] if SIGNALS_FOR_CATEGORIES is False else x
     weights = np.zeros((x.shape[1], len(categories) + len(intents)))
     bias = np.zeros(len(categories) + len(intents))
     # One binary logistic regression per category and per intent (liblinear: a fraction of a
@@ -288,10 +310,11 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]], rule_outputs: Sequen
         if y.min() == y.max():  # no example (or only examples) of this label: rules decide
             bias[k] = -20.0 if y.max() == 0 else 20.0
             continue
+        features = x_categories if k < len(categories) else x
         lr = LogisticRegression(C=C_CATEGORIES if k < len(categories) else C_INTENT,
                                 class_weight="balanced", solver="liblinear",
-                                random_state=SEED).fit(x, y)
-        weights[:, k], bias[k] = lr.coef_[0], lr.intercept_[0]
+                                random_state=SEED).fit(features, y)
+        weights[:features.shape[1], k], bias[k] = lr.coef_[0], lr.intercept_[0]
     weights[n_text:] *= rule_weight
     meta = dict(meta or {})
     meta.setdefault("trained_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -301,4 +324,5 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]], rule_outputs: Sequen
                         char_vocab={t: int(i) for t, i in char.vocabulary_.items()},
                         word_vocab={t: int(i) for t, i in word.vocabulary_.items()},
                         idf=np.concatenate([char.idf_, word.idf_]), weights=weights, bias=bias,
-                        thresholds=np.full(len(categories), 0.5), meta=meta)
+                        thresholds=np.full(len(categories), 0.5), meta=meta,
+                        signals=list(signals))

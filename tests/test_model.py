@@ -240,3 +240,19 @@ def test_the_admin_page_shows_the_models_date_and_figures(rt: Runtime) -> None:
     other = create_app(rt, testing=True).test_client()
     login(other, users["admin"].username)
     assert other.get("/kelola/model").status_code == 403
+
+
+def test_classify_many_gives_each_text_what_classify_gives_it_alone() -> None:
+    """The batch API ingest uses: same results, same order, whatever else is in the batch
+    (a few hundred texts of both sets, odd ones included, in two different batchings)."""
+    classifier = Classifier(model=shipped_model())
+    texts = ([r["text"] for r in load(BLIND_SET)][:300] + [t for t, _, _ in read_examples(SHIPPED_SET)][:100]
+             + ["", "   ", "🙏", "p", "NIK 3329 0157 0890 0001 ktp blm jadi", "x" * 3000])
+    alone = [classifier.classify(t) for t in texts]
+    assert classifier.classify_many(texts) == alone
+    assert classifier.classify_many(list(reversed(texts))) == list(reversed(alone))
+    assert sum(classifier.classify_many(texts[i:i + 7]) == alone[i:i + 7]
+               for i in range(0, len(texts), 7)) == len(range(0, len(texts), 7))
+    assert classifier.classify_many([]) == []
+    assert Classifier(model=None).classify_many(texts[:50]) == [Classifier(model=None).classify(t)
+                                                                  for t in texts[:50]]
