@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -140,8 +141,7 @@ class TrainedModel:
         that row alone, in the same order, so a text's vector is the same in any batch."""
         per_text = [self._grams(t) for t in texts]
         lengths = np.fromiter(map(len, per_text), dtype=np.intp, count=len(per_text))
-        cols = np.fromiter((j for ids in per_text for j in ids), dtype=np.intp,
-                           count=int(lengths.sum()))
+        cols = np.array(list(chain.from_iterable(per_text)), dtype=np.intp)
         width = self.n_text
         keys = np.repeat(np.arange(len(texts), dtype=np.intp), lengths) * width + cols
         keys, counts = np.unique(keys, return_counts=True)
