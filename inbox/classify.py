@@ -297,18 +297,24 @@ class Classifier:
             return ruled
         cats, intents = model.probabilities_many(
             norms, [(r.categories, r.intent, r.rule_signals) for r in ruled])
-        best = intents.argmax(axis=1).tolist()
+        best = intents.argmax(axis=1)
         best_p = intents.max(axis=1).tolist()
-        above = (cats >= model.thresholds).tolist()
-        cat_p = cats.tolist()
-        codes, spam = model.categories, model.intents.index("spam") if "spam" in model.intents else -1
-        order = {code: i for i, code in enumerate(CATEGORIES)}
+        picked = cats >= model.thresholds
+        if "spam" in model.intents:
+            picked[best == model.intents.index("spam")] = False   # a spam has no category
+        rows, columns = picked.nonzero()   # row by row, each row's columns in model order
+        chosen: list[list[tuple[str, float]]] = [[] for _ in ruled]
+        codes = model.categories
+        for i, k, p in zip(rows.tolist(), columns.tolist(), cats[rows, columns].tolist()):
+            chosen[i].append((codes[k], p))
+        in_order = list(codes) == list(CATEGORIES)
         out = []
-        for r, b, pb, chosen, probs in zip(ruled, best, best_p, above, cat_p):
+        for r, b, pb, picks in zip(ruled, best.tolist(), best_p, chosen):
             intent = model.intents[b]
-            confidence = ({} if b == spam else
-                          {codes[k]: round(probs[k], 3) for k, yes in enumerate(chosen) if yes})
-            categories = tuple(sorted(confidence, key=order.__getitem__))
+            confidence = {code: round(p, 3) for code, p in picks}
+            categories = tuple(code for code, _ in picks)
+            if not in_order:
+                categories = tuple(code for code in CATEGORIES if code in confidence)
             confidence["intent"] = round(pb, 3)
             evidence = {code: r.evidence.get(code, []) for code in categories}
             evidence["intent"] = r.evidence["intent"] if intent == r.intent else []

@@ -120,8 +120,8 @@ def scores(model: TrainedModel | None, examples: Sequence[Example]) -> dict[str,
     from inbox.classify import CATEGORIES, INTENTS, Classifier
     classifier = Classifier(model=model)
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # tp, fp, fn
-    for text, want_cats, want_intent in examples:
-        got = classifier.classify(text)
+    results = classifier.classify_many([text for text, _, _ in examples])
+    for (_, want_cats, want_intent), got in zip(examples, results):
         for code in CATEGORIES:
             if code in got.categories or code in want_cats:
                 tally[code][0 if code in got.categories and code in want_cats
