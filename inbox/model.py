@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-from collections import Counter
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
@@ -33,13 +32,13 @@ WORD_NGRAMS = (1, 2)
 RULE_WEIGHT = 1.0      # the rules' hits are features next to the n-grams (decided in README)
 C_CATEGORIES = 10.0
 C_INTENT = 10.0
-SIGNALS_FOR_CATEGORIES = False
+SIGNALS_FOR_CATEGORIES = False   # measured worse for the categories (README, Classification)
 
 _LONG_NUMBER = re.compile(r"(?:\+?\d[ .,\-]?){8,}\d")
 _DIGIT = re.compile(r"\d")
 _WORD_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _SPACES = re.compile(r"\s\s+")
-WORD_CACHE = 50_000   # words whose character n-gram columns a model keeps (a few MB)
+WORD_CACHE = 20_000   # words whose char n-gram columns a model keeps (compact arrays, ~6 MB)
 
 
 def model_text(norm: str) -> str:
@@ -106,7 +105,7 @@ class TrainedModel:
     thresholds: np.ndarray     # per category: probability from which the model adds it
     meta: dict[str, Any] = field(default_factory=dict)
     signals: list[str] = field(default_factory=list)   # the rules' signals read as features
-    _word_cache: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False,
+    _word_cache: dict[str, array] = field(default_factory=dict, init=False, repr=False,
                                               compare=False)
     _w32: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -137,7 +136,8 @@ class TrainedModel:
         for w in _SPACES.sub(" ", text).split():
             ids = cache.get(w)
             if ids is None:
-                ids = cache[w] = [j for g in char_wb_ngrams(w) if (j := char_vocab.get(g)) is not None]
+                ids = cache[w] = array("q", [j for g in char_wb_ngrams(w)
+                                             if (j := char_vocab.get(g)) is not None])
             out.extend(ids)
         offset = len(char_vocab)
         out.extend(j + offset for g in word_ngrams(text) if (j := word_vocab.get(g)) is not None)
@@ -310,7 +310,7 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]],
                        sparse.csr_matrix(rules)]).tocsr()
     n_text = len(char.vocabulary_) + len(word.vocabulary_)
     # The signals help the intents only (measured: README); the categories never read them.
-    x_categories = x[:, :n_text + len(categories) + len(intents)] if SIGNALS_FOR_CATEGORIES is False else x
+    x_categories = x if SIGNALS_FOR_CATEGORIES else x[:, :n_text + len(categories) + len(intents)]
     weights = np.zeros((x.shape[1], len(categories) + len(intents)))
     bias = np.zeros(len(categories) + len(intents))
     # One binary logistic regression per category and per intent (liblinear: a fraction of a
