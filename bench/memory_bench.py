@@ -91,6 +91,10 @@ def idle_run(work: Path, settle: float) -> tuple[float, float, str]:
     config = write_bench_config(work / "idle", sqlite_url(work / "idle" / "data" / "aduan.db"),
                                 port=port)
     init(config)
+    # As README says to: the model file is made once, so aduan run only reads it (and the
+    # daemon loads it before its first poll: the idle figure is with the model loaded).
+    subprocess.run([sys.executable, str(REPO / "main.py"), "--config", str(config), "classify",
+                    "train"], capture_output=True, timeout=600, cwd=config.parent, check=True)
     started = time.perf_counter()
     proc = aduan(config, "run")
     try:

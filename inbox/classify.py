@@ -18,7 +18,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Sequence, TextIO
 
 from inbox import pii
 
@@ -32,6 +32,9 @@ INTENT_LABELS: dict[str, str] = {"complaint": "Keluhan", "question": "Pertanyaan
                                  "thanks": "Ucapan terima kasih", "spam": "Spam / iklan",
                                  "greeting": "Sapaan saja"}
 MARKERS = ("thanks", "spam", "soft_spam", "greeting", "question", "complaint", "facet", "staff")
+# What the rules saw besides their decision, read by the model as features: each marker's
+# words, a question mark, a bare greeting, spam words or a foreign link (README, Classification).
+SIGNALS = MARKERS + ("question_mark", "greeting_only", "spam_evidence")
 AKTA_KINDS = ("akta_kelahiran", "akta_kematian", "akta_perkawinan_perceraian")
 
 CLITIC = r"(?:nya|ku|mu|ny)?"
@@ -73,10 +76,28 @@ def _compile(words: list[str], where: str) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{w})" for w in words) + r")" + CLITIC + r"(?!\w)")
 
 
+def _words(pattern: re.Pattern[str], text: str) -> list[str]:
+    """Every match of ``pattern`` in ``text``: ``findall`` (no match objects, the rules' main
+    cost) unless a config word has a capturing group, which would make findall return it."""
+    if pattern.groups:
+        return [m.group(0) for m in pattern.finditer(text)]
+    return pattern.findall(text)
+
+
 # Under these probabilities a category or an intent is shown as "perlu dicek" (to check).
 LOW_CONFIDENCE = 0.7
 # From this probability a thanks, greeting or spam may be proposed (or set) for dismissal.
 DISMISS_CONFIDENCE = 0.9
+
+
+def uncertain_of(confidence: dict[str, Any] | None) -> list[str]:
+    """The keys (category codes, ``"intent"``) of ``confidence`` under ``LOW_CONFIDENCE``: what
+    is shown as "perlu dicek". ``confidence`` is a ``Classification.confidence`` as stored in
+    a case's ``opened`` event (``Event.opened_confidence``); anything else there is ignored."""
+    if not isinstance(confidence, dict):
+        return []
+    return [k for k, p in confidence.items()
+            if isinstance(p, (int, float)) and not isinstance(p, bool) and p < LOW_CONFIDENCE]
 
 
 @dataclass(frozen=True)
@@ -90,11 +111,12 @@ class Classification:
     evidence: dict[str, list[str]] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
     rule_categories: tuple[str, ...] = ()
+    rule_signals: tuple[str, ...] = ()   # which of SIGNALS the rules saw (the model reads them)
 
     @property
     def uncertain(self) -> tuple[str, ...]:
         """Chosen categories (and ``"intent"``) whose probability is under ``LOW_CONFIDENCE``."""
-        return tuple(k for k, p in self.confidence.items() if p < LOW_CONFIDENCE)
+        return tuple(uncertain_of(self.confidence))
 
     @property
     def dismissable(self) -> bool:
@@ -179,13 +201,13 @@ class Classifier:
 
     def _find(self, name: str, text: str) -> list[str]:
         pattern = self.markers[name]
-        return [m.group(0) for m in pattern.finditer(text)] if pattern else []
+        return _words(pattern, text) if pattern else []
 
     def categorise(self, text: str) -> dict[str, list[str]]:
         """{category: matched words} on already normalised text."""
         found = {}
         for code, pattern in self.categories.items():
-            words = [m.group(0) for m in pattern.finditer(text)]
+            words = _words(pattern, text)
             if words:
                 found[code] = words
         if not any(kind in found for kind in AKTA_KINDS):
@@ -194,42 +216,45 @@ class Classifier:
                 found["akta_lainnya"] = akta
         return found
 
-    def is_greeting_only(self, text: str) -> bool:
-        pattern = self.markers["greeting"]
-        assert pattern is not None
-        rest = pattern.sub(" ", text)
-        return bool(pattern.search(text)) and not WORD.search(rest)
-
-    def spam_evidence(self, text: str) -> list[str]:
-        words = self._find("spam", text)
-        for match in URL.finditer(text):
-            host = (match.group(1) or "").lower()
-            if not host.endswith(".go.id"):
-                words.append(match.group(0))
+    def marker_words(self, text: str) -> dict[str, list[str]]:
+        """{marker: its words in normalised ``text``} for every marker, plus ``"spam_evidence"``
+        (spam words and links off the office's own sites) and ``"greeting_only"``."""
+        words = {name: self._find(name, text) for name in MARKERS}
+        urls = [m.group(0) for m in URL.finditer(text)
+                if not (m.group(1) or "").lower().endswith(".go.id")]
+        words["spam_evidence"] = words["spam"] + urls
+        words["greeting_only"] = ["greeting only"] if self._greeting_only(text, words["greeting"]) else []
         return words
 
-    def intent(self, text: str, raw: str, categories: dict[str, list[str]]) -> tuple[str, list[str]]:
-        """The intent of normalised ``text`` and the words that decided it."""
-        spam = self.spam_evidence(text)
+    def _greeting_only(self, text: str, greetings: list[str]) -> bool:
+        pattern = self.markers["greeting"]
+        return bool(greetings) and pattern is not None and not WORD.search(pattern.sub(" ", text))
+
+    def intent(self, text: str, raw: str, categories: dict[str, list[str]],
+               words: dict[str, list[str]] | None = None) -> tuple[str, list[str]]:
+        """The intent of normalised ``text`` and the words that decided it (``words``: its
+        ``marker_words``, when already found)."""
+        words = words if words is not None else self.marker_words(text)
+        spam = list(words["spam_evidence"])
         if spam:
             return "spam", spam
-        complaint = self._find("complaint", text)
-        soft_spam = self._find("soft_spam", text)
+        complaint = words["complaint"]
+        soft_spam = words["soft_spam"]
         if soft_spam and not complaint:
-            return "spam", soft_spam
-        question = self._find("question", text) + (["?"] if "?" in text else [])
-        thanks = self._find("thanks", text)
+            return "spam", list(soft_spam)
+        question = words["question"] + (["?"] if "?" in text else [])
+        thanks = list(words["thanks"])
         if not thanks and not WORD.search(text):
             thanks = THANKS_EMOJI.findall(raw)  # a bare 👍 or 🙏; beside words it is only politeness
         if thanks and not complaint and not question:
             return "thanks", thanks
-        if self.is_greeting_only(text):
-            return "greeting", self._find("greeting", text)
+        if words["greeting_only"]:
+            return "greeting", list(words["greeting"])
         if complaint:
-            return "complaint", complaint
-        facet = self._find("facet", text)
+            return "complaint", list(complaint)
+        facet = words["facet"]
         if categories and facet and not question:
-            return "complaint", facet
+            return "complaint", list(facet)
         if not question and not categories and not WORD.search(text):
             return "greeting", []  # only emoji or punctuation: nothing to answer but a hello
         return "question", question
@@ -240,7 +265,10 @@ class Classifier:
 
     def _rules(self, norm: str, text: str) -> Classification:
         found = self.categorise(norm)
-        intent, why = self.intent(norm, text or "", found)
+        words = self.marker_words(norm)
+        intent, why = self.intent(norm, text or "", found, words)
+        words["question_mark"] = ["?"] if "?" in norm else []
+        signals = tuple(name for name in SIGNALS if words[name])
         if intent == "spam":
             found = {}
         elif intent == "complaint" and "pungli_calo_petugas" not in found:
@@ -250,28 +278,49 @@ class Classifier:
         categories = tuple(code for code in CATEGORIES if code in found)
         evidence = {code: found[code] for code in categories}
         evidence["intent"] = why
-        return Classification(categories, intent, evidence, rule_categories=categories)
+        return Classification(categories, intent, evidence, rule_categories=categories,
+                              rule_signals=signals)
 
     def classify(self, text: str) -> Classification:
         """Categories and intent: the model's decision over the rules' hits, or the rules'
         alone without a model. Evidence holds the rules' words; ``explain`` adds the model's."""
-        norm = normalise(text)
-        ruled = self._rules(norm, text)
+        return self.classify_many([text])[0]
+
+    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
+        """``classify`` of each text, in order, with the model scoring the whole list as one
+        matrix (several times faster a message than one at a time). The result for a text is
+        the same whichever list it comes in (tested)."""
+        norms = [normalise(text) for text in texts]
+        ruled = [self._rules(norm, text or "") for norm, text in zip(norms, texts)]
         model = self.model
-        if model is None:
+        if model is None or not ruled:
             return ruled
-        cats, intents = model.probabilities(norm, ruled.categories, ruled.intent)
-        best = int(intents.argmax())
-        intent = model.intents[best]
-        chosen = ([] if intent == "spam" else
-                  [(code, float(p)) for code, p, t in zip(model.categories, cats, model.thresholds)
-                   if p >= t])
-        confidence = {code: round(p, 3) for code, p in chosen}
-        confidence["intent"] = round(float(intents[best]), 3)
-        categories = tuple(code for code in CATEGORIES if code in confidence)
-        evidence = {code: ruled.evidence.get(code, []) for code in categories}
-        evidence["intent"] = ruled.evidence["intent"] if intent == ruled.intent else []
-        return Classification(categories, intent, evidence, confidence, ruled.categories)
+        cats, intents = model.probabilities_many(
+            norms, [(r.categories, r.intent, r.rule_signals) for r in ruled])
+        best = intents.argmax(axis=1)
+        best_p = intents.max(axis=1).tolist()
+        picked = cats >= model.thresholds
+        if "spam" in model.intents:
+            picked[best == model.intents.index("spam")] = False   # a spam has no category
+        rows, columns = picked.nonzero()   # row by row, each row's columns in model order
+        chosen: list[list[tuple[str, float]]] = [[] for _ in ruled]
+        codes = model.categories
+        for i, k, p in zip(rows.tolist(), columns.tolist(), cats[rows, columns].tolist()):
+            chosen[i].append((codes[k], p))
+        in_order = list(codes) == list(CATEGORIES)
+        out = []
+        for r, b, pb, picks in zip(ruled, best.tolist(), best_p, chosen):
+            intent = model.intents[b]
+            confidence = {code: round(p, 3) for code, p in picks}
+            categories = tuple(code for code, _ in picks)
+            if not in_order:
+                categories = tuple(code for code in CATEGORIES if code in confidence)
+            confidence["intent"] = round(pb, 3)
+            evidence = {code: r.evidence.get(code, []) for code in categories}
+            evidence["intent"] = r.evidence["intent"] if intent == r.intent else []
+            out.append(Classification(categories, intent, evidence, confidence, r.categories,
+                                      r.rule_signals))
+        return out
 
 
 _default: Classifier | None = None

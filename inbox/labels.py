@@ -94,6 +94,9 @@ LABELS: dict[str, dict[Any, str]] = {
                "csv_excel": "CSV untuk Excel (titik koma)", "png": "Gambar (PNG)",
                "csv-excel": "CSV untuk Excel (titik koma)", "jsonl": "JSONL"},
     "yes_no": {True: "ya", False: "tidak"},
+    # a category or intent the classifier was not sure of (under classify.LOW_CONFIDENCE)
+    "classifier": {"unsure": "perlu dicek",
+                   "unsure_title": "Pengklasifikasi kurang yakin; periksa dan simpan kategori yang benar"},
     # the keys of an event's detail worth showing, and what they are called
     "detail": {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
                "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-from collections import Counter
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2      # 2: the rules' signals are features
 SEED = 17
 MODEL_FILE = "classifier-model.npz"
 CHAR_NGRAMS = (2, 5)
@@ -32,11 +32,13 @@ WORD_NGRAMS = (1, 2)
 RULE_WEIGHT = 1.0      # the rules' hits are features next to the n-grams (decided in README)
 C_CATEGORIES = 10.0
 C_INTENT = 10.0
+SIGNALS_FOR_CATEGORIES = False   # measured worse for the categories (README, Classification)
 
 _LONG_NUMBER = re.compile(r"(?:\+?\d[ .,\-]?){8,}\d")
 _DIGIT = re.compile(r"\d")
 _WORD_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _SPACES = re.compile(r"\s\s+")
+WORD_CACHE = 20_000   # words whose char n-gram columns a model keeps (compact arrays, ~6 MB)
 
 
 def model_text(norm: str) -> str:
@@ -72,14 +74,20 @@ def word_ngrams(text: str, lo: int = WORD_NGRAMS[0], hi: int = WORD_NGRAMS[1]) -
 
 
 def rule_features(categories: Iterable[str], intent: str, category_codes: Sequence[str],
-                  intents: Sequence[str]) -> np.ndarray:
-    """One column per category the rules found and one for the rules' intent."""
-    row = np.zeros(len(category_codes) + len(intents), dtype=np.float64)
+                  intents: Sequence[str], signals: Iterable[str] = (),
+                  signal_names: Sequence[str] = ()) -> np.ndarray:
+    """One column per category the rules found, one for the rules' intent, and one per
+    signal (a marker's words, a question mark...) the rules saw."""
+    row = np.zeros(len(category_codes) + len(intents) + len(signal_names), dtype=np.float64)
     found = set(categories)
     for i, code in enumerate(category_codes):
         if code in found:
             row[i] = 1.0
     row[len(category_codes) + intents.index(intent)] = 1.0
+    seen = set(signals)
+    for i, name in enumerate(signal_names):
+        if name in seen:
+            row[len(category_codes) + len(intents) + i] = 1.0
     return row
 
 
@@ -92,10 +100,21 @@ class TrainedModel:
     char_vocab: dict[str, int]
     word_vocab: dict[str, int]
     idf: np.ndarray            # char columns, then word columns
-    weights: np.ndarray        # (n-gram columns + rule columns) x (categories + intents)
+    weights: np.ndarray        # (n-gram columns + rule columns + signals) x (categories + intents)
     bias: np.ndarray
     thresholds: np.ndarray     # per category: probability from which the model adds it
     meta: dict[str, Any] = field(default_factory=dict)
+    signals: list[str] = field(default_factory=list)   # the rules' signals read as features
+    _word_cache: dict[str, array] = field(default_factory=dict, init=False, repr=False,
+                                              compare=False)
+    _w32: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def _scoring_weights(self) -> np.ndarray:
+        """The weights as float32, made once (the saved file holds float32 weights)."""
+        if self._w32 is None or self._w32.shape != self.weights.shape:
+            self._w32 = self.weights.astype(np.float32)
+        return self._w32
 
     @property
     def n_text(self) -> int:
@@ -103,36 +122,97 @@ class TrainedModel:
 
     def _text_vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and TF-IDF values of ``text`` (two l2-normalised blocks)."""
-        columns, values = [], []
-        offset = 0
-        for vocab, grams in ((self.char_vocab, char_wb_ngrams(text)),
-                             (self.word_vocab, word_ngrams(text))):
-            counts = Counter(map(vocab.get, grams))
-            counts.pop(None, None)
-            if counts:
-                idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts)) + offset
-                vals = np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
-                vals += 1.0
-                vals *= self.idf[idx]
-                vals /= math.sqrt(float(vals @ vals))
-                columns.append(idx)
-                values.append(vals)
-            offset += len(vocab)
-        if not columns:
-            return np.zeros(0, dtype=np.intp), np.zeros(0)
-        return np.concatenate(columns), np.concatenate(values)
+        _, columns, values = self._text_matrix([text])
+        return columns, values
 
-    def probabilities(self, norm: str, rule_categories: Iterable[str],
-                      rule_intent: str) -> tuple[np.ndarray, np.ndarray]:
+    def _grams(self, text: str) -> list[int]:
+        """The vocabulary columns of ``text``'s n-grams, with repeats (char block, then word
+        block). A word's character n-grams depend on the word alone, so they are kept per
+        word: citizens' words repeat, and this is most of the scoring's time."""
+        cache, char_vocab, word_vocab = self._word_cache, self.char_vocab, self.word_vocab
+        if len(cache) > WORD_CACHE:
+            cache.clear()
+        out: list[int] = []
+        for w in _SPACES.sub(" ", text).split():
+            ids = cache.get(w)
+            if ids is None:
+                ids = cache[w] = array("q", [j for g in char_wb_ngrams(w)
+                                             if (j := char_vocab.get(g)) is not None])
+            out.extend(ids)
+        offset = len(char_vocab)
+        out.extend(j + offset for g in word_ngrams(text) if (j := word_vocab.get(g)) is not None)
+        return out
+
+    def _text_matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, value) of the TF-IDF matrix of ``texts``, sorted by row then column,
+        each row's char and word blocks l2-normalised. Each row's numbers are computed from
+        that row alone, in the same order, so a text's vector is the same in any batch."""
+        per_text = [self._grams(t) for t in texts]
+        lengths = np.fromiter(map(len, per_text), dtype=np.intp, count=len(per_text))
+        cols = np.array(list(chain.from_iterable(per_text)), dtype=np.intp)
+        width = self.n_text
+        keys = np.repeat(np.arange(len(texts), dtype=np.intp), lengths) * width + cols
+        keys, counts = np.unique(keys, return_counts=True)
+        rows, cols = np.divmod(keys, width)
+        values = np.log(counts.astype(np.float64)) + 1.0
+        values *= self.idf[cols]
+        block = rows * 2 + (cols >= len(self.char_vocab))
+        norms = np.sqrt(np.bincount(block, weights=values * values, minlength=2 * len(texts)))
+        values /= norms[block]
+        return rows, cols, values
+
+    def probabilities(self, norm: str, rule_categories: Iterable[str], rule_intent: str,
+                      rule_signals: Iterable[str] = ()) -> tuple[np.ndarray, np.ndarray]:
         """(probability per category, probability per intent) for normalised text."""
-        columns, values = self._text_vector(model_text(norm))
-        rules = rule_features(rule_categories, rule_intent, self.categories, self.intents)
-        z = self.bias + rules @ self.weights[self.n_text:]
-        if len(columns):
-            z = z + values @ self.weights[columns]
-        p = 1.0 / (1.0 + np.exp(-z))
-        n = len(self.categories)
-        return p[:n], p[n:] / p[n:].sum()  # one-vs-rest intents, normalised as scikit-learn does
+        cats, intents = self.probabilities_many(
+            [norm], [(tuple(rule_categories), rule_intent, tuple(rule_signals))])
+        return cats[0], intents[0]
+
+    def probabilities_many(self, norms: Sequence[str],
+                           rule_outputs: Sequence[tuple[Sequence[str], str, Sequence[str]]],
+                           chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities per category (n x categories) and per intent (n x intents) of many
+        normalised texts at once: one sparse matrix and one product per ``chunk`` texts. Row i
+        is what ``probabilities`` gives text i alone, to the last bit: each row is summed on
+        its own, in the same order, whatever else is in the batch."""
+        n_cat = len(self.categories)
+        cat_out = np.zeros((len(norms), n_cat))
+        intent_out = np.zeros((len(norms), len(self.intents)))
+        rule_index = {code: self.n_text + i for i, code in enumerate(self.categories)}
+        intent_index = {name: self.n_text + n_cat + i for i, name in enumerate(self.intents)}
+        signal_index = {name: self.n_text + n_cat + len(self.intents) + i
+                        for i, name in enumerate(self.signals)}
+        for lo in range(0, len(norms), chunk):
+            part = norms[lo:lo + chunk]
+            rows, cols, values = self._text_matrix([model_text(n) for n in part])
+            # The rules' columns (value 1) go first in each row: every row then has at least
+            # one entry (its rules' intent), which reduceat needs.
+            rule_rows, rule_cols = [], []
+            for i, (found, intent, signals) in enumerate(rule_outputs[lo:lo + chunk]):
+                for code in found:
+                    rule_rows.append(i)
+                    rule_cols.append(rule_index[code])
+                rule_rows.append(i)
+                rule_cols.append(intent_index[intent])
+                for name in signals:
+                    if name in signal_index:
+                        rule_rows.append(i)
+                        rule_cols.append(signal_index[name])
+            all_rows = np.concatenate([np.asarray(rule_rows, dtype=np.intp), rows])
+            order = np.argsort(all_rows, kind="stable")
+            all_cols = np.concatenate([np.asarray(rule_cols, dtype=np.intp), cols])[order]
+            all_values = np.concatenate([np.ones(len(rule_rows)), values])[order]
+            starts = np.searchsorted(all_rows[order], np.arange(len(part)))
+            # float32 halves the memory the gathered rows take (the file keeps float32 anyway)
+            gathered = self._scoring_weights[all_cols]
+            gathered *= all_values.astype(np.float32)[:, None]
+            z = np.add.reduceat(gathered, starts, axis=0).astype(np.float64)
+            z += self.bias
+            p = 1.0 / (1.0 + np.exp(-z))
+            cat_out[lo:lo + len(part)] = p[:, :n_cat]
+            # one-vs-rest intents, normalised as scikit-learn does
+            intent_out[lo:lo + len(part)] = p[:, n_cat:] / p[:, n_cat:].sum(axis=1, keepdims=True)
+        return cat_out, intent_out
 
     def top_terms(self, norm: str, output: int, limit: int = 3) -> list[str]:
         """The n-grams that pushed ``output`` (a category or intent column) up most: the
@@ -172,7 +252,7 @@ class TrainedModel:
         char_terms = sorted(self.char_vocab, key=self.char_vocab.get)
         word_terms = sorted(self.word_vocab, key=self.word_vocab.get)
         header = {"format": MODEL_FORMAT, "categories": self.categories, "intents": self.intents,
-                  "meta": self.meta}
+                  "signals": self.signals, "meta": self.meta}
         with open(tmp, "wb") as fh:
             np.savez(fh, header=np.array(json.dumps(header, ensure_ascii=False)),
                                 char_terms=np.array(char_terms, dtype=str),
@@ -193,7 +273,8 @@ class TrainedModel:
                            char_vocab={t: i for i, t in enumerate(data["char_terms"].tolist())},
                            word_vocab={t: i for i, t in enumerate(data["word_terms"].tolist())},
                            idf=data["idf"], weights=data["weights"].astype(np.float64),
-                           bias=data["bias"], thresholds=data["thresholds"], meta=header["meta"])
+                           bias=data["bias"], thresholds=data["thresholds"], meta=header["meta"],
+                           signals=header["signals"])
         except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"{path}: not a classifier model ({exc})") from None
 
@@ -204,11 +285,14 @@ def data_hash(examples: Sequence[tuple[str, Sequence[str], str]]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
 
 
-def fit(examples: Sequence[tuple[str, Sequence[str], str]], rule_outputs: Sequence[tuple[Sequence[str], str]],
+def fit(examples: Sequence[tuple[str, Sequence[str], str]],
+        rule_outputs: Sequence[tuple[Sequence[str], str, Sequence[str]]],
         norms: Sequence[str], categories: Sequence[str], intents: Sequence[str],
-        meta: dict[str, Any] | None = None, rule_weight: float = RULE_WEIGHT) -> TrainedModel:
+        meta: dict[str, Any] | None = None, rule_weight: float = RULE_WEIGHT,
+        signals: Sequence[str] = ()) -> TrainedModel:
     """Train on ``examples`` (text, categories, intent) whose normalised texts are ``norms`` and
-    whose rule results are ``rule_outputs``. Imports scikit-learn (only training needs it)."""
+    whose rule results are ``rule_outputs`` (categories, intent, signals seen; ``signals``
+    names the signal columns). Imports scikit-learn (only training needs it)."""
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -220,10 +304,13 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]], rule_outputs: Sequen
                            sublinear_tf=True, min_df=1, dtype=np.float64)
     # Trained on rule columns scaled by rule_weight, scored on 0/1 columns: the weights are
     # scaled back below. rule_weight=0 is "the model alone".
-    rules = np.vstack([rule_features(c, i, categories, intents) for c, i in rule_outputs]) * rule_weight
+    rules = np.vstack([rule_features(c, i, categories, intents, seen, signals)
+                       for c, i, seen in rule_outputs]) * rule_weight
     x = sparse.hstack([char.fit_transform(texts), word.fit_transform(texts),
                        sparse.csr_matrix(rules)]).tocsr()
     n_text = len(char.vocabulary_) + len(word.vocabulary_)
+    # The signals help the intents only (measured: README); the categories never read them.
+    x_categories = x if SIGNALS_FOR_CATEGORIES else x[:, :n_text + len(categories) + len(intents)]
     weights = np.zeros((x.shape[1], len(categories) + len(intents)))
     bias = np.zeros(len(categories) + len(intents))
     # One binary logistic regression per category and per intent (liblinear: a fraction of a
@@ -234,10 +321,11 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]], rule_outputs: Sequen
         if y.min() == y.max():  # no example (or only examples) of this label: rules decide
             bias[k] = -20.0 if y.max() == 0 else 20.0
             continue
+        features = x_categories if k < len(categories) else x
         lr = LogisticRegression(C=C_CATEGORIES if k < len(categories) else C_INTENT,
                                 class_weight="balanced", solver="liblinear",
-                                random_state=SEED).fit(x, y)
-        weights[:, k], bias[k] = lr.coef_[0], lr.intercept_[0]
+                                random_state=SEED).fit(features, y)
+        weights[:features.shape[1], k], bias[k] = lr.coef_[0], lr.intercept_[0]
     weights[n_text:] *= rule_weight
     meta = dict(meta or {})
     meta.setdefault("trained_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -247,4 +335,5 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]], rule_outputs: Sequen
                         char_vocab={t: int(i) for t, i in char.vocabulary_.items()},
                         word_vocab={t: int(i) for t, i in word.vocabulary_.items()},
                         idf=np.concatenate([char.idf_, word.idf_]), weights=weights, bias=bias,
-                        thresholds=np.full(len(categories), 0.5), meta=meta)
+                        thresholds=np.full(len(categories), 0.5), meta=meta,
+                        signals=list(signals))

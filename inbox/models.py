@@ -278,6 +278,22 @@ class Event(BaseModel):
                           actor_name=actor.username if actor is not None else "system",
                           action=action, at=at or utcnow(), detail=detail)
 
+    @classmethod
+    def opened_confidence(cls, case_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """{case id: the classifier's probabilities when the case was opened} (the ``confidence``
+        its ``opened`` event keeps; cases without one are left out). One indexed query for a
+        page of cases, never a scan: the list shows "perlu dicek" from it."""
+        if not case_ids:
+            return {}
+        found: dict[int, dict[str, Any]] = {}
+        for event in (cls.select(cls.case, cls.detail)
+                      .where(cls.case.in_(case_ids) & (cls.action == "opened"))
+                      .order_by(cls.at, cls.id)):
+            confidence = (event.detail or {}).get("confidence")
+            if isinstance(confidence, dict):
+                found[event.case_id] = confidence
+        return found
+
 
 class Outbox(BaseModel):
     """A reply waiting to go out (DESIGN.md, "Outbox")."""

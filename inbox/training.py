@@ -70,14 +70,15 @@ def train(examples: Sequence[Example], meta: dict[str, Any] | None = None) -> Tr
     Training is deterministic, so the arrays of the last few data sets are kept in the process
     and reused (a retrain compares two recipes, and a weekly retrain often sees the same
     data); the metadata is always the caller's."""
-    from inbox.classify import CATEGORIES, INTENTS, Classifier, normalise
+    from inbox.classify import CATEGORIES, INTENTS, SIGNALS, Classifier, normalise
     key = data_hash(examples)
     done = _trained.get(key)
     if done is None:
         rules = Classifier(model=None)
         norms = [normalise(text) for text, _, _ in examples]
         ruled = [rules._rules(n, text) for n, (text, _, _) in zip(norms, examples)]
-        done = fit(examples, [(r.categories, r.intent) for r in ruled], norms, CATEGORIES, INTENTS)
+        done = fit(examples, [(r.categories, r.intent, r.rule_signals) for r in ruled], norms,
+                   CATEGORIES, INTENTS, signals=SIGNALS)
         while len(_trained) >= KEEP_TRAINED:
             _trained.pop(next(iter(_trained)))
         _trained[key] = done
@@ -119,8 +120,8 @@ def scores(model: TrainedModel | None, examples: Sequence[Example]) -> dict[str,
     from inbox.classify import CATEGORIES, INTENTS, Classifier
     classifier = Classifier(model=model)
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # tp, fp, fn
-    for text, want_cats, want_intent in examples:
-        got = classifier.classify(text)
+    results = classifier.classify_many([text for text, _, _ in examples])
+    for (_, want_cats, want_intent), got in zip(examples, results):
         for code in CATEGORIES:
             if code in got.categories or code in want_cats:
                 tally[code][0 if code in got.categories and code in want_cats

@@ -135,9 +135,31 @@ def test_the_hybrid_keeps_its_held_out_floor_on_the_blind_set() -> None:
     assert report["intents"]["macro"]["f1"] >= BLIND_INTENT_FLOOR
 
 
-# held-out on the blind set, measured 2026-12-02: categories 0.885, intent 0.893
-BLIND_CATEGORY_FLOOR = 0.87
-BLIND_INTENT_FLOOR = 0.88
+# held-out on the blind set, measured 2026-12-02 (with the rules' signals): categories 0.885,
+# intent 0.927
+BLIND_CATEGORY_FLOOR = 0.88
+BLIND_INTENT_FLOOR = 0.92
+
+
+def test_the_hybrid_keeps_the_issues_floors_on_the_blind_part_cross_validated() -> None:
+    """Issue 17's measure: 5-fold CV (seed 17, a thread kept in one fold) over the shipped and
+    blind sets, scored on the blind part; each fold's model never saw its test fold. Intent
+    meets the issue's target (0.93); categories miss theirs (0.90): the floor sits just under
+    the measured 0.885 (README, Classification)."""
+    from bench.classify_eval import SHIPPED_SET as SHIPPED, cross_validate, report_of
+    shipped, blind = load(SHIPPED), load(BLIND_SET)
+    groups = [f"s{i}" for i in range(len(shipped))] + [
+        f"b:{r.get('thread') or i}" for i, r in enumerate(blind)]
+    results = cross_validate(shipped + blind, groups, "hybrid")
+    report = report_of(blind, results[len(shipped):])
+    assert report["categories"]["macro"]["f1"] >= CV_CATEGORY_FLOOR
+    assert report["intents"]["macro"]["f1"] >= CV_INTENT_FLOOR
+
+
+# 5-fold CV, blind part, measured 2026-12-02: categories 0.885 (target 0.90 missed), intent
+# 0.934 (target 0.93 met)
+CV_CATEGORY_FLOOR = 0.88
+CV_INTENT_FLOOR = 0.93
 
 
 def test_the_held_back_split_is_stratified_and_fixed() -> None:
@@ -240,3 +262,19 @@ def test_the_admin_page_shows_the_models_date_and_figures(rt: Runtime) -> None:
     other = create_app(rt, testing=True).test_client()
     login(other, users["admin"].username)
     assert other.get("/kelola/model").status_code == 403
+
+
+def test_classify_many_gives_each_text_what_classify_gives_it_alone() -> None:
+    """The batch API ingest uses: same results, same order, whatever else is in the batch
+    (a few hundred texts of both sets, odd ones included, in two different batchings)."""
+    classifier = Classifier(model=shipped_model())
+    texts = ([r["text"] for r in load(BLIND_SET)][:300] + [t for t, _, _ in read_examples(SHIPPED_SET)][:100]
+             + ["", "   ", "🙏", "p", "NIK 3329 0157 0890 0001 ktp blm jadi", "x" * 3000])
+    alone = [classifier.classify(t) for t in texts]
+    assert classifier.classify_many(texts) == alone
+    assert classifier.classify_many(list(reversed(texts))) == list(reversed(alone))
+    assert sum(classifier.classify_many(texts[i:i + 7]) == alone[i:i + 7]
+               for i in range(0, len(texts), 7)) == len(range(0, len(texts), 7))
+    assert classifier.classify_many([]) == []
+    assert Classifier(model=None).classify_many(texts[:50]) == [Classifier(model=None).classify(t)
+                                                                  for t in texts[:50]]

@@ -20,7 +20,8 @@ from inbox.web.params import as_id
 from inbox.web.cases import category_choices
 from inbox.web.files import thread_attachments
 from inbox.web.display import (KIND_LABELS, OUTBOX_LABELS, PURPOSE_LABELS, channel_label,
-                               division_names, event_line, handles_case, reply_window, sla_clock)
+                               division_names, event_line, handles_case, reply_window, sla_clock,
+                               unsure)
 
 bp = Blueprint("case", __name__)
 
@@ -110,6 +111,7 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
         divisions=list(Division.select().where(Division.active == True)  # noqa: E712
                        .order_by(Division.name)),
         division_name=names.get(case.division.code) if case.division_id else None,
+        unsure=unsure(case, Event.opened_confidence([case.id]).get(case.id)),
     ), status
 
 

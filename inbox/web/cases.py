@@ -9,10 +9,10 @@ from flask import Blueprint, abort, g, jsonify, render_template, request, url_fo
 
 from inbox import workflow
 from inbox.classify import CATEGORY_LABELS
-from inbox.models import Account, Case, Division, Outbox, utcnow
+from inbox.models import Account, Case, Division, Event, Outbox, utcnow
 from inbox.web import runtime
 from inbox.web.auth import login_required, roles_required
-from inbox.web.display import channel_label, due_badge
+from inbox.web.display import channel_label, due_badge, unsure
 from inbox.web.params import id_param
 from inbox.web.queries import OPEN, InboxFilter, apply_filter, newer_than, page, queue_counts
 
@@ -52,8 +52,11 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
     # the case page, so nobody sends the answer again by hand.
     uncertain = {o.case_id for o in Outbox.select(Outbox.case).where(
         Outbox.case.in_([c.id for c in rows]) & (Outbox.status == "uncertain"))} if rows else set()
+    # The classifier's doubt, from the page's "opened" events (one indexed query).
+    confidence = Event.opened_confidence([c.id for c in rows])
     items = [{"case": c, "channel": channel_label(c), "badge": due_badge(c, now, rt.config.tz),
-              "uncertain": c.id in uncertain} for c in rows]
+              "uncertain": c.id in uncertain, "unsure": unsure(c, confidence.get(c.id))}
+             for c in rows]
     newest = visible.clone().select(pw.fn.MAX(Case.id)).order_by().scalar() or 0
     return render_template(
         "cases/list.html", title=title, items=items, flt=flt, next_id=next_id,

@@ -11,6 +11,7 @@ from typing import Any
 
 from connectors.facebook import HUMAN_AGENT_WINDOW
 from inbox import pii
+from inbox.classify import uncertain_of
 from inbox.dates import format_datetime_id
 from inbox.labels import LABELS, detail_value, label
 from inbox.models import Case, Division, Event, User
@@ -24,6 +25,19 @@ CHANNEL_LABELS = LABELS["channel"]
 OUTBOX_LABELS = LABELS["outbox"]
 PURPOSE_LABELS = LABELS["purpose"]
 NO_REPLY_WINDOW = ("email",)  # a mail can be answered whenever; no platform closes it
+
+
+def unsure(case: Case, confidence: dict[str, Any] | None) -> set[str]:
+    """The classifier's categories (and ``"intent"``) of ``case`` shown as "perlu dicek": those
+    it chose with a probability under ``LOW_CONFIDENCE`` (``confidence``, from
+    ``Event.opened_confidence``), as long as no person has set the categories (or the intent)."""
+    doubtful = set(uncertain_of(confidence))
+    out = set()
+    if case.categories_override is None:
+        out |= doubtful & set(case.categories or [])
+    if case.intent_override is None and "intent" in doubtful:
+        out.add("intent")
+    return out
 
 
 @dataclass
