@@ -117,6 +117,35 @@ def visible_cases(user: User) -> pw.ModelSelect:
     return query
 
 
+#: The statuses in which a case waits for an action of each role (the header's count): the admin
+#: answers new cases and forwards the bidang's answers (SOP steps 2 and 4), the group admin answers
+#: or routes what the admin escalated, a bidang answers what was assigned to it (step 3). A
+#: supervisor only reads, so nothing waits for it.
+WAITING_STATUSES: dict[str, tuple[str, ...]] = {
+    "admin": ("new", "division_answered"),
+    "group_admin": ("escalated",),
+    "division": ("at_division",),
+}
+
+
+def waiting_cases(user: User) -> pw.ModelSelect:
+    """The cases waiting for an action of ``user``'s role, as an unexecuted query: for a division
+    user (a superuser too) its own bidang's only; none for a role nothing waits for.
+
+    Status IN (...) over the (status, id) index, and the bidang over its foreign-key index: cheap
+    enough for the header of every page."""
+    statuses = WAITING_STATUSES.get(user.role, ())
+    query = visible_cases(user)
+    if not statuses:
+        return query.where(Case.id.is_null())
+    query = query.where(Case.status.in_(statuses))
+    if user.role == "division":
+        if user.division_id is None:
+            return query.where(Case.id.is_null())
+        query = query.where(Case.division == user.division_id)
+    return query
+
+
 def _statuses_for(user: User, action: str) -> tuple[str, ...]:
     rules = RULES[action]
     if user.is_superuser:
