@@ -255,6 +255,7 @@ def test_the_list_behind_the_count_holds_exactly_those_cases(
     assert "Menunggu tindakan Anda" in html
     if expected:
         assert badge(html) == len(expected)
+        assert '<option value="menunggu" selected>Menunggu tindakan Anda</option>' in html
 
 
 def test_a_superuser_of_a_bidang_is_counted_its_own_bidangs_cases(

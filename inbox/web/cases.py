@@ -49,7 +49,8 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
         first_page=before is None, newest=newest,
         counts=queue_counts(visible, now, rt.config.tz) if show_tabs else None,
         tabs=home.tabs(g.user), waiting_filter=home.WAITING,
-        can_wait=g.user.role in workflow.WAITING_STATUSES,
+        # the list behind the header's count is one of the inbox's, not of a queue page
+        can_wait=base_endpoint == "cases.index" and g.user.role in workflow.WAITING_STATUSES,
         accounts=list(Account.select().order_by(Account.name)),
         # A division user sees one bidang's cases: a choice of the others would only mislead.
         divisions=[] if workflow.division_scoped(g.user) else list(
