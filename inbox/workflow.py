@@ -105,16 +105,27 @@ def division_scoped(user: User) -> bool:
     return user.role == "division" and not user.is_superuser
 
 
-def visible_cases(user: User) -> pw.ModelSelect:
-    """The cases ``user`` may see, as an unexecuted query."""
+def visible_cases(user: User, by_status: bool = False) -> pw.ModelSelect:
+    """The cases ``user`` may see, as an unexecuted query.
+
+    ``by_status``: the caller narrows the query to a few statuses (the open ones, a queue's).
+    A division user's bidang is then matched as ``division + 0``, which no index serves, so the
+    statuses' index is read: SQLite otherwise prefers the bidang's index, which holds the
+    bidang's whole year (a count of its open cases took 81 ms on a year of one busy office
+    instead of 0.2 ms; README, Performance). Without it, the bidang's index is the right one
+    (its newest cases, its cases of a month)."""
     query = Case.select()
     if not user.active:
         return query.where(Case.id.is_null())
     if user.role == "division" and not user.is_superuser:
-        if user.division_id is None:
-            return query.where(Case.id.is_null())
-        return query.where(Case.division == user.division_id)
+        return _of_division(query, user, by_status)
     return query
+
+
+def _of_division(query: pw.ModelSelect, user: User, by_status: bool) -> pw.ModelSelect:
+    if user.division_id is None:
+        return query.where(Case.id.is_null())
+    return query.where(((Case.division + 0) if by_status else Case.division) == user.division_id)
 
 
 #: The statuses in which a case waits for an action of each role (the header's count): the admin
@@ -131,20 +142,14 @@ WAITING_STATUSES: dict[str, tuple[str, ...]] = {
 def waiting_cases(user: User) -> pw.ModelSelect:
     """The cases waiting for an action of ``user``'s role, as an unexecuted query: for a division
     user (a superuser too) its own bidang's only; none for an inactive user or a role nothing
-    waits for. The same cases as ``visible_cases(user)`` in those statuses.
-
-    It is on every page (the header's count), so it must read a few index entries: the statuses
-    through the (status, ...) indexes. ``division + 0`` keeps SQLite off the bidang's index, which
-    it prefers and which holds the bidang's whole year (81 ms on a year of one busy office,
-    against 0.2 ms; see README, Performance)."""
+    waits for. It is on every page (the header's count), so it reads the statuses' index only
+    (see ``visible_cases``)."""
     statuses = WAITING_STATUSES.get(user.role, ())
-    if not user.active or not statuses:
+    if not statuses:
         return Case.select().where(Case.id.is_null())
-    query = Case.select().where(Case.status.in_(statuses))
-    if user.role == "division":
-        if user.division_id is None:
-            return query.where(Case.id.is_null())
-        query = query.where((Case.division + 0) == user.division_id)
+    query = visible_cases(user, by_status=True).where(Case.status.in_(statuses))
+    if user.role == "division" and user.is_superuser:  # sees every bidang, waits for its own
+        query = _of_division(query, user, by_status=True)
     return query
 
 

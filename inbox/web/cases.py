@@ -47,7 +47,8 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
     return render_template(
         "cases/list.html", title=title, items=items, flt=flt, next_id=next_id,
         first_page=before is None, newest=newest,
-        counts=queue_counts(visible, now, rt.config.tz) if show_tabs else None,
+        counts=queue_counts(workflow.visible_cases(g.user, by_status=True), now, rt.config.tz)
+        if show_tabs else None,
         tabs=home.tabs(g.user), waiting_filter=home.WAITING,
         # the list behind the header's count is one of the inbox's, not of a queue page
         can_wait=base_endpoint == "cases.index" and g.user.role in workflow.WAITING_STATUSES,

@@ -85,7 +85,7 @@ def index() -> str:
     local = now.astimezone(tz)
     month_start = datetime.combine(local.date().replace(day=1), time(0), tzinfo=tz)
     next_month = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    open_cases = scope.clone().where(Case.status.in_(OPEN_STATUSES))
+    open_cases = visible_cases(user, by_status=True).where(Case.status.in_(OPEN_STATUSES))
     by_status = status_counts(open_cases)
     return render_template(
         "dashboard.html", today=period_stats(day_start, day_end, now, scope),
