@@ -11,9 +11,8 @@ from inbox import workflow
 from inbox.classify import CATEGORY_LABELS
 from inbox.labels import label
 from inbox.models import Account, Case, Division, Outbox, utcnow
-from inbox.web import runtime
+from inbox.web import home, runtime
 from inbox.web.auth import login_required, roles_required
-from inbox.web import home
 from inbox.web.display import channel_label, due_badge
 from inbox.web.params import id_param
 from inbox.web.queries import InboxFilter, apply_filter, newer_than, page, queue_counts

@@ -90,7 +90,8 @@ def index() -> str:
     return render_template(
         "dashboard.html", today=period_stats(day_start, day_end, now, scope),
         month=period_stats(month_start, next_month, now, scope), now=now,
-        open_count=sum(by_status.values()), overdue=open_cases.clone().where(Case.due_at < now).count(),
+        open_count=sum(by_status.values()),
+        overdue=open_cases.clone().where(Case.due_at < now).count(),
         due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
         waiting={s: by_status.get(s, 0) for s in waiting_statuses_shown(user)},
         channels=channel_health(now) if health else None, month_label=local.date(),
