@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,8 @@ from inbox.runtime import Runtime
 from inbox.web import create_app
 from tests.conftest import PG_URL
 from tests.factories import T0
-from tests.web_helpers import PASSWORD, csrf_token, login, make_case, make_user, make_users, page_text
+from tests.web_helpers import (PASSWORD, csrf_token, login, make_case, make_user, make_users,
+                               page_text)
 
 HOMES = {"admin": "/", "group_admin": "/antrian/group-admin", "division": "/antrian/bidang/dafduk",
          "supervisor": "/", "superuser": "/"}
