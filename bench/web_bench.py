@@ -6,8 +6,9 @@
 The year is generated once (bench/generate.py) into ``bench/out/year.db`` (or the PostgreSQL
 database given) and reused; delete the file to make a new one. A database holding fewer than
 YEAR_MIN_CASES cases (another bench's) is emptied and given a year: use a database of its own.
-Each page is requested through the Flask test client, logged in as a superuser admin, so the
-time is the server's alone (routing, queries, template, no network).
+Each page is requested through the Flask test client, logged in as a superuser admin (or, with
+``--role group_admin|division|supervisor``, as a user of that role; division: of Bidang dafduk),
+so the time is the server's alone (routing, queries, template, no network).
 Baseline: the page's main list query, written as the one SQL statement it amounts to, run
 through the bare driver on the same database: what the page would cost if it did nothing else.
 """
@@ -42,7 +43,7 @@ LIST_SQL = ('SELECT c.*, a.name, a.kind, ct.handle, ct.name, d.name FROM "case" 
 YEAR_MIN_CASES = 150_000
 
 
-def prepare(url: str | None) -> Any:
+def prepare(url: str | None, role: str = "admin") -> Any:
     """The runtime over the year's database, generating the year first if it is not there."""
     from bench.generate import Volume, generate
     from inbox.config import load_config
@@ -67,9 +68,13 @@ def prepare(url: str | None) -> Any:
               f"{time.perf_counter() - started:.0f} s")
     from inbox.models import User
     from werkzeug.security import generate_password_hash
-    user = User.get_or_none(User.username == ADMIN)
+    name = bench_user(role)
+    user = User.get_or_none(User.username == name)
     if user is None:
-        create_user(ADMIN, PASSWORD, "admin", is_superuser=True, full_name="Bench Admin")
+        from inbox.models import Division
+        create_user(name, PASSWORD, role,
+                    division=Division.get(Division.code == "dafduk") if role == "division" else None,
+                    is_superuser=role == "admin", full_name=f"Bench {role}")
     else:
         User.update(password_hash=generate_password_hash(PASSWORD), active=True, failed_logins=0,
                     locked_until=None).where(User.id == user.id).execute()
@@ -143,10 +148,15 @@ def page_two_of(text: str) -> int:
     return page(apply_filter(Case.select(), InboxFilter(q=text), utcnow(), None), None)[1]
 
 
-def login(client: Any) -> None:
+def bench_user(role: str) -> str:
+    """The bench's user of ``role`` (the superuser admin keeps its old name)."""
+    return ADMIN if role == "admin" else f"{ADMIN}_{role}"
+
+
+def login(client: Any, role: str = "admin") -> None:
     page = client.get("/masuk")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
-    done = client.post("/masuk", data={"username": ADMIN, "password": PASSWORD,
+    done = client.post("/masuk", data={"username": bench_user(role), "password": PASSWORD,
                                        "csrf_token": token.group(1) if token else ""})
     if done.status_code != 302:
         raise SystemExit(f"login failed ({done.status_code})")
@@ -190,19 +200,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", metavar="URL",
                         help="use (and fill once) this PostgreSQL database instead of year.db")
     parser.add_argument("--only", help="measure only pages whose name contains this")
+    parser.add_argument("--role", default="admin",
+                        choices=("admin", "group_admin", "division", "supervisor"),
+                        help="log in as a user of this role (default: a superuser admin)")
     parser.add_argument("--profile", metavar="PAGE",
                         help="profile requests of the first page whose name contains PAGE")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
     header("web pages on a year of data")
-    rt = prepare(args.postgres)
+    rt = prepare(args.postgres, args.role)
     from inbox.models import Case, Message
     from inbox.web import create_app
     print(f"   data: {Case.select().count():,} cases, {Message.select().count():,} messages "
           f"({args.postgres or YEAR_DB.relative_to(OUT.parent.parent)})")
     app = create_app(rt)
     client = app.test_client()
-    login(client)
+    login(client, args.role)
     query = raw_query(args.postgres)
     measured = [p for p in pages(rt) if not args.only or args.only in p[0]]
     if args.profile:

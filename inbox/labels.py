@@ -97,6 +97,20 @@ LABELS: dict[str, dict[Any, str]] = {
     # a category or intent the classifier was not sure of (under classify.LOW_CONFIDENCE)
     "classifier": {"unsure": "perlu dicek",
                    "unsure_title": "Pengklasifikasi kurang yakin; periksa dan simpan kategori yang benar"},
+    # the inbox's tabs (a status, or the open / overdue / due-today tabs of inbox/web/home.py)
+    "tab": {"terbuka": "Semua terbuka", "new": "Baru", "escalated": "Di Group Admin",
+            "at_division": "Di Bidang Teknis", "division_answered": "Dijawab Bidang",
+            "replying": "Sedang dikirim", "overdue": "Terlambat", "due_today": "Batas hari ini"},
+    # each role's own pages, and the header's count of what waits for the user
+    "home": {"inbox": "Kotak masuk", "inbox_title": "Kotak masuk pengaduan",
+             "group_admin_queue": "Antrean Group Admin", "division_queue": "Antrean bidang saya",
+             "division_queue_title": "Antrean {name}", "waiting": "Menunggu Anda",
+             "waiting_title": "Menunggu tindakan Anda"},
+    # what the header's count counts, for each role (its tooltip)
+    "waiting": {"admin": "Pengaduan baru yang belum dijawab dan jawaban bidang yang perlu "
+                         "diteruskan ke warga",
+                "group_admin": "Pengaduan yang diteruskan Admin ke Group Admin",
+                "division": "Pengaduan yang diserahkan ke bidang Anda dan belum dijawab"},
     # the keys of an event's detail worth showing, and what they are called
     "detail": {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
                "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",

@@ -60,12 +60,18 @@ class Officer:
         self.base = base
         self.shots = shots
 
-    def login(self, username: str) -> None:
-        self.page.goto(f"{self.base}/masuk")
+    def login(self, username: str, lands_on: str = "/") -> None:
+        """Log in from the bare address, as an officer does, and land on ``lands_on``."""
+        self.page.goto(f"{self.base}/")
+        self.page.wait_for_url(f"{self.base}/masuk?next=/")
         self.page.fill("#username", username)
         self.page.fill("#password", PASSWORD)
         self.page.click("button:has-text('Masuk')")
-        self.page.wait_for_url(f"{self.base}/")
+        self.page.wait_for_url(f"{self.base}{lands_on}")
+
+    def waiting(self) -> str:
+        """The header's count of what waits for this officer."""
+        return self.page.inner_text("header a.waiting")
 
     def open_case(self, case: Case) -> None:
         self.page.goto(f"{self.base}/pengaduan/{case.id}")
@@ -106,6 +112,8 @@ def test_the_sop_runs_end_to_end_in_the_browser(rt: Runtime, server: Any, browse
     admin = Officer(browser, server.url, shots, csp_errors)
     admin.login("admin1")
     assert admin.page.is_visible("table.cases")
+    waiting = Case.select().where(Case.status.in_(("new", "division_answered"))).count()
+    assert waiting and admin.waiting() == f"Menunggu Anda {waiting}"
     admin.shot("01-kotak-masuk")
     make_case(rt, 900, text="Rekam KTP di kecamatan Losari antri sejak pagi")
     admin.page.dispatch_event("#new-cases", "check-now")
@@ -127,10 +135,12 @@ def test_the_sop_runs_end_to_end_in_the_browser(rt: Runtime, server: Any, browse
     admin.page.click("button:has-text('Teruskan ke Group Admin')")
     assert "diteruskan ke Group Admin" in admin.flash()
 
-    # The group admin assigns a bidang from the escalated queue.
+    # The group admin lands on its queue, which holds the escalated case.
     group = Officer(browser, server.url, shots, csp_errors)
-    group.login("grup1")
-    group.page.click("nav.menu >> text=Antrian Group Admin")
+    group.login("grup1", lands_on="/antrian/group-admin")
+    assert group.page.inner_text("h1") == "Antrean Group Admin"
+    assert second.reference in group.page.inner_text("table.cases")
+    assert group.waiting() == "Menunggu Anda 1"
     group.shot("04-antrian-group-admin")
     group.page.click(f"text={second.reference}")
     group.page.select_option("#assign-division", "dafduk")
@@ -138,12 +148,18 @@ def test_the_sop_runs_end_to_end_in_the_browser(rt: Runtime, server: Any, browse
     group.page.click("button:has-text('Serahkan ke bidang')")
     assert "diserahkan ke bidang" in group.flash()
 
-    # The bidang answers.
+    # The bidang lands on its own queue and answers; it sees no channel, no recap, no other bidang.
     division = Officer(browser, server.url, shots, csp_errors)
-    division.login("dafduk1")
-    division.page.click("nav.menu >> text=Antrian bidang saya")
+    division.login("dafduk1", lands_on="/antrian/bidang/dafduk")
+    assert division.page.inner_text("h1") == "Antrean Bidang Pelayanan Pendaftaran Penduduk"
+    assert division.page.inner_text("table.cases").count("ADU-") == 1
     assert second.reference in division.page.inner_text("table.cases")
+    assert division.waiting() == "Menunggu Anda 1"
+    assert division.page.locator("nav.menu >> text=Rekap").count() == 0
     division.shot("05-antrian-bidang")
+    division.page.click("nav.menu >> text=Dasbor")
+    assert "Kesehatan saluran" not in division.page.inner_text("main")
+    division.page.click("nav.menu >> text=Antrean bidang saya")
     division.page.click(f"text={second.reference}")
     answer = "Blangko KTP-el sudah tersedia; silakan datang ke kecamatan dengan membawa KK."
     division.page.fill("#division-text", answer)
@@ -166,10 +182,12 @@ def test_the_sop_runs_end_to_end_in_the_browser(rt: Runtime, server: Any, browse
     assert Case.get_by_id(second.id).status == "answered"
     admin.shot("07-pengaduan-selesai", full_page=True)
     admin.page.goto(f"{server.url}/dasbor")
+    assert "Kesehatan saluran" in admin.page.inner_text("main")
     admin.shot("08-dasbor")
 
     supervisor = Officer(browser, server.url, shots, csp_errors)
     supervisor.login("pengawas1")
+    assert supervisor.page.locator("header a.waiting").count() == 0  # nothing waits for it
     supervisor.open_case(second)
     assert supervisor.page.locator("section.action").count() == 0
     supervisor.shot("09-pengawas-baca-saja")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from inbox import pii
@@ -137,14 +137,21 @@ def _security_headers(response: Response) -> Response:
 
 
 def _layout_context() -> dict[str, Any]:
+    from inbox.web import home
     user = g.get("user")
     stopped: list[Account] = []
+    waiting = None
     if user is not None:
-        names = list(runtime().config.accounts)
-        stopped = list(Account.select().where(Account.name.in_(names)
-                                              & Account.disabled_reason.is_null(False)))
+        # A stopped channel is the admin's to fix (inbox.web.home): the others are not asked.
+        if home.sees_office_health(user):
+            names = list(runtime().config.accounts)
+            stopped = list(Account.select().where(Account.name.in_(names)
+                                                  & Account.disabled_reason.is_null(False)))
+        waiting = home.waiting_count(user)
     return {"current_user": user, "ROLES": ROLES, "STATUS_LABELS": STATUS_LABELS,
-            "stopped_accounts": stopped,
+            "stopped_accounts": stopped, "waiting_count": waiting,
+            "waiting_filter": home.WAITING,
+            "home_url": home.home_url(user) if user is not None else url_for("auth.login"),
             "office_name": runtime().config.office.get("short_name") or runtime().config.office["name"]}
 
 

@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from inbox.models import User
 from inbox.web import sessions, throttle
+from inbox.web.home import home_url
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +77,19 @@ def roles_required(*roles: str, superuser: bool = False) -> Callable[[Callable[.
     return decorate
 
 
-def safe_next(target: str | None) -> str:
-    """Only a path on this site, never another host (an open redirect would aid phishing)."""
-    if not target:
-        return url_for("cases.index")
+def safe_next(target: str | None, home: str | None = None) -> str:
+    """Only a path on this site, never another host (an open redirect would aid phishing);
+    ``home`` (the inbox by default) when there is none, it is not safe, or it is ``/``.
+
+    ``/`` is what the login page is asked to return to when someone opens the bare address, so
+    it means "my start page", which is the user's own queue for a group admin or a bidang."""
+    home = home or url_for("cases.index")
+    if not target or target == "/":
+        return home
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("cases.index")
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return home
     return target
 
 
@@ -90,7 +97,7 @@ def safe_next(target: str | None) -> str:
 def login() -> Any:
     """Log in with user name and password."""
     if g.get("user") is not None:
-        return redirect(url_for("cases.index"))
+        return redirect(home_url(g.user))
     error = None
     username = ""
     if request.method == "POST":
@@ -100,7 +107,8 @@ def login() -> Any:
         if user is not None:
             sessions.start(user)
             session["fp"] = fingerprint(user)
-            response = make_response(redirect(safe_next(request.args.get("next"))))
+            response = make_response(redirect(safe_next(request.args.get("next"),
+                                                         home_url(user))))
             throttle.remember_device(response, username)
             return response
     return render_template("login.html", error=error, username=username), (401 if error else 200)
@@ -178,7 +186,7 @@ def change_password() -> Any:
             sessions.end_all(user.id, keep_current=True)  # a stolen session ends here
             session["fp"] = fingerprint(user)
             flash("Kata sandi sudah diganti.", "success")
-            return redirect(url_for("cases.index"))
+            return redirect(home_url(user))
     return render_template("password.html", error=error), (400 if error else 200)
 
 

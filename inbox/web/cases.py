@@ -9,27 +9,15 @@ from flask import Blueprint, abort, g, jsonify, render_template, request, url_fo
 
 from inbox import workflow
 from inbox.classify import CATEGORY_LABELS
+from inbox.labels import label
 from inbox.models import Account, Case, Division, Event, Outbox, utcnow
-from inbox.web import runtime
+from inbox.web import home, runtime
 from inbox.web.auth import login_required, roles_required
 from inbox.web.display import channel_label, due_badge, unsure
 from inbox.web.params import id_param
-from inbox.web.queries import OPEN, InboxFilter, apply_filter, newer_than, page, queue_counts
+from inbox.web.queries import InboxFilter, apply_filter, newer_than, page, queue_counts
 
 bp = Blueprint("cases", __name__)
-
-# The tabs above the list: (label, filter arguments, key in queue_counts).
-TABS = [
-    ("Semua terbuka", {"status": OPEN}, OPEN),
-    ("Baru", {"status": "new"}, "new"),
-    ("Di Group Admin", {"status": "escalated"}, "escalated"),
-    ("Di Bidang Teknis", {"status": "at_division"}, "at_division"),
-    ("Dijawab Bidang", {"status": "division_answered"}, "division_answered"),
-    ("Sedang dikirim", {"status": "replying"}, "replying"),
-    ("Terlambat", {"overdue": "1"}, "overdue"),
-    ("Batas hari ini", {"due_today": "1"}, "due_today"),
-]
-
 
 def category_choices() -> list[tuple[str, str]]:
     """(code, Indonesian label) of the service categories, for filters and editing."""
@@ -61,10 +49,15 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
     return render_template(
         "cases/list.html", title=title, items=items, flt=flt, next_id=next_id,
         first_page=before is None, newest=newest,
-        counts=queue_counts(visible, now, rt.config.tz) if show_tabs else None, tabs=TABS,
+        counts=queue_counts(workflow.visible_cases(g.user, by_status=True), now, rt.config.tz)
+        if show_tabs else None,
+        tabs=home.tabs(g.user), waiting_filter=home.WAITING,
+        # the list behind the header's count is one of the inbox's, not of a queue page
+        can_wait=base_endpoint == "cases.index" and g.user.role in workflow.WAITING_STATUSES,
         accounts=list(Account.select().order_by(Account.name)),
-        divisions=list(Division.select().where(Division.active == True)  # noqa: E712
-                       .order_by(Division.name)),
+        # A division user sees one bidang's cases: a choice of the others would only mislead.
+        divisions=[] if workflow.division_scoped(g.user) else list(
+            Division.select().where(Division.active == True).order_by(Division.name)),  # noqa: E712
         categories=category_choices(), category_names=dict(category_choices()),
         count_url=url_for("cases.new_count"),
         form_url=url_for(base_endpoint, **endpoint_args),
@@ -76,9 +69,13 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
 @bp.route("/")
 @login_required
 def index() -> str:
-    """The inbox: every case the user may see, newest first, with filters."""
+    """The inbox: every case the user may see, newest first, with filters; with
+    ``status=menunggu``, the cases waiting for the user's action (the header's count)."""
     flt = InboxFilter.from_args(request.args)
-    return list_page("Kotak masuk pengaduan", workflow.visible_cases(g.user), flt, True,
+    if flt.status == home.WAITING:
+        return list_page(label("home", "waiting_title"), workflow.waiting_cases(g.user), flt,
+                         True, "cases.index")
+    return list_page(label("home", "inbox_title"), workflow.visible_cases(g.user), flt, True,
                      "cases.index")
 
 
@@ -88,8 +85,8 @@ def group_admin_queue() -> str:
     """The group admin's queue: complaints the admin escalated."""
     flt = InboxFilter.from_args(request.args)
     flt.status = "escalated"
-    return list_page("Antrian Group Admin", workflow.visible_cases(g.user), flt, False,
-                     "cases.group_admin_queue")
+    return list_page(label("home", "group_admin_queue"), workflow.visible_cases(g.user), flt,
+                     False, "cases.group_admin_queue")
 
 
 @bp.route("/antrian/bidang/<code>")
@@ -106,7 +103,8 @@ def division_queue(code: str) -> str:
     flt.division = str(division.id)
     if not flt.status:
         flt.status = "at_division"
-    return list_page(f"Antrian {division.name}", workflow.visible_cases(user), flt, False,
+    title = label("home", "division_queue_title").format(name=division.name)
+    return list_page(title, workflow.visible_cases(user), flt, False,
                      "cases.division_queue", code=code)
 
 

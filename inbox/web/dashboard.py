@@ -15,7 +15,8 @@ from inbox.workflow import division_scoped, visible_cases
 from inbox.web import runtime
 from inbox.web.auth import login_required
 from inbox.web.display import CHANNEL_LABELS
-from inbox.web.queries import day_bounds
+from inbox.web.home import sees_office_health, waiting_statuses_shown
+from inbox.web.queries import day_bounds, status_counts
 
 bp = Blueprint("dashboard", __name__)
 
@@ -72,29 +73,36 @@ def channel_health(now: datetime) -> list[dict[str, Any]]:
 @login_required
 def index() -> str:
     """Today and this month at a glance, overdue cases, and channel health; a division user's
-    figures count its own bidang's cases only, as its inbox does."""
+    figures count its own bidang's cases only, as its inbox does, and the channels, backups and
+    webhook figures are shown only to whom they concern (``inbox.web.home``)."""
     rt = runtime()
-    scope = visible_cases(g.user)
+    user = g.user
+    scope = visible_cases(user)
+    health = sees_office_health(user)
     now = utcnow()
     tz = rt.config.tz
     day_start, day_end = day_bounds(now, tz)
     local = now.astimezone(tz)
     month_start = datetime.combine(local.date().replace(day=1), time(0), tzinfo=tz)
     next_month = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    open_cases = scope.clone().where(Case.status.in_(OPEN_STATUSES))
+    open_cases = visible_cases(user, by_status=True).where(Case.status.in_(OPEN_STATUSES))
+    by_status = status_counts(open_cases)
     return render_template(
         "dashboard.html", today=period_stats(day_start, day_end, now, scope),
         month=period_stats(month_start, next_month, now, scope), now=now,
-        open_count=open_cases.count(), overdue=open_cases.clone().where(Case.due_at < now).count(),
+        open_count=sum(by_status.values()),
+        overdue=open_cases.clone().where(Case.due_at < now).count(),
         due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
-        waiting={s: open_cases.clone().where(Case.status == s).count() for s in OPEN_STATUSES},
-        channels=channel_health(now), month_label=local.date(),
-        uncertain=list(Outbox.select(Outbox, Case).join(Case).where(
-            (Outbox.status == "uncertain") & Case.id.in_(scope.clone().select(Case.id)))
+        waiting={s: by_status.get(s, 0) for s in waiting_statuses_shown(user)},
+        channels=channel_health(now) if health else None, month_label=local.date(),
+        # A bidang never sends replies, so it is not asked to settle one.
+        uncertain=[] if division_scoped(user) else list(
+            Outbox.select(Outbox, Case).join(Case).where(
+                (Outbox.status == "uncertain") & Case.id.in_(scope.clone().select(Case.id)))
             .order_by(Outbox.id).limit(20)),
-        scope_label=g.user.division.name if division_scoped(g.user) else "",
-        webhook=None if division_scoped(g.user) else webhook_health(),
-        backup=backup_health(rt.config, now),
+        scope_label=user.division.name if division_scoped(user) else "",
+        webhook=webhook_health() if health else None,
+        backup=backup_health(rt.config, now) if health else None,
         notifications=notification_problems(now))
 
 
