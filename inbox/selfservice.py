@@ -44,10 +44,10 @@ if TYPE_CHECKING:
 
 #: "status ADU-202612-0013", "cek no. adu 202612 13", "ADU2026120013?" - the whole message.
 STATUS_PATTERN = re.compile(
-    r"\s*(?:(?:status|cek|check|info|pengaduan|aduan|nomor|no)\b\W*){0,3}"
+    r"\s*(?:(?:status|cek|check|info|pengaduan|aduan|nomor|no)\b\W*){0,5}"
     r"adu\W{0,3}(\d{6})\W{0,3}(\d{1,6})\W*", re.IGNORECASE)
 #: A rating: a lone digit 1-4 at the start, optionally a separator, then the comment.
-RATING_PATTERN = re.compile(r"\s*([1-4])(?![\d.,]\d)\s*[).:,-]?\s*(.*)", re.DOTALL)
+RATING_PATTERN = re.compile(r"\s*([1-4])(?!\d)(?![.,]\d)\s*[).:,-]?\s*(.*)", re.DOTALL)
 #: Longer messages are not status checks (they are read as usual); keeps the regex cheap.
 MAX_STATUS_LENGTH = 80
 
