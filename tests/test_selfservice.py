@@ -309,3 +309,52 @@ def test_no_question_on_a_public_case(
 ])
 def test_a_rating_is_a_lone_digit_from_1_to_4(text: str, expected: tuple[int, str] | None) -> None:
     assert selfservice.rating_of(text) == expected
+
+
+# --- the monthly report ---------------------------------------------------------------------
+
+def division_case(rt: Runtime, users: dict[str, User], n: int) -> Case:
+    """A private case answered through bidang dafduk, with the survey question delivered."""
+    case = open_case(rt, n, public=False)
+    su = users["superuser"]
+    workflow.escalate(rt, case, su, "mohon bantuan")
+    workflow.assign_division(rt, fresh(case), su, "dafduk")
+    workflow.division_answer(rt, fresh(case), su, "KTP sudah dicetak, silakan diambil.")
+    workflow.forward(rt, fresh(case), su)
+    while deliver_one(rt, "w1"):
+        pass
+    return fresh(case)
+
+
+def test_the_monthly_report_shows_the_index_by_bidang_and_the_masked_responses(
+        crt: Runtime, users: dict[str, User], clock: time_machine.Traveller,
+        fake: FakeConnector) -> None:
+    from recap.make import make_monthly_report
+    from tests.test_recap import find_row, pdf_text, sheet_rows
+
+    answered_case(crt, users, 1)
+    division_case(crt, users, 2)
+    division_case(crt, users, 3)
+    send(crt, "r1", "4", thread="thread-1", author="warga1", at=NOW + timedelta(minutes=30))
+    send(crt, "r2", "2 NIK saya 3329014507890001 belum aktif", thread="thread-2", author="warga2",
+         at=NOW + timedelta(minutes=31))
+    send(crt, "r3", "3", thread="thread-3", author="warga3", at=NOW + timedelta(minutes=32))
+    assert SurveyResponse.select().count() == 3
+
+    clock.move_to(NOW + timedelta(hours=2))
+    paths = make_monthly_report(crt, 2026, 11)
+    text = pdf_text(paths[0])
+    assert "Indeks kepuasan bulan ini 75,0 (mutu C (kurang baik)) dari 3 responden." in text
+    assert "rata-rata nilai jawaban" in text and "× 25" in text
+    assert "Bidang: Bidang Pelayanan Pendaftaran Penduduk 2 2,5 62,5 D (tidak baik)" in text
+
+    index = sheet_rows(paths[1], "Kepuasan")
+    assert find_row(index, "Semua saluran dan bidang")[1:] == (3, 3.0, 75.0, "C (kurang baik)")
+    assert find_row(index, "Bidang: Bidang Pelayanan Pendaftaran Penduduk")[1:4] == (2, 2.5, 62.5)
+    assert find_row(index, "Bidang: Tanpa bidang (dijawab Admin/Group Admin)")[1:4] == (1, 4.0, 100.0)
+    assert find_row(index, "Saluran: Sandbox (latihan)")[1] == 3
+    answers = sheet_rows(paths[1], "Jawaban survei")
+    r2 = find_row(answers, fresh(Case.get(Case.thread_id == "thread-2")).reference)
+    assert r2[4:6] == (2, "kurang puas")
+    assert "3329014507890001" not in r2[6] and "belum aktif" in r2[6]
+    assert "warga2" not in " ".join(str(v) for row in answers for v in row)
