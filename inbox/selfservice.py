@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import InboundMessage
+from inbox.labels import LABELS, label
 from inbox.models import Case, Contact, Event, Outbox, SurveyResponse, utcnow
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ RATING_PATTERN = re.compile(r"\s*([1-4])(?!\d)(?![.,]\d)\s*[).:,-]?\s*(.*)", re.
 #: Longer messages are not status checks (they are read as usual); keeps the regex cheap.
 MAX_STATUS_LENGTH = 80
 
-SCALE: dict[int, str] = {1: "tidak puas", 2: "kurang puas", 3: "puas", 4: "sangat puas"}
+#: The survey's scale (SKM): rating -> its words, from the one table of labels.
+SCALE: dict[int, str] = LABELS["rating"]
 
 SURVEY_TEXT = ("Terima kasih telah menghubungi kami. Bagaimana penilaian Anda atas jawaban "
                "untuk pengaduan {nomor}? Balas dengan satu angka: 1 = tidak puas, "
@@ -62,16 +64,6 @@ NEUTRAL_TEXT = ("Mohon maaf, status pengaduan hanya dapat kami sampaikan kepada 
 PUBLIC_TEXT = ("Untuk menanyakan status pengaduan, silakan kirim pesan pribadi kepada kami "
                "dengan menuliskan nomor pengaduan Anda.")
 OWNER_TEXT = "Status pengaduan {nomor}: {status}. {batas}"
-#: What the citizen reads for each case status (plain words, not the officers' labels).
-CITIZEN_STATUS: dict[str, str] = {
-    "new": "sudah kami terima dan sedang kami periksa",
-    "escalated": "sedang ditangani petugas kami",
-    "at_division": "sedang ditangani bidang terkait",
-    "division_answered": "jawaban sedang kami siapkan",
-    "replying": "jawaban sedang kami kirim",
-    "answered": "sudah dijawab",
-    "not_complaint": "sudah selesai",
-}
 #: Purposes of rows the outbox sends with no person involved: an unknown outcome is not chased.
 AUTOMATIC_PURPOSES = ("status", "survey")
 
@@ -169,7 +161,7 @@ def owner_text(case: Case, tz: Any) -> str:
         when = "Tidak ada tindak lanjut yang masih berjalan."
     else:
         when = f"Batas waktu penyelesaian: {format_datetime_id(case.due_at, tz)}."
-    return OWNER_TEXT.format(nomor=case.reference, status=CITIZEN_STATUS.get(case.status, case.status),
+    return OWNER_TEXT.format(nomor=case.reference, status=label("citizen_status", case.status),
                              batas=when)
 
 
