@@ -49,6 +49,8 @@ STATUS_PATTERN = re.compile(
     r"adu\W{0,3}(\d{6})\W{0,3}(\d{1,6})\W*", re.IGNORECASE)
 #: A rating: a lone digit 1-4 at the start, optionally a separator, then the comment.
 RATING_PATTERN = re.compile(r"\s*([1-4])(?!\d)(?![.,]\d)\s*[).:,-]?\s*(.*)", re.DOTALL)
+#: How long after a bare rating the citizen's next message is taken as its comment.
+COMMENT_WITHIN = timedelta(days=1)
 #: Longer messages are not status checks (they are read as usual); keeps the regex cheap.
 MAX_STATUS_LENGTH = 80
 
@@ -115,6 +117,7 @@ class Pending:
 
     answers: list[_Answer] = field(default_factory=list)
     answered: dict[tuple[int, str], int] = field(default_factory=dict)  # per account, contact
+    awaiting: set[int] | None = None  # cases whose bare rating waits for its comment (read once)
 
 
 def intercept(batch: _Batch, message: InboundMessage, contact: Contact, has_pii: bool) -> bool:
@@ -206,7 +209,7 @@ def _survey_reply(batch: _Batch, message: InboundMessage, contact: Contact, has_
         return False
     rating = rating_of(message.text)
     if rating is None:
-        _keep_comment(state.id, message)
+        _keep_comment(batch.selfservice, state.id, message)
         return False
     asked = Outbox.select().where((Outbox.case == state.id) & (Outbox.purpose == "survey")
                                   & (Outbox.status == "sent")).exists()
@@ -216,6 +219,8 @@ def _survey_reply(batch: _Batch, message: InboundMessage, contact: Contact, has_
     SurveyResponse.create(case=state.id, rating=score, comment=comment,
                           awaiting_comment=not comment, external_id=message.external_id,
                           answered_at=message.created_at)
+    if not comment and batch.selfservice.awaiting is not None:
+        batch.selfservice.awaiting.add(state.id)
     batch._event(state, "survey_answered", at=message.created_at, rating=score,
                  external_id=message.external_id)
     if comment:
@@ -225,8 +230,16 @@ def _survey_reply(batch: _Batch, message: InboundMessage, contact: Contact, has_
     return True
 
 
-def _keep_comment(case_id: int, message: InboundMessage) -> None:
-    """The message after a bare digit is the survey's comment (and is read as usual too)."""
+def _keep_comment(pending: Pending, case_id: int, message: InboundMessage) -> None:
+    """The message after a bare digit, within a day, is the survey's comment (and is read as
+    usual too). The few cases waiting for one are read once per batch."""
+    if pending.awaiting is None:
+        pending.awaiting = {case for (case,) in SurveyResponse.select(SurveyResponse.case).where(
+            SurveyResponse.awaiting_comment
+            & (SurveyResponse.answered_at > utcnow() - COMMENT_WITHIN)).tuples()}
+    if case_id not in pending.awaiting:
+        return
+    pending.awaiting.discard(case_id)
     SurveyResponse.update(comment=message.text[:2000], awaiting_comment=False).where(
         (SurveyResponse.case == case_id) & SurveyResponse.awaiting_comment).execute()
 

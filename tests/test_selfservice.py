@@ -358,3 +358,25 @@ def test_the_monthly_report_shows_the_index_by_bidang_and_the_masked_responses(
     assert r2[4:6] == (2, "kurang puas")
     assert "3329014507890001" not in r2[6] and "belum aktif" in r2[6]
     assert "warga2" not in " ".join(str(v) for row in answers for v in row)
+
+
+def test_officers_see_every_status_check_with_the_phone_masked_and_divisions_do_not(
+        crt: Runtime, clock: time_machine.Traveller) -> None:
+    from inbox.web import create_app
+    from tests.web_helpers import login, make_users as web_users, page_text
+
+    people = web_users()
+    case = open_case(crt, 1, public=False)
+    send(crt, "s1", f"status {case.reference}")
+    send(crt, "s2", f"cek {case.reference}", author="6281234567890", thread="wa-2")
+    client = create_app(crt, testing=True).test_client()
+    assert login(client, people["admin"].username).status_code == 302
+    page = page_text(client.get("/kelola/cek-status"))
+    assert "status dikirim ke warga pemilik pengaduan" in page
+    assert "jawaban netral (bukan pemilik atau nomor tidak ada)" in page
+    assert page.count(case.reference) >= 3  # asked twice, and the owner's case linked
+    assert "6281234567890" not in page and "Menunggu dikirim" in page
+
+    other = create_app(crt, testing=True).test_client()
+    assert login(other, people["division"].username).status_code == 302
+    assert other.get("/kelola/cek-status").status_code == 403
