@@ -380,3 +380,13 @@ def test_officers_see_every_status_check_with_the_phone_masked_and_divisions_do_
     other = create_app(crt, testing=True).test_client()
     assert login(other, people["division"].username).status_code == 302
     assert other.get("/kelola/cek-status").status_code == 403
+
+
+def test_the_offices_own_question_is_sent_with_the_case_number(
+        tmp_path: Path, clock: time_machine.Traveller) -> None:
+    text = "Nilai jawaban kami untuk {nomor}: balas 1, 2, 3 atau 4."
+    with runtime_with(tmp_path, extra=f'[citizen]\nsurvey = true\nsurvey_text = "{text}"\n') as rt:
+        fake = use_connector(rt, FakeConnector())
+        case = answered_case(rt, make_users())
+        assert fake.attempts[-1].text == text.format(nomor=case.reference)
+        assert Event.get(Event.action == "survey_queued").case_id == case.id
