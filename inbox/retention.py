@@ -24,7 +24,7 @@ import peewee as pw
 
 from inbox import pii
 from inbox.db import atomic_write, database
-from inbox.models import (CLOSED_STATUSES, Attachment, Case, Contact, Event, Message, Outbox,
+from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, Contact, Event, Message, Outbox,
                           SetAside, User, utcnow)
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,10 @@ def erase_contact(data_dir: Path, handle: str, actor: User, reason: str) -> Eras
         for contact in contacts:
             for needle in {contact.platform_user_id, contact.handle.lstrip("@")} - {""}:
                 SetAside.update(raw=None, context={}).where(SetAside.raw.contains(needle)).execute()
+            # A status answer with no case is addressed by the platform id (a WhatsApp number).
+            Outbox.update(recipient_id=f"dihapus-{contact.id}").where(
+                (Outbox.recipient_id == contact.platform_user_id) & Outbox.account.in_(
+                    Account.select(Account.id).where(Account.kind == contact.kind))).execute()
             # A new message from the same person starts a new contact: the old one is nobody now.
             Contact.update(handle=f"dihapus-{contact.id}", name="",
                            platform_user_id=f"dihapus-{contact.id}").where(

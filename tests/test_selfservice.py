@@ -390,3 +390,14 @@ def test_the_offices_own_question_is_sent_with_the_case_number(
         case = answered_case(rt, make_users())
         assert fake.attempts[-1].text == text.format(nomor=case.reference)
         assert Event.get(Event.action == "survey_queued").case_id == case.id
+
+
+def test_erasing_a_citizen_also_erases_the_number_a_status_answer_went_to(
+        crt: Runtime, users: dict[str, User], clock: time_machine.Traveller) -> None:
+    from inbox.retention import ERASED, erase_contact
+
+    send(crt, "s1", "status ADU-202611-0001", author="6281234567890", thread="wa-1")
+    erase_contact(crt.data_dir, "@6281234567890", users["superuser"], "permintaan warga")
+    [row] = status_rows()
+    assert row.recipient_id != "6281234567890" and row.recipient_id.startswith("dihapus-")
+    assert Message.get(Message.external_id == "s1").text == ERASED
