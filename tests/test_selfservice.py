@@ -401,3 +401,17 @@ def test_erasing_a_citizen_also_erases_the_number_a_status_answer_went_to(
     [row] = status_rows()
     assert row.recipient_id != "6281234567890" and row.recipient_id.startswith("dihapus-")
     assert Message.get(Message.external_id == "s1").text == ERASED
+
+
+def test_a_status_answer_whose_outcome_is_unknown_is_never_sent_again(
+        crt: Runtime, clock: time_machine.Traveller) -> None:
+    from connectors.base import ConnectorError
+
+    fake = use_connector(crt, FakeConnector(script=[ConnectorError("waktu habis", uncertain=True)]))
+    send(crt, "s1", "status ADU-202611-0001", author="warga2", thread="thread-2")
+    assert deliver_one(crt, "w1") is True
+    [row] = status_rows()
+    assert row.status == "failed" and "tidak dikirim ulang" in row.last_error
+    assert deliver_one(crt, "w1") is False
+    assert len(fake.attempts) == 1
+    assert Event.get(Event.action == "delivery_uncertain").case_id is None
