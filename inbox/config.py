@@ -83,6 +83,14 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "download": Setting(bool, default=True, help="download photos and files citizens send"),
         "max_mb": Setting(int, default=10, help="larger files are left on the platform"),
     },
+    "citizen": {
+        # inbox.selfservice: "status ADU-..." on a private channel is answered automatically
+        "status_check": Setting(bool, default=True),
+        "status_checks_per_day": Setting(int, default=5, help="answers per contact in 24 hours"),
+        # the satisfaction question (SKM) after an answer on a private channel
+        "survey": Setting(bool, default=False, help="config.toml ships it on"),
+        "survey_text": Setting(str, default="", help="{nomor} is the case number; empty = default"),
+    },
     "backup": {
         "enabled": Setting(bool, default=True, help="the daemon makes a backup every day"),
         "folder": Setting(str, default="", help="where backups go; empty = data_dir/backups"),
@@ -155,6 +163,7 @@ class Config:
     classify: dict[str, Any]
     privacy: dict[str, Any]
     attachments: dict[str, Any]
+    citizen: dict[str, Any]
     backup: dict[str, Any]
     notify: dict[str, Any]
     divisions: list[dict[str, str]]
@@ -301,6 +310,7 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     except (TypeError, ValueError):
         pass  # already named by the time checks above
 
+    findings.extend(_check_citizen(sections["citizen"]))
     if isinstance(sections["classify"].get("extra_keywords"), dict):
         from inbox.classify import check_extra_keywords
         markers = sections["classify"].get("extra_intent_markers")
@@ -349,6 +359,19 @@ def _check_notify(notify: dict[str, Any], findings: list[str]) -> None:
     if team and not email:
         findings.append("notify.complaint_team: isi juga [notify.email] agar rekap harian bisa "
                         "dikirim ke tim penanganan pengaduan")
+def _check_citizen(citizen: dict[str, Any]) -> list[str]:
+    """The citizen's status check and survey (inbox.selfservice)."""
+    findings = []
+    per_day = citizen.get("status_checks_per_day")
+    if isinstance(per_day, int) and not 1 <= per_day <= 100:
+        findings.append("citizen.status_checks_per_day: harus bilangan bulat dari 1 sampai 100")
+    text = citizen.get("survey_text")
+    if isinstance(text, str) and text.strip():
+        from inbox.selfservice import survey_text_problem
+        problem = survey_text_problem(text)
+        if problem:
+            findings.append(f"citizen.survey_text: {problem}")
+    return findings
 
 
 def _check_divisions(raw: Any, findings: list[str]) -> list[dict[str, str]]:

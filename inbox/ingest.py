@@ -31,7 +31,7 @@ import peewee as pw
 from connectors.base import InboundMessage
 from connectors.items import SetAsideItem
 from inbox import attachments as attachment_rows
-from inbox import pii
+from inbox import pii, selfservice
 from inbox.classify import Classifier
 from inbox.db import atomic_write, database
 from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, CaseCategory, Contact,
@@ -70,6 +70,7 @@ class IngestOptions:
     reply_window_hours: int = 24
     auto_dismiss: tuple[str, ...] = ()
     auto_dismiss_sure: bool = False   # classify.auto_dismiss (see _open_case)
+    citizen: dict[str, Any] = field(default_factory=dict)  # [citizen] (inbox.selfservice)
 
     @classmethod
     def from_config(cls, config: Any) -> IngestOptions:
@@ -84,7 +85,8 @@ class IngestOptions:
                    acknowledge_public=config.sla["acknowledge_public"],
                    acknowledgement_text=config.sla["acknowledgement_text"],
                    reply_window_hours=config.sla["reply_window_hours"],
-                   auto_dismiss=auto, auto_dismiss_sure=config.classify["auto_dismiss"])
+                   auto_dismiss=auto, auto_dismiss_sure=config.classify["auto_dismiss"],
+                   citizen=dict(config.citizen))
 
 
 @dataclass
@@ -182,6 +184,7 @@ class _Batch:
         self.events: list[tuple[_CaseState, dict[str, Any]]] = []
         self.acknowledgements: list[tuple[_CaseState, dict[str, Any]]] = []
         self.attached: list[InboundMessage] = []
+        self.selfservice = selfservice.Pending()
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -284,6 +287,8 @@ class _Batch:
             self.report.outbound += 1
             return
         contact = self.contacts[message.author_id]
+        if selfservice.intercept(self, message, contact, has_pii):
+            return  # a status check or a bare survey rating: no case opened or reopened
         case = self.latest.get((message.thread_id, contact.id))
         classification = None  # only a new or closed case needs it
         if case is None or case.status in CLOSED_STATUSES:
@@ -418,6 +423,7 @@ class _Batch:
         insert_rows(Message, [dict(row, case=case.id if case is not None else None)
                               for row, case in self.messages])
         insert_rows(Event, [dict(row, case=case.id) for case, row in self.events])
+        selfservice.write(self)
         self._write_attachments()
 
     def _write_attachments(self) -> None:

@@ -49,6 +49,9 @@ EVENT_LABELS: dict[str, str] = {
     "privacy_erased": "Data pribadi warga dihapus atas permintaan",
     "retention_reduced": "Disamarkan setelah masa simpan",
     "privacy_erase": "Penghapusan data pribadi",
+    "status_check": "Warga menanyakan status (dijawab otomatis)",
+    "survey_queued": "Survei kepuasan disiapkan",
+    "survey_answered": "Warga menjawab survei kepuasan",
 }
 
 # What a notification is about: its subject line, and its name on the preferences page.
@@ -79,7 +82,23 @@ LABELS: dict[str, dict[Any, str]] = {
     # what the office's own message is: a reply, public or private
     "reply": {True: "balasan publik", False: "balasan pribadi"},
     "public": {True: "publik", False: "pribadi"},
-    "purpose": {"answer": "Jawaban", "acknowledgement": "Tanda terima"},
+    "purpose": {"answer": "Jawaban", "acknowledgement": "Tanda terima",
+                "status": "Jawaban cek status", "survey": "Survei kepuasan"},
+    # what a status check was answered with (inbox.selfservice)
+    "status_check": {"owner": "status dikirim ke warga pemilik pengaduan",
+                     "other": "jawaban netral (bukan pemilik atau nomor tidak ada)",
+                     "public": "diminta mengirim pesan pribadi",
+                     "rate_limited": "tidak dijawab (batas harian tercapai)"},
+    # a case's status as the citizen reads it in an automatic status answer
+    "citizen_status": {"new": "sudah kami terima dan sedang kami periksa",
+                       "escalated": "sedang ditangani petugas kami",
+                       "at_division": "sedang ditangani bidang terkait",
+                       "division_answered": "jawaban sedang kami siapkan",
+                       "replying": "jawaban sedang kami kirim",
+                       "answered": "sudah dijawab",
+                       "not_complaint": "sudah selesai"},
+    # the satisfaction survey's scale (SKM, 1-4)
+    "rating": {1: "tidak puas", 2: "kurang puas", 3: "puas", 4: "sangat puas"},
     "outbox": {"pending": "Menunggu dikirim", "sending": "Sedang dikirim", "sent": "Terkirim",
                "failed": "GAGAL dikirim", "uncertain": "BELUM PASTI terkirim"},
     "channel": {"sandbox": "Sandbox (latihan)", "x": "X (Twitter)", "facebook": "Facebook",
@@ -115,13 +134,15 @@ LABELS: dict[str, dict[Any, str]] = {
     "detail": {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
                "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",
                "delivered": "Terkirim", "day": "Tanggal", "purpose": "Jenis",
-               "previous_status": "Status sebelumnya", "format": "Format"},
+               "previous_status": "Status sebelumnya", "format": "Format",
+               "reference": "Nomor yang ditanyakan", "outcome": "Hasil", "rating": "Nilai"},
 }
 
 #: detail key -> the group its values are names of (``purpose: "answer"`` reads "Jawaban").
 DETAIL_VALUES: dict[str, str] = {"purpose": "purpose", "reason": "dismiss_reason",
                                  "previous_status": "status", "delivered": "yes_no",
-                                 "format": "format", "before": "category", "after": "category"}
+                                 "format": "format", "before": "category", "after": "category",
+                                 "outcome": "status_check", "rating": "rating"}
 
 
 def label(group: str, name: Any) -> str:

@@ -298,10 +298,19 @@ class Event(BaseModel):
 class Outbox(BaseModel):
     """A reply waiting to go out (DESIGN.md, "Outbox")."""
 
-    case = pw.ForeignKeyField(Case, backref="outbox", on_delete="CASCADE")
+    # None only for an automatic answer to a message that belongs to no case (a status check
+    # from someone who is not the case's citizen, or on a public channel: inbox.selfservice).
+    case = pw.ForeignKeyField(Case, null=True, backref="outbox", on_delete="CASCADE")
     text = pw.TextField()
     public = pw.BooleanField()
-    purpose = pw.CharField(max_length=20, default="answer")  # answer | acknowledgement
+    purpose = pw.CharField(max_length=20, default="answer")  # answer | acknowledgement | status | survey
+    # Where an automatic answer goes when it answers one message rather than a case (migration 8):
+    # the message's account, thread, author and id. Empty for answers, which follow the case.
+    account = pw.ForeignKeyField(Account, null=True, backref="outbox", on_delete="CASCADE")
+    thread_id = pw.CharField(max_length=200, null=True)
+    recipient_id = pw.CharField(max_length=120, null=True)
+    in_reply_to = pw.CharField(max_length=200, null=True)
+    reply_kind = pw.CharField(max_length=20, null=True)
     status = pw.CharField(max_length=20, default="pending", index=True)
     attempts = pw.IntegerField(default=0)
     next_attempt_at = UTCDateTimeField(default=utcnow, index=True)
@@ -312,6 +321,22 @@ class Outbox(BaseModel):
     created_by = pw.ForeignKeyField(User, null=True, backref="replies", on_delete="SET NULL")
     created_at = UTCDateTimeField(default=utcnow)
     sent_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        # the per-contact rate limit of status checks (inbox.selfservice)
+        indexes = ((("recipient_id", "created_at"), False),)
+
+
+class SurveyResponse(BaseModel):
+    """A citizen's rating of the answer to their case (SKM, 1 tidak puas … 4 sangat puas), once
+    per case; ``comment`` is what they wrote after the digit or in their next message."""
+
+    case = pw.ForeignKeyField(Case, backref="survey", on_delete="CASCADE", unique=True)
+    rating = pw.IntegerField()
+    comment = pw.TextField(default="")
+    awaiting_comment = pw.BooleanField(default=False)  # a bare digit: the next message is the comment
+    external_id = pw.CharField(max_length=200)
+    answered_at = UTCDateTimeField(index=True)
 
 
 class SetAside(BaseModel):
@@ -527,7 +552,7 @@ class SchemaMigration(BaseModel):
 MODELS: list[type[BaseModel]] = [
     Division, User, Account, Usage, Contact, Case, CaseCategory, Message, Event, Outbox,
     Template, Recap, Counter, SetAside, Attachment, WebhookDelivery, WebSession, LoginThrottle,
-    BackupRun, Heartbeat, NotificationPreference, Notification,
+    BackupRun, Heartbeat, NotificationPreference, Notification, SurveyResponse,
 ]
 
 

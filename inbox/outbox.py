@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 from connectors.base import Connector, ConnectorError, OutboundReply
 from inbox import pii
 from inbox.db import atomic_write
-from inbox.models import Case, Event, Message, Outbox, utcnow
+from inbox.models import Account, Case, Event, Message, Outbox, utcnow
+from inbox.selfservice import AUTOMATIC_PURPOSES, queue_survey, survey_too_late
 
 if TYPE_CHECKING:  # for type hints only; no import cycle with inbox.runtime at run time
     from inbox.runtime import Runtime
@@ -134,7 +135,16 @@ def next_attempt_at(attempts: int, exc: ConnectorError, now: datetime | None = N
 
 
 def build_reply(row: Outbox) -> OutboundReply:
-    """The reply as the connector needs it: answering the citizen's newest message."""
+    """The reply as the connector needs it: answering the citizen's newest message, or, for a
+    row addressed to one message (a status check), that message."""
+    if row.thread_id is not None:
+        asked = Message.get_or_none((Message.account == row.account_id)
+                                    & (Message.external_id == row.in_reply_to))
+        return OutboundReply(
+            reply_id=row.id, case_reference=_reference(row),
+            text=row.text, public=row.public, thread_id=row.thread_id, in_reply_to=row.in_reply_to,
+            recipient_id=row.recipient_id or "", kind=row.reply_kind or "dm",
+            last_inbound_at=asked.created_at if asked else None)
     case: Case = row.case
     last = latest_inbound(case)
     return OutboundReply(
@@ -146,17 +156,22 @@ def build_reply(row: Outbox) -> OutboundReply:
 
 
 def _send(rt: Runtime, row: Outbox, worker_id: str) -> Delivery:
-    case: Case = row.case
+    case: Case | None = row.case if row.case_id else None
+    reason = None
     if row.purpose == "acknowledgement" and (not case.is_open or case.first_response_at):
         # The answer (or a dismissal) came first; a receipt now would only confuse the citizen.
         reason = "tanda terima tidak dikirim karena pengaduan sudah ditanggapi"
+    elif row.purpose == "survey" and survey_too_late(case, utcnow()):
+        reason = "pertanyaan survei tidak dikirim: jendela balasan tertutup atau pengaduan dibuka lagi"
+    if reason:
         _finish(row, worker_id, "failed", reason, "delivery_failed", alert=None)
-        return Delivery(row.id, case.reference, "skipped", reason)
+        return Delivery(row.id, _reference(row), "skipped", reason)
+    account = _account_name(row)
     try:
-        connector = rt.connector(case.account.name)
+        connector = rt.connector(account)
         reply = build_reply(row)
     except Exception as exc:  # account removed from config, unknown kind: nothing was sent
-        reason = f"akun {case.account.name} tidak bisa dipakai untuk mengirim ({type(exc).__name__})"
+        reason = f"akun {account} tidak bisa dipakai untuk mengirim ({type(exc).__name__})"
         return _failed(row, worker_id, reason)
     try:
         platform_id = connector.send(reply)
@@ -170,16 +185,28 @@ def _send(rt: Runtime, row: Outbox, worker_id: str) -> Delivery:
         return _uncertain(row, worker_id, f"kesalahan tak terduga saat mengirim ({type(exc).__name__})")
     with atomic_write():
         recorded = record_delivered(row, platform_id, utcnow(), expected_status="sending",
-                                    lease_owner=worker_id)
+                                    lease_owner=worker_id, rt=rt)
     if not recorded:
         log.warning("outbox %s: sent, but another worker settled the row meanwhile", row.id)
-    return Delivery(row.id, case.reference, "sent", platform_id or "")
+    return Delivery(row.id, _reference(row), "sent", platform_id or "")
+
+
+def _reference(row: Outbox) -> str:
+    """The case number a delivery line names; ``cek status`` for a row of no case."""
+    return row.case.reference if row.case_id else "cek status"
+
+
+def _account_name(row: Outbox) -> str:
+    return row.case.account.name if row.case_id else Account.get_by_id(row.account_id).name
 
 
 def record_delivered(row: Outbox, platform_id: str | None, sent_at: datetime,
-                     expected_status: str, lease_owner: str | None = None) -> bool:
+                     expected_status: str, lease_owner: str | None = None,
+                     rt: Runtime | None = None) -> bool:
     """Record ``row`` as delivered; call inside a write transaction. False (and nothing written)
-    when the row is no longer in ``expected_status`` (or no longer leased to ``lease_owner``)."""
+    when the row is no longer in ``expected_status`` (or no longer leased to ``lease_owner``).
+
+    With ``rt``, a delivered answer also queues the satisfaction question (inbox.selfservice)."""
     condition = (Outbox.id == row.id) & (Outbox.status == expected_status)
     if lease_owner is not None:
         condition &= Outbox.lease_owner == lease_owner
@@ -188,13 +215,22 @@ def record_delivered(row: Outbox, platform_id: str | None, sent_at: datetime,
         condition).execute()
     if changed != 1:
         return False
-    case: Case = Case.get_by_id(row.case_id)
     reply = build_reply(row)
+    if row.case_id is None:  # a status answer to someone who has no case: the message and event
+        Message.insert(
+            account=row.account_id, external_id=platform_id or f"outbox-{row.id}", case=None,
+            contact=None, direction="out", kind=reply.kind, public=row.public,
+            thread_id=reply.thread_id, text=row.text, created_at=sent_at, received_at=utcnow(),
+            in_reply_to=reply.in_reply_to, personal_data=False, raw=None).on_conflict_ignore().execute()
+        Event.record("delivered", at=sent_at, outbox_id=row.id, purpose=row.purpose,
+                     platform_id=platform_id)
+        return True
+    case: Case = Case.get_by_id(row.case_id)
     # Keyed by the platform id so the poll that later sees our own reply stores nothing twice.
     Message.insert(
         account=case.account_id, external_id=platform_id or f"outbox-{row.id}", case=case.id,
         contact=None, direction="out", kind=reply.kind, public=row.public,
-        thread_id=case.thread_id, text=row.text, created_at=sent_at, received_at=utcnow(),
+        thread_id=reply.thread_id, text=row.text, created_at=sent_at, received_at=utcnow(),
         in_reply_to=reply.in_reply_to, personal_data=pii.has_personal_data(row.text),
         author=row.created_by_id, raw=None,
     ).on_conflict_ignore().execute()
@@ -203,9 +239,12 @@ def record_delivered(row: Outbox, platform_id: str | None, sent_at: datetime,
         Case.update(status="answered", queue="admin", answered_at=sent_at, closed_at=sent_at,
                     alert=None, updated_at=utcnow()).where(
             (Case.id == case.id) & (Case.status == "replying")).execute()
-    Case.update(first_response_at=sent_at).where((Case.id == case.id) & first).execute()
+    if row.purpose in ("answer", "acknowledgement"):  # a status answer is no response to the complaint
+        Case.update(first_response_at=sent_at).where((Case.id == case.id) & first).execute()
     Event.record("delivered", case=case, at=sent_at, outbox_id=row.id, purpose=row.purpose,
                  platform_id=platform_id)
+    if rt is not None and row.purpose == "answer":
+        queue_survey(rt, case.id, sent_at)
     return True
 
 
@@ -222,7 +261,7 @@ def _on_error(row: Outbox, worker_id: str, exc: ConnectorError) -> Delivery:
         if release(row, worker_id, status="pending", next_attempt_at=next_at, last_error=reason):
             Event.record("delivery_retry", case=row.case_id, outbox_id=row.id, error=reason,
                          attempts=row.attempts, next_attempt_at=next_at.isoformat())
-    return Delivery(row.id, row.case.reference, "retry", reason)
+    return Delivery(row.id, _reference(row), "retry", reason)
 
 
 def _settle_later(row: Outbox, worker_id: str, reason: str) -> Delivery:
@@ -233,7 +272,7 @@ def _settle_later(row: Outbox, worker_id: str, reason: str) -> Delivery:
         if release(row, worker_id, last_error=reason, lease_owner=worker_id,
                    lease_until=utcnow() + SETTLE_AFTER):
             Event.record("delivery_checking", case=row.case_id, outbox_id=row.id, error=reason)
-    return Delivery(row.id, row.case.reference, "checking", reason)
+    return Delivery(row.id, _reference(row), "checking", reason)
 
 
 def _failed(row: Outbox, worker_id: str, reason: str) -> Delivery:
@@ -241,14 +280,20 @@ def _failed(row: Outbox, worker_id: str, reason: str) -> Delivery:
     if row.purpose == "answer":
         alert = f"Balasan gagal dikirim: {reason}. Periksa lalu kirim ulang jawabannya."
     _finish(row, worker_id, "failed", reason, "delivery_failed", alert)
-    return Delivery(row.id, row.case.reference, "failed", reason)
+    return Delivery(row.id, _reference(row), "failed", reason)
 
 
 def _uncertain(row: Outbox, worker_id: str, reason: str) -> Delivery:
+    if row.purpose in AUTOMATIC_PURPOSES:
+        # Nobody wrote it and a status answer may have no case to show it on: closed as failed
+        # (never re-sent, so never twice) instead of waiting for a person.
+        _finish(row, worker_id, "failed", f"{reason}; tidak dikirim ulang", "delivery_uncertain",
+                alert=None)
+        return Delivery(row.id, _reference(row), "failed", reason)
     alert = (f"Balasan mungkin sudah terkirim ({reason}); lihat di platform lalu pastikan "
              f"terkirim atau tidak.")
     _finish(row, worker_id, "uncertain", reason, "delivery_uncertain", alert)
-    return Delivery(row.id, row.case.reference, "uncertain", reason)
+    return Delivery(row.id, _reference(row), "uncertain", reason)
 
 
 def _finish(row: Outbox, worker_id: str, status: str, reason: str, action: str,
@@ -256,6 +301,9 @@ def _finish(row: Outbox, worker_id: str, status: str, reason: str, action: str,
     """Close the row as ``failed`` or ``uncertain``; a failed answer returns to the admin."""
     with atomic_write():
         if not release(row, worker_id, status=status, last_error=reason):
+            return
+        if row.case_id is None:
+            Event.record(action, outbox_id=row.id, purpose=row.purpose, error=reason)
             return
         fields: dict[str, Any] = {"updated_at": utcnow()}
         if alert:
@@ -285,9 +333,9 @@ def _status_before_reply(row: Outbox) -> str:
 
 def _settle_stale(rt: Runtime, row: Outbox, worker_id: str) -> Delivery:
     """A row whose worker died after claiming it: the send may or may not have happened."""
-    case: Case = row.case
+    reference = _reference(row)
     try:
-        connector: Connector = rt.connector(case.account.name)
+        connector: Connector = rt.connector(_account_name(row))
         reply = build_reply(row)
     except Exception as exc:
         return _uncertain(row, worker_id, f"pengiriman terputus dan akun tidak bisa dipakai "
@@ -299,18 +347,18 @@ def _settle_stale(rt: Runtime, row: Outbox, worker_id: str) -> Delivery:
     except ConnectorError as exc:
         # Ask again when the lease runs out; the row stays out of everyone's way meanwhile.
         log.warning("outbox %s: cannot check delivery: %s", row.id, pii.mask(exc.message))
-        return Delivery(row.id, case.reference, "retry", pii.mask(exc.message))
+        return Delivery(row.id, reference, "retry", pii.mask(exc.message))
     if platform_id is not None:
         with atomic_write():
             record_delivered(row, platform_id, utcnow(), expected_status="sending",
-                             lease_owner=worker_id)
-        return Delivery(row.id, case.reference, "sent", platform_id)
+                             lease_owner=worker_id, rt=rt)
+        return Delivery(row.id, reference, "sent", platform_id)
     reason = "pengiriman terputus sebelum sampai ke platform; dikirim lagi"
     with atomic_write():
         if release(row, worker_id, status="pending", next_attempt_at=utcnow(), last_error=reason):
-            Event.record("delivery_retry", case=case, outbox_id=row.id, error=reason,
+            Event.record("delivery_retry", case=row.case_id, outbox_id=row.id, error=reason,
                          attempts=row.attempts)
-    return Delivery(row.id, case.reference, "requeued", reason)
+    return Delivery(row.id, reference, "requeued", reason)
 
 
 def latest_inbound(case: Case) -> Message | None:

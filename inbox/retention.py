@@ -26,8 +26,8 @@ import peewee as pw
 
 from inbox import pii
 from inbox.db import atomic_write, database
-from inbox.models import (CLOSED_STATUSES, Attachment, Case, Contact, Event, Message, Outbox,
-                          SetAside, User, WebhookDelivery, utcnow)
+from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, Contact, Event, Message,
+                          Outbox, SetAside, User, WebhookDelivery, utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,10 @@ def erase_contact(data_dir: Path, handle: str, actor: User, reason: str) -> Eras
                 WebhookDelivery.update(body=ERASED_DELIVERY).where(
                     (WebhookDelivery.status != "pending")
                     & WebhookDelivery.body.contains(needle)).execute()
+            # A status answer with no case is addressed by the platform id (a WhatsApp number).
+            Outbox.update(recipient_id=f"dihapus-{contact.id}").where(
+                (Outbox.recipient_id == contact.platform_user_id) & Outbox.account.in_(
+                    Account.select(Account.id).where(Account.kind == contact.kind))).execute()
             # A new message from the same person starts a new contact: the old one is nobody now.
             Contact.update(handle=f"dihapus-{contact.id}", name="",
                            platform_user_id=f"dihapus-{contact.id}").where(

@@ -25,8 +25,9 @@ from inbox.config import Config
 from inbox.db import database, open_database
 from inbox.ingest import IngestOptions
 from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, Division, Heartbeat,
-                          LoginThrottle, Notification, NotificationPreference, Recap,
-                          SchemaMigration, SetAside, User, WebhookDelivery, WebSession,
+                          LoginThrottle, Notification, NotificationPreference, Outbox, Recap,
+                          SchemaMigration, SetAside, SurveyResponse, User, WebhookDelivery,
+                          WebSession,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 from inbox.sla import WorkCalendar, calendar_from_config
 
@@ -97,6 +98,28 @@ def _migration_7(db: peewee.Database) -> None:
     db.create_tables([NotificationPreference, Notification], safe=True)
 
 
+def _migration_8(db: peewee.Database) -> None:
+    """Satisfaction responses, and outbox rows that answer one message rather than a case (the
+    citizen's status check, inbox.selfservice): the case becomes optional and the row carries
+    its own address. Migration 1 makes today's tables, so each change is made only if missing."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+    db.create_tables([SurveyResponse], safe=True)
+    table = Outbox._meta.table_name
+    columns = {c.name: c for c in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    steps = [migrator.add_column(table, name, peewee.CharField(max_length=length, null=True))
+             for name, length in (("thread_id", 200), ("recipient_id", 120),
+                                  ("in_reply_to", 200), ("reply_kind", 20))
+             if name not in columns]
+    if "account_id" not in columns:
+        steps.append(migrator.add_column(table, "account_id", peewee.ForeignKeyField(
+            Account, null=True, field=Account.id, on_delete="CASCADE")))
+    if not columns["case_id"].null:
+        steps.append(migrator.drop_not_null(table, "case_id"))
+    apply(*steps)
+    Outbox._schema.create_indexes(safe=True)
+
+
 def _migration_9(db: peewee.Database) -> None:
     # The outcome of every backup run and the daemon's heartbeat (status, dashboard, /healthz).
     db.create_tables([BackupRun, Heartbeat], safe=True)
@@ -128,6 +151,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (5, "set-aside items and attachments", _migration_5),
     (6, "web sessions and login throttles", _migration_6),
     (7, "notifications and notification preferences", _migration_7),
+    (8, "satisfaction responses and status-check answers", _migration_8),
     (9, "backup runs and the daemon's heartbeat", _migration_9),
     (10, "webhook deliveries", _migration_10),
     (11, "webhook spool names", _migration_11),

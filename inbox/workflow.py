@@ -377,7 +377,7 @@ def confirm_delivery(rt: Runtime, outbox: Outbox, actor: User, delivered: bool) 
             attempted_at = next((e.at for e in attempts
                                  if (e.detail or {}).get("outbox_id") == outbox.id), now)
             if not record_delivered(outbox, outbox.platform_id, attempted_at,
-                                    expected_status="uncertain"):
+                                    expected_status="uncertain", rt=rt):
                 raise WorkflowError("Status balasan ini baru saja diubah; muat ulang lalu coba lagi.")
         else:
             changed = Outbox.update(status="pending", next_attempt_at=now, lease_owner=None,

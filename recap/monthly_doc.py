@@ -13,6 +13,7 @@ from recap import figures as fg
 from recap.daily_doc import as_of_text, category_text, made_line
 from recap.document import Chart, Cover, Document, Pct, Section, Table, change
 from recap.monthly import MonthlyFigures, percentile
+from recap.satisfaction import satisfaction_section
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime
@@ -231,6 +232,7 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
                 section.charts = []
                 section.paragraphs = [f"Tidak ada pengaduan yang masuk pada {month}."]
                 section.tables = [_no_pdf(t) for t in section.tables]
+    sections.append(satisfaction_section(f, "10. " if len(sections) > 2 else "", tz))
     period_text = f"{format_date_id(p.first_day)} – {format_date_id(p.last_day)}"
     return Document(
         kind="monthly", period_key=p.key, stem=f"laporan-bulanan-{p.key}",

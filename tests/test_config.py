@@ -31,6 +31,8 @@ def test_the_shipped_config_is_valid_and_runs_the_sandbox() -> None:
     assert "Brebes" in config.office["name"]
     assert {d["code"] for d in config.divisions} >= {"dafduk", "capil"}
     assert config.data_dir == (REPO / "data").resolve()
+    assert config.citizen == {"status_check": True, "status_checks_per_day": 5, "survey": True,
+                              "survey_text": ""}
 
 
 @pytest.mark.parametrize("extra, expected", [
@@ -53,6 +55,13 @@ def test_the_shipped_config_is_valid_and_runs_the_sandbox() -> None:
     ('[[divisions]]\ncode = "dafduk"\nname = "again"\n', "divisions[5].code: 'dafduk' dipakai dua kali"),
     ('[[divisions]]\ncode = "Bidang Satu"\nname = "x"\n', "divisions[5].code: gunakan huruf kecil"),
     (X_ACCOUNT, "accounts.x_dukcapil.bearer_token: variabel lingkungan X_BEARER_TOKEN belum diisi"),
+    ("[citizen]\nstatus_checks_per_day = 0\n",
+     "citizen.status_checks_per_day: harus bilangan bulat dari 1 sampai 100"),
+    ("[citizen]\nsurvey = \"ya\"\n", "citizen.survey: harus berupa true atau false"),
+    ('[citizen]\nsurvey_text = "Nilai {nama}: 1, 2, 3 atau 4"\n',
+     "citizen.survey_text: hanya {nomor} yang boleh ditulis di antara kurung kurawal"),
+    ('[citizen]\nsurvey_text = "Puas dengan jawaban {nomor}? Balas ya atau tidak"\n',
+     "citizen.survey_text: sebutkan pilihan angka 1, 2, 3 dan 4"),
 ])
 def test_each_config_mistake_is_named_by_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  extra: str, expected: str) -> None:

@@ -43,7 +43,9 @@ def test_every_event_action_the_code_records_has_an_indonesian_label() -> None:
 
 @pytest.mark.parametrize("group, names", [
     ("status", list(STATUS_LABELS)), ("outbox", OUTBOX_STATUSES), ("kind", KINDS_OF_MESSAGE),
-    ("purpose", ("answer", "acknowledgement")), ("role", list(ROLES)),
+    ("purpose", ("answer", "acknowledgement", "status", "survey")), ("role", list(ROLES)),
+    ("citizen_status", list(STATUS_LABELS)), ("rating", (1, 2, 3, 4)),
+    ("status_check", ("owner", "other", "public", "rate_limited")),
     ("dismiss_reason", list(workflow.DISMISS_REASONS) + ["spam", "greeting"]),
     ("channel", ("sandbox", "x", "facebook", "instagram")),
 ])

@@ -128,3 +128,54 @@ def test_migration_11_gives_an_older_webhook_table_its_unique_spool_name(rt: Run
     WebhookDelivery.create(body="{}", spool_name="a.json")
     with pytest.raises(peewee.IntegrityError), database.atomic():
         WebhookDelivery.create(body="{}", spool_name="a.json")
+
+
+def test_an_outbox_from_before_migration_8_can_hold_status_answers_and_keeps_its_rows(
+        rt: Runtime) -> None:
+    """Migration 8 on an outbox made by older code: ``case_id`` NOT NULL and no address
+    columns. Its rows stay; afterwards a status answer with no case can be queued."""
+    from inbox.models import Account, Outbox, SurveyResponse
+    from tests.workflow_helpers import open_case
+
+    class OldOutbox(peewee.Model):
+        case = peewee.ForeignKeyField(Case, on_delete="CASCADE")
+        text = peewee.TextField()
+        public = peewee.BooleanField()
+        purpose = peewee.CharField(max_length=20, default="answer")
+        status = peewee.CharField(max_length=20, default="pending", index=True)
+        attempts = peewee.IntegerField(default=0)
+        next_attempt_at = peewee.DateTimeField(index=True)
+        lease_owner = peewee.CharField(max_length=120, null=True)
+        lease_until = peewee.DateTimeField(null=True)
+        platform_id = peewee.CharField(max_length=200, null=True)
+        last_error = peewee.TextField(null=True)
+        created_by = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
+        created_at = peewee.DateTimeField()
+        sent_at = peewee.DateTimeField(null=True)
+
+        class Meta:
+            database = database
+            table_name = "outbox"
+
+    case = open_case(rt, 1, public=False)
+    database.drop_tables([SurveyResponse, Outbox], **({"cascade": True} if PG_URL else {}))
+    database.create_tables([OldOutbox])
+    OldOutbox.create(case=case.id, text="Jawaban lama", public=False,
+                     next_attempt_at=case.opened_at.replace(tzinfo=None),
+                     created_at=case.opened_at.replace(tzinfo=None))
+    SchemaMigration.delete().where(SchemaMigration.number == 8).execute()
+    assert not {c.name: c for c in database.get_columns("outbox")}["case_id"].null
+
+    assert migrate() == ["008 satisfaction responses and status-check answers"]
+
+    columns = {c.name: c for c in database.get_columns("outbox")}
+    assert columns["case_id"].null
+    assert {"account_id", "thread_id", "recipient_id", "in_reply_to", "reply_kind"} <= set(columns)
+    assert [(o.case_id, o.text) for o in Outbox.select()] == [(case.id, "Jawaban lama")]
+    account = Account.get(Account.name == "sandbox")
+    Outbox.create(case=None, text="netral", public=False, purpose="status", account=account.id,
+                  thread_id="t9", recipient_id="warga9", in_reply_to="m9", reply_kind="dm")
+    assert Outbox.select().where(Outbox.case.is_null()).count() == 1
+    assert "outbox_recipient_id_created_at" in index_names("outbox")
+    SurveyResponse.create(case=case.id, rating=3, external_id="r1", answered_at=case.opened_at)
+    assert migrate() == []

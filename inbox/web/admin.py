@@ -120,6 +120,25 @@ def audit() -> str:
     return render_template("admin/audit.html", events=events)
 
 
+@bp.route("/cek-status")
+@roles_required("admin", "group_admin", "supervisor")
+def status_checks() -> str:
+    """The citizens' automatic status checks (inbox.selfservice), newest first: who asked
+    about which number and what they were told, also those that belong to no case."""
+    from inbox.models import Case, Contact, Outbox
+    events = list(Event.select().where(Event.action == "status_check")
+                  .order_by(Event.at.desc(), Event.id.desc()).limit(500))
+    contacts = {c.id: c for c in Contact.select().where(Contact.id.in_(
+        [(e.detail or {}).get("contact_id") for e in events] or [0]))}
+    rows = list(Outbox.select().where(Outbox.id.in_(
+        [(e.detail or {}).get("outbox_id") for e in events] or [0])))
+    outbox = {o.id: o for o in rows}
+    cases = {c.id: c for c in Case.select(Case.id, Case.reference).where(
+        Case.id.in_([e.case_id for e in events if e.case_id] or [0]))}
+    return render_template("admin/status_checks.html", events=events, contacts=contacts,
+                           outbox=outbox, cases=cases)
+
+
 @bp.route("/pembatasan")
 @roles_required(superuser=True)
 def throttles() -> str:
