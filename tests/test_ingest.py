@@ -172,3 +172,24 @@ def test_a_large_poll_is_stored_in_inserts_of_bounded_size(rt: Runtime) -> None:
         inserts = [s for s in dict.fromkeys(statements) if s.startswith('INSERT INTO "message"')]
         rows = [s.count('{"id": ') for s in inserts]
         assert sum(rows) == 250 and max(rows) <= ROWS_PER_INSERT
+
+
+def test_a_batch_classified_as_one_matrix_gives_each_case_what_classifying_it_alone_gives(
+        rt: Runtime) -> None:
+    """Ingest scores a poll's new messages together (``Classifier.classify_many``); each case
+    must still get exactly the categories and intent of its own first message."""
+    from inbox.classify import Classifier
+    texts = ["KTP elektronik saya hilang, bagaimana cara buat lagi?",
+             "Terima kasih banyak pak, akta kelahiran anak saya sudah jadi",
+             "antrian di kantor dukcapil lama sekali, dari pagi belum dipanggil",
+             "Mohon info syarat pindah domisili ke Tegal",
+             "ada calo minta uang 200 ribu buat KK, apa benar?",
+             "halo", "Akta kematian bapak saya salah nama, mohon dibetulkan"]
+    classifier = rt.ingest_options.classifier or Classifier()
+    alone = {f"t{i}": classifier.classify(text) for i, text in enumerate(texts)}
+    ingest(sandbox(rt), [msg(f"m{i}", thread=f"t{i}", author=f"warga{i}", text=text,
+                             at=T0 + timedelta(minutes=i), public=False)
+                         for i, text in enumerate(texts)], None, rt.ingest_options)
+    got = {c.thread_id: (tuple(c.categories), c.intent) for c in Case.select()}
+    assert got == {t: (tuple(c.categories), c.intent) for t, c in alone.items()}
+    assert len({intent for _, intent in got.values()}) > 1  # the texts are not all alike
