@@ -43,7 +43,7 @@ def test_an_escalation_in_the_browser_mails_the_group_admin_once(live, browser, 
     case = open_case(world.rt, 1, text="Blangko KTP di kecamatan habis, kapan ada lagi?")
 
     group = Officer(browser, web.url, shots, csp)
-    group.login(u["group_admin"].username)
+    group.login(u["group_admin"].username, lands_on="/antrian/group-admin")  # its own queue
     group.page.click("text=Notifikasi")
     group.page.fill("#email", address(u["group_admin"]))
     group.page.check("input[name=channels][value=email]")
