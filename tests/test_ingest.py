@@ -193,3 +193,11 @@ def test_a_batch_classified_as_one_matrix_gives_each_case_what_classifying_it_al
     got = {c.thread_id: (tuple(c.categories), c.intent) for c in Case.select()}
     assert got == {t: (tuple(c.categories), c.intent) for t, c in alone.items()}
     assert len({intent for _, intent in got.values()}) > 1  # the texts are not all alike
+
+
+def test_the_opened_event_keeps_the_classifiers_confidence_for_perlu_dicek(rt: Runtime) -> None:
+    ingest(sandbox(rt), [msg("c1", thread="tc", author="wargac", public=False, at=T0,
+                             text="KTP saya hilang, bagaimana cara buat lagi?")], None, rt.ingest_options)
+    event = Event.get(Event.action == "opened")
+    assert isinstance(event.detail.get("confidence"), dict)
+    assert Event.opened_confidence([event.case_id]) == {event.case_id: event.detail["confidence"]}
