@@ -349,7 +349,7 @@ class _Batch:
         self.latest_any[message.thread_id] = case
         self._event(case, "opened", at=now, external_id=message.external_id,
                     categories=list(classification.categories), intent=classification.intent,
-                    confidence=dict(getattr(classification, "confidence", None) or {}))
+                    confidence=dict(classification.confidence))
         sure = (options.auto_dismiss_sure and getattr(classification, "dismissable", False)
                 and not self._has_open_case(contact, case))
         if classification.intent in options.auto_dismiss or sure:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from inbox.config import Config, load_config
 from inbox.db import database
@@ -131,3 +132,32 @@ def rt(config_path: Path) -> Iterator[Runtime]:
 @pytest.fixture(autouse=True)
 def _no_env_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ADUAN_CONFIG", raising=False)
+
+
+# --- the web app and a logged-in client per role (tests/test_web.py, tests/test_roles.py) ----------
+
+@pytest.fixture
+def app(rt: Runtime) -> Flask:
+    from inbox.web import create_app
+    return create_app(rt, testing=True)
+
+
+@pytest.fixture
+def users(rt: Runtime) -> dict:
+    """One user of each role (``tests.web_helpers.make_users``); a module may define its own."""
+    from tests.web_helpers import make_users
+    return make_users()
+
+
+@pytest.fixture
+def client_for(app: Flask, users: dict):
+    """A fresh client logged in as ``role`` ("anonymous": not logged in)."""
+    from tests.web_helpers import login, page_text
+
+    def make(role: str):
+        client = app.test_client()
+        if role != "anonymous":
+            response = login(client, users[role].username)
+            assert response.status_code == 302, page_text(response)
+        return client
+    return make

@@ -17,11 +17,9 @@ from inbox import workflow
 from inbox.db import database
 from inbox.models import Account, Case, Division, Recap, User
 from inbox.runtime import Runtime
-from inbox.web import create_app
 from tests.conftest import PG_URL
 from tests.factories import T0
-from tests.web_helpers import (PASSWORD, csrf_token, login, make_case, make_user, make_users,
-                               page_text)
+from tests.web_helpers import PASSWORD, csrf_token, login, make_case, make_user, page_text
 
 HOMES = {"admin": "/", "group_admin": "/antrian/group-admin", "division": "/antrian/bidang/dafduk",
          "supervisor": "/", "superuser": "/"}
@@ -30,25 +28,6 @@ BADGE = re.compile(r'<a class="waiting[^"]*" href="/\?status=menunggu"[^>]*>Menu
                    r'<strong>(\d+)</strong></a>')
 ROW = re.compile(r'<td><a href="/pengaduan/\d+">(ADU-[0-9-]+)</a></td>')
 OPEN_CARD = re.compile(r'<span class="big">(\d+)</span> pengaduan belum selesai')
-
-
-@pytest.fixture
-def app(rt: Runtime) -> Flask:
-    return create_app(rt, testing=True)
-
-
-@pytest.fixture
-def users(rt: Runtime) -> dict[str, User]:
-    return make_users()
-
-
-@pytest.fixture
-def client_for(app: Flask, users: dict[str, User]) -> Callable[[str], FlaskClient]:
-    def make(role: str) -> FlaskClient:
-        client = app.test_client()
-        assert login(client, users[role].username).status_code == 302
-        return client
-    return make
 
 
 @pytest.fixture

@@ -20,36 +20,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from inbox import workflow
-from inbox.models import Case, CaseCategory, Division, Outbox, Recap, Template, User
+from inbox.models import Case, CaseCategory, Outbox, Recap, Template, User
 from inbox.runtime import Runtime
-from inbox.web import SECURITY_HEADERS, create_app, secret_key
+from inbox.web import SECURITY_HEADERS, secret_key
 from tests.factories import T0
-from tests.web_helpers import (PASSWORD, csrf_token, login, make_case, make_users, page_text,
-                               post_form)
+from tests.web_helpers import PASSWORD, csrf_token, login, make_case, page_text, post_form
 
 MALICIOUS = "<script>alert(1)</script><img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def app(rt: Runtime) -> Flask:
-    return create_app(rt, testing=True)
-
-
-@pytest.fixture
-def users(rt: Runtime) -> dict[str, User]:
-    return make_users()
-
-
-@pytest.fixture
-def client_for(app: Flask, users: dict[str, User]) -> Callable[[str], FlaskClient]:
-    """A fresh client logged in as ``role`` ("anonymous": not logged in)."""
-    def make(role: str) -> FlaskClient:
-        client = app.test_client()
-        if role != "anonymous":
-            response = login(client, users[role].username)
-            assert response.status_code == 302, page_text(response)
-        return client
-    return make
 
 
 def at_division(rt: Runtime, users: dict[str, User], n: int, code: str = "dafduk") -> Case:
