@@ -18,9 +18,15 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, Iterable, Sequence, TextIO
 
 from inbox import pii
+
+try:   # Python's own regular-expression parser, read to find each keyword's first letters
+    import re._constants as _sre
+    import re._parser as _sre_parser
+except ImportError:   # pragma: no cover - then every list is scanned, as before the gates
+    _sre = _sre_parser = None  # type: ignore[assignment]
 
 KEYWORDS_FILE = Path(__file__).with_name("keywords.toml")
 _DATA = tomllib.loads(KEYWORDS_FILE.read_text(encoding="utf-8"))
@@ -39,6 +45,7 @@ AKTA_KINDS = ("akta_kelahiran", "akta_kematian", "akta_perkawinan_perceraian")
 
 CLITIC = r"(?:nya|ku|mu|ny)?"
 ANY_AKTA = re.compile(r"(?<!\w)akt[ae]\w*")
+ANY_AKTA_KEYS = frozenset({"akta", "akte"})   # its gate (see start_keys)
 URL = re.compile(r"(?:https?://|www\.)([^\s/]+)|(?<!\w)(?:bit\.ly|t\.me|wa\.me|s\.id)/\S+")
 THANKS_EMOJI = re.compile("[\U0001F44D\U0001F64F\u2764\U0001F970\U0001F60D\U0001F917]")
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -54,14 +61,21 @@ _KAKAK = [
 ]
 
 
+_REPEATED = re.compile(r"([a-z])\1{2,}")
+_REDUPLICATED = re.compile(r"\b([a-z]{2,})2(nya|ku|mu|ny)?\b")
+_WHITESPACE = re.compile(r"\s+")
+
+
 def normalise(text: str) -> str:
     """Lower case, NFKC, repeated letters collapsed, ``bisa2`` expanded, kakak's ``kk`` rewritten."""
     text = unicodedata.normalize("NFKC", text or "").lower()
-    text = re.sub(r"([a-z])\1{2,}", r"\1", text)
-    text = re.sub(r"\b([a-z]{2,})2(nya|ku|mu|ny)?\b", r"\1 \1\2", text)
-    text = re.sub(r"\s+", " ", text).strip()
-    for pattern, replacement in _KAKAK:
-        text = pattern.sub(replacement, text)
+    text = _REPEATED.sub(r"\1", text)
+    if "2" in text:
+        text = _REDUPLICATED.sub(r"\1 \1\2", text)
+    text = _WHITESPACE.sub(" ", text).strip()
+    if "kk" in text:   # each of the kakak patterns needs it
+        for pattern, replacement in _KAKAK:
+            text = pattern.sub(replacement, text)
     return text
 
 
@@ -74,6 +88,133 @@ def _compile(words: list[str], where: str) -> re.Pattern[str] | None:
     if not words:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{w})" for w in words) + r")" + CLITIC + r"(?!\w)")
+
+
+# The gate in front of each word list: a list is only scanned when some word of the text begins
+# as one of its keywords must (below). Most lists find nothing in most messages, and a scan
+# costs about the same whether it finds something or not.
+KEY_LENGTH = 4
+_RUN = re.compile(r"\w+")
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+_NOT_WORD = [(_sre.IN, [(_sre.CATEGORY, _sre.CATEGORY_WORD)])] if _sre else []
+
+
+END = " "   # after a key: the run of word characters ends there ("k" of "k.t.p")
+
+
+class _Ungated(Exception):
+    """A keyword whose match may begin other than with a key (a non-word character...)."""
+
+
+def start_keys(words: Sequence[str]) -> frozenset[str] | None:
+    """The gate of a word list: strings such that a text in which the list finds anything has
+    one of them among its ``word_starts``. Each is a keyword's possible leading letters (one to
+    ``KEY_LENGTH``), read from Python's own parse of the keyword as ``_compile`` uses it (a
+    match starts where no word character precedes, may take a clitic, and ends a word); ``END``
+    after one says the word ends there. ``None`` when a keyword may begin otherwise (a
+    non-word character, a class such as ``\\w``...): then its list is always scanned."""
+    keys: set[str] = set()
+    for word in words:
+        try:
+            parsed = _sre_parser.parse(f"(?:{word}){CLITIC}(?!\\w)")
+            finished, open_ = _leading(list(parsed), {""})
+        except (_Ungated, AttributeError, re.error, TypeError, ValueError):
+            return None
+        keys |= finished | _finish(open_)
+    return frozenset(keys)
+
+
+def _finish(open_: set[str]) -> set[str]:
+    """Keys read so far, kept as they are (the word may go on)."""
+    if "" in open_:
+        raise _Ungated
+    return open_
+
+
+def _ended(open_: set[str]) -> set[str]:
+    """Keys read so far, at the end of their word."""
+    if "" in open_:
+        raise _Ungated
+    return {key + END for key in open_}
+
+
+def _leading(items: list[Any], open_: set[str]) -> tuple[set[str], set[str]]:
+    """(finished, open) keys of the parsed ``items`` matched after each key of ``open_``: a
+    finished one is complete, an open one continues into what follows ``items``. Stopping
+    early is always safe: a shorter key lets more texts through the gate, never fewer."""
+    finished: set[str] = set()
+    for op, av in items:
+        if not open_:
+            break
+        chars = (chr(av) if op is _sre.LITERAL else _class_chars(av) if op is _sre.IN else None)
+        if chars is not None and all(ch in _KEY_CHARS for ch in chars):
+            grown = {key + ch for key in open_ for ch in chars}
+            finished |= {key for key in grown if len(key) == KEY_LENGTH}
+            open_ = {key for key in grown if len(key) < KEY_LENGTH}
+        elif chars is not None and not any(_RUN.match(ch) for ch in chars):
+            return finished | _ended(open_), set()          # a space, a dot...: the word ends
+        elif op is _sre.ASSERT_NOT and av[0] == 1 and list(av[1]) == _NOT_WORD:
+            return finished | _ended(open_), set()          # (?!\\w): the word ends
+        elif op in (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT):
+            continue                                          # zero width: read on
+        elif op is _sre.SUBPATTERN and not av[1] and not av[2]:   # a group without flags
+            done, open_ = _leading(list(av[3]), open_)
+            finished |= done
+        elif op is _sre.BRANCH:
+            branches = [_leading(list(branch), open_) for branch in av[1]]
+            finished |= set().union(*(done for done, _ in branches))
+            open_ = set().union(*(more for _, more in branches))
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            # x{low,high}: through the body ``low`` times, then the keys after each further
+            # pass (up to ``high``) all read on. A pass adds a character or ends the keys, so
+            # KEY_LENGTH + 1 passes reach every key; what a longer run would leave is finished.
+            low, high, body = av
+            passes = KEY_LENGTH + 1
+            for _ in range(min(low, passes)):
+                done, open_ = _leading(list(body), open_)
+                finished |= done
+            current, after = open_, set(open_)
+            for _ in range(min(high - low, passes)):
+                if not current:
+                    break
+                done, current = _leading(list(body), current)
+                finished |= done
+                after |= current
+            else:
+                if current and high - low > passes:
+                    finished |= _finish(current)
+                    after -= current
+            open_ = after
+        else:
+            return finished | _finish(open_), set()
+    return finished, open_
+
+
+def _class_chars(members: list[Any]) -> str | None:
+    """The characters of a parsed class such as ``[ae]``, ``[0-9]`` or ``[\\s-]`` (``\\s``
+    stands for a space), or ``None`` when they cannot be listed (``\\d`` also matches other
+    scripts' digits, ``\\w`` any letter)."""
+    chars = ""
+    for op, av in members:
+        if op is _sre.LITERAL:
+            chars += chr(av)
+        elif op is _sre.RANGE and av[1] - av[0] < len(_KEY_CHARS):
+            chars += "".join(map(chr, range(av[0], av[1] + 1)))
+        elif op is _sre.CATEGORY and av is _sre.CATEGORY_SPACE:
+            chars += " "
+        else:
+            return None
+    return chars or None
+
+
+def word_starts(text: str, lengths: Iterable[int] = range(1, KEY_LENGTH + 1)) -> set[str]:
+    """The first ``lengths`` characters of every run of word characters, and each run shorter
+    than ``KEY_LENGTH`` with ``END`` after it."""
+    runs = _RUN.findall(text)
+    starts = {run + END for run in runs if len(run) < KEY_LENGTH}
+    for n in lengths:
+        starts.update([run[:n] for run in runs])
+    return starts
 
 
 def _words(pattern: re.Pattern[str], text: str) -> list[str]:
@@ -164,14 +305,21 @@ class Classifier:
             raise ValueError(findings[0])
         extra_keywords, extra_intent_markers = extra_keywords or {}, extra_intent_markers or {}
         self.categories: dict[str, re.Pattern[str]] = {}
+        self.gates: dict[str, frozenset[str] | None] = {}   # category or marker: start_keys
         for code in CATEGORIES:
             words = _DATA["categories"][code]["keywords"] + list(extra_keywords.get(code, []))
             pattern = _compile(words, f"categories.{code}")
             if pattern is not None:
                 self.categories[code] = pattern
-        self.markers: dict[str, re.Pattern[str] | None] = {
-            name: _compile(_DATA["intents"][name] + list(extra_intent_markers.get(name, [])),
-                           f"intents.{name}") for name in MARKERS}
+                self.gates[code] = start_keys(words)
+        self.markers: dict[str, re.Pattern[str] | None] = {}
+        for name in MARKERS:
+            words = _DATA["intents"][name] + list(extra_intent_markers.get(name, []))
+            self.markers[name] = _compile(words, f"intents.{name}")
+            self.gates[name] = start_keys(words)
+        # the prefix lengths the gates need of a text (the keys that do not end a word)
+        self.key_lengths = tuple(sorted({KEY_LENGTH} | {
+            len(key) for gate in self.gates.values() if gate for key in gate if not key.endswith(END)}))
         # Resolved on first use: a command that builds a Runtime but never classifies
         # (`aduan status`, the web) must not read, let alone train, a model.
         self._model: Any = model
@@ -199,29 +347,48 @@ class Classifier:
                    extra_intent_markers=config.classify["extra_intent_markers"] or None,
                    model=Path(config.data_dir))
 
-    def _find(self, name: str, text: str) -> list[str]:
-        pattern = self.markers[name]
-        return _words(pattern, text) if pattern else []
+    def word_starts(self, text: str) -> set[str]:
+        """What the gates look for in normalised ``text`` (``word_starts`` at the lengths the
+        gates' keys have)."""
+        return word_starts(text, self.key_lengths)
 
-    def categorise(self, text: str) -> dict[str, list[str]]:
-        """{category: matched words} on already normalised text."""
+    def _find(self, name: str, text: str, starts: set[str] | None = None) -> list[str]:
+        """The words of marker ``name`` in normalised ``text`` (``starts``: its ``word_starts``)."""
+        pattern = self.markers[name]
+        if pattern is None:
+            return []
+        gate = self.gates[name]
+        if gate is not None and gate.isdisjoint(self.word_starts(text) if starts is None else starts):
+            return []
+        return _words(pattern, text)
+
+    def categorise(self, text: str, starts: set[str] | None = None) -> dict[str, list[str]]:
+        """{category: matched words} on already normalised text (``starts``: its
+        ``word_starts``, when already computed)."""
+        starts = self.word_starts(text) if starts is None else starts
         found = {}
+        gates = self.gates
         for code, pattern in self.categories.items():
+            gate = gates[code]
+            if gate is not None and gate.isdisjoint(starts):
+                continue
             words = _words(pattern, text)
             if words:
                 found[code] = words
-        if not any(kind in found for kind in AKTA_KINDS):
+        if not ANY_AKTA_KEYS.isdisjoint(starts) and not any(kind in found for kind in AKTA_KINDS):
             akta = ANY_AKTA.findall(text)
             if akta:
                 found["akta_lainnya"] = akta
         return found
 
-    def marker_words(self, text: str) -> dict[str, list[str]]:
+    def marker_words(self, text: str, starts: set[str] | None = None) -> dict[str, list[str]]:
         """{marker: its words in normalised ``text``} for every marker, plus ``"spam_evidence"``
         (spam words and links off the office's own sites) and ``"greeting_only"``."""
-        words = {name: self._find(name, text) for name in MARKERS}
+        starts = self.word_starts(text) if starts is None else starts
+        words = {name: self._find(name, text, starts) for name in MARKERS}
+        # a link needs "://" or "www." or, for the short links, a "/"
         urls = [m.group(0) for m in URL.finditer(text)
-                if not (m.group(1) or "").lower().endswith(".go.id")]
+                if not (m.group(1) or "").lower().endswith(".go.id")] if "/" in text or "www." in text else []
         words["spam_evidence"] = words["spam"] + urls
         words["greeting_only"] = ["greeting only"] if self._greeting_only(text, words["greeting"]) else []
         return words
@@ -264,15 +431,16 @@ class Classifier:
         return self._rules(normalise(text), text)
 
     def _rules(self, norm: str, text: str) -> Classification:
-        found = self.categorise(norm)
-        words = self.marker_words(norm)
+        starts = self.word_starts(norm)
+        found = self.categorise(norm, starts)
+        words = self.marker_words(norm, starts)
         intent, why = self.intent(norm, text or "", found, words)
         words["question_mark"] = ["?"] if "?" in norm else []
         signals = tuple(name for name in SIGNALS if words[name])
         if intent == "spam":
             found = {}
         elif intent == "complaint" and "pungli_calo_petugas" not in found:
-            staff = self._find("staff", norm)
+            staff = self._find("staff", norm, starts)
             if staff:
                 found["pungli_calo_petugas"] = staff
         categories = tuple(code for code in CATEGORIES if code in found)
