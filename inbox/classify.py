@@ -227,8 +227,10 @@ def _words(pattern: re.Pattern[str], text: str) -> list[str]:
 
 # Under these probabilities a category or an intent is shown as "perlu dicek" (to check).
 LOW_CONFIDENCE = 0.7
-# From this probability a thanks, greeting or spam may be proposed (or set) for dismissal.
-DISMISS_CONFIDENCE = 0.9
+# From this probability a thanks, greeting or spam may be proposed (or set) for dismissal. In
+# 5-fold CV over both labelled sets (948 messages) no complaint or question reached it, and
+# 38% of the thanks, greetings and spam did (README, Classification).
+DISMISS_CONFIDENCE = 0.85
 
 
 def uncertain_of(confidence: dict[str, Any] | None) -> list[str]:

@@ -1,9 +1,12 @@
-"""The trained half of the classifier: a linear model over TF-IDF character and word n-grams
-plus the rules' own hits, stored as plain arrays in the data folder.
+"""The trained half of the classifier: two linear models over TF-IDF character and word
+n-grams, one of them also reading the rules' own hits, whose probabilities are averaged; stored
+as plain arrays in the data folder.
 
 Training uses scikit-learn (``TfidfVectorizer`` char_wb 2-5 and word 1-2, ``LogisticRegression``
 one-vs-rest for the multi-label categories and for the intent; fixed seed, so the
-same data gives the same model). Scoring does not: the vocabularies, idf weights and
+same data gives the same model). The member that reads the rules' hits follows them where the
+word lists are good; the one that does not generalises where they are weak (perubahan_data,
+antrean_pelayanan); their average beat both on every measurement (README, Classification). Scoring does not: the vocabularies, idf weights and
 coefficients are saved as numpy arrays and a message is scored with a few dictionary look-ups
 and one small matrix product. That keeps ``aduan run`` free of scikit-learn's memory and of its
 per-call overhead (about 1 ms per message, far from the 5,000 messages/s ingest needs), and
@@ -15,16 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-MODEL_FORMAT = 2      # 2: the rules' signals are features
+MODEL_FORMAT = 3      # 2: the rules' signals are features; 3: two members averaged
 SEED = 17
 MODEL_FILE = "classifier-model.npz"
 CHAR_NGRAMS = (2, 5)
@@ -33,6 +34,8 @@ RULE_WEIGHT = 1.0      # the rules' hits are features next to the n-grams (decid
 C_CATEGORIES = 10.0
 C_INTENT = 10.0
 SIGNALS_FOR_CATEGORIES = False   # measured worse for the categories (README, Classification)
+# The two members' average picks a category from this probability (measured: README).
+ENSEMBLE_THRESHOLD = 0.4
 
 _LONG_NUMBER = re.compile(r"(?:\+?\d[ .,\-]?){8,}\d")
 _DIGIT = re.compile(r"\d")
@@ -100,13 +103,15 @@ class TrainedModel:
     char_vocab: dict[str, int]
     word_vocab: dict[str, int]
     idf: np.ndarray            # char columns, then word columns
-    weights: np.ndarray        # (n-gram columns + rule columns + signals) x (categories + intents)
+    weights: np.ndarray        # (n-gram columns + rule columns + signals) x members x (categories + intents)
     bias: np.ndarray
     thresholds: np.ndarray     # per category: probability from which the model adds it
     meta: dict[str, Any] = field(default_factory=dict)
     signals: list[str] = field(default_factory=list)   # the rules' signals read as features
-    _word_cache: dict[str, array] = field(default_factory=dict, init=False, repr=False,
-                                              compare=False)
+    members: int = 1   # blocks of (categories + intents) columns in weights, averaged
+    _word_cache: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False,
+                                               compare=False)
+    _word_offset: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
     _w32: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -125,33 +130,37 @@ class TrainedModel:
         _, columns, values = self._text_matrix([text])
         return columns, values
 
-    def _grams(self, text: str) -> list[int]:
-        """The vocabulary columns of ``text``'s n-grams, with repeats (char block, then word
-        block). A word's character n-grams depend on the word alone, so they are kept per
-        word: citizens' words repeat, and this is most of the scoring's time."""
-        cache, char_vocab, word_vocab = self._word_cache, self.char_vocab, self.word_vocab
-        if len(cache) > WORD_CACHE:
-            cache.clear()
-        out: list[int] = []
-        for w in _SPACES.sub(" ", text).split():
-            ids = cache.get(w)
-            if ids is None:
-                ids = cache[w] = array("q", [j for g in char_wb_ngrams(w)
-                                             if (j := char_vocab.get(g)) is not None])
-            out.extend(ids)
-        offset = len(char_vocab)
-        out.extend(j + offset for g in word_ngrams(text) if (j := word_vocab.get(g)) is not None)
-        return out
-
     def _text_matrix(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of the TF-IDF matrix of ``texts``, sorted by row then column,
         each row's char and word blocks l2-normalised. Each row's numbers are computed from
-        that row alone, in the same order, so a text's vector is the same in any batch."""
-        per_text = [self._grams(t) for t in texts]
-        lengths = np.fromiter(map(len, per_text), dtype=np.intp, count=len(per_text))
-        cols = np.array(list(chain.from_iterable(per_text)), dtype=np.intp)
+        that row alone, in the same order (its entries are sorted before anything is summed),
+        so a text's vector is the same in any batch.
+
+        A word's character n-gram columns depend on the word alone, so they are kept per word
+        as an array: citizens' words repeat, and this was most of the scoring's time."""
+        cache, char_vocab = self._word_cache, self.char_vocab
+        if len(cache) > WORD_CACHE:
+            cache.clear()
+        word_get = self._word_columns.get
         width = self.n_text
-        keys = np.repeat(np.arange(len(texts), dtype=np.intp), lengths) * width + cols
+        pieces: list[np.ndarray] = []     # char n-gram columns, word by word
+        lengths: list[int] = []           # how many of them each text has
+        word_keys: list[int] = []         # row * width + column of the word n-grams
+        for row, text in enumerate(texts):
+            count = 0
+            for w in text.split():
+                ids = cache.get(w)
+                if ids is None:
+                    ids = cache[w] = np.array([j for g in char_wb_ngrams(w)
+                                               if (j := char_vocab.get(g)) is not None], dtype=np.intp)
+                pieces.append(ids)
+                count += len(ids)
+            lengths.append(count)
+            base = row * width
+            word_keys.extend(base + j for j in map(word_get, word_ngrams(text)) if j is not None)
+        rows = np.repeat(np.arange(len(texts), dtype=np.intp), lengths)
+        char_keys = rows * width + (np.concatenate(pieces) if pieces else np.zeros(0, np.intp))
+        keys = np.concatenate([char_keys, np.array(word_keys, dtype=np.intp)])
         keys, counts = np.unique(keys, return_counts=True)
         rows, cols = np.divmod(keys, width)
         values = np.log(counts.astype(np.float64)) + 1.0
@@ -160,6 +169,14 @@ class TrainedModel:
         norms = np.sqrt(np.bincount(block, weights=values * values, minlength=2 * len(texts)))
         values /= norms[block]
         return rows, cols, values
+
+    @property
+    def _word_columns(self) -> dict[str, int]:
+        """The word n-grams' columns (after the character n-grams'), made once."""
+        if self._word_offset is None:
+            offset = len(self.char_vocab)
+            self._word_offset = {g: j + offset for g, j in self.word_vocab.items()}
+        return self._word_offset
 
     def probabilities(self, norm: str, rule_categories: Iterable[str], rule_intent: str,
                       rule_signals: Iterable[str] = ()) -> tuple[np.ndarray, np.ndarray]:
@@ -209,9 +226,15 @@ class TrainedModel:
             z = np.add.reduceat(gathered, starts, axis=0).astype(np.float64)
             z += self.bias
             p = 1.0 / (1.0 + np.exp(-z))
-            cat_out[lo:lo + len(part)] = p[:, :n_cat]
-            # one-vs-rest intents, normalised as scikit-learn does
-            intent_out[lo:lo + len(part)] = p[:, n_cat:] / p[:, n_cat:].sum(axis=1, keepdims=True)
+            width = n_cat + len(self.intents)
+            for m in range(self.members):   # the members' probabilities, averaged
+                block = p[:, m * width:(m + 1) * width]
+                cat_out[lo:lo + len(part)] += block[:, :n_cat]
+                # one-vs-rest intents, normalised as scikit-learn does
+                intent_out[lo:lo + len(part)] += block[:, n_cat:] / block[:, n_cat:].sum(axis=1, keepdims=True)
+        if self.members > 1:
+            cat_out /= self.members
+            intent_out /= self.members
         return cat_out, intent_out
 
     def top_terms(self, norm: str, output: int, limit: int = 3) -> list[str]:
@@ -221,7 +244,8 @@ class TrainedModel:
         if not len(columns):
             return []
         names = self._column_names()
-        contrib = values * self.weights[columns, output]
+        width = len(self.categories) + len(self.intents)
+        contrib = values * sum(self.weights[columns, m * width + output] for m in range(self.members))
         order = np.argsort(-contrib)
         terms: list[str] = []
         for k in order:
@@ -252,7 +276,7 @@ class TrainedModel:
         char_terms = sorted(self.char_vocab, key=self.char_vocab.get)
         word_terms = sorted(self.word_vocab, key=self.word_vocab.get)
         header = {"format": MODEL_FORMAT, "categories": self.categories, "intents": self.intents,
-                  "signals": self.signals, "meta": self.meta}
+                  "signals": self.signals, "members": self.members, "meta": self.meta}
         with open(tmp, "wb") as fh:
             np.savez(fh, header=np.array(json.dumps(header, ensure_ascii=False)),
                                 char_terms=np.array(char_terms, dtype=str),
@@ -274,7 +298,7 @@ class TrainedModel:
                            word_vocab={t: i for i, t in enumerate(data["word_terms"].tolist())},
                            idf=data["idf"], weights=data["weights"].astype(np.float64),
                            bias=data["bias"], thresholds=data["thresholds"], meta=header["meta"],
-                           signals=header["signals"])
+                           signals=header["signals"], members=header["members"])
         except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"{path}: not a classifier model ({exc})") from None
 
@@ -289,13 +313,14 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]],
         rule_outputs: Sequence[tuple[Sequence[str], str, Sequence[str]]],
         norms: Sequence[str], categories: Sequence[str], intents: Sequence[str],
         meta: dict[str, Any] | None = None, rule_weight: float = RULE_WEIGHT,
-        signals: Sequence[str] = ()) -> TrainedModel:
+        signals: Sequence[str] = (), text_member: bool = True) -> TrainedModel:
     """Train on ``examples`` (text, categories, intent) whose normalised texts are ``norms`` and
     whose rule results are ``rule_outputs`` (categories, intent, signals seen; ``signals``
-    names the signal columns). Imports scikit-learn (only training needs it)."""
+    names the signal columns). Two members, averaged: one reading the n-grams and the rules'
+    columns, one (``text_member``) the n-grams alone; ``rule_weight=0`` is the second alone.
+    Imports scikit-learn (only training needs it)."""
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
     texts = [model_text(n) for n in norms]
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, lowercase=False,
@@ -311,22 +336,18 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]],
     n_text = len(char.vocabulary_) + len(word.vocabulary_)
     # The signals help the intents only (measured: README); the categories never read them.
     x_categories = x if SIGNALS_FOR_CATEGORIES else x[:, :n_text + len(categories) + len(intents)]
-    weights = np.zeros((x.shape[1], len(categories) + len(intents)))
-    bias = np.zeros(len(categories) + len(intents))
     # One binary logistic regression per category and per intent (liblinear: a fraction of a
     # second each, where lbfgs' multinomial fit took several seconds on this data).
     targets = [[code in c for _, c, _ in examples] for code in categories]
     targets += [[want == i for _, _, i in examples] for want in intents]
-    for k, y in enumerate(np.array(t, dtype=int) for t in targets):
-        if y.min() == y.max():  # no example (or only examples) of this label: rules decide
-            bias[k] = -20.0 if y.max() == 0 else 20.0
-            continue
-        features = x_categories if k < len(categories) else x
-        lr = LogisticRegression(C=C_CATEGORIES if k < len(categories) else C_INTENT,
-                                class_weight="balanced", solver="liblinear",
-                                random_state=SEED).fit(features, y)
-        weights[:features.shape[1], k], bias[k] = lr.coef_[0], lr.intercept_[0]
-    weights[n_text:] *= rule_weight
+    labels = [np.array(t, dtype=int) for t in targets]
+    blocks = [_fit_member(x_categories, x, labels, len(categories))]
+    blocks[0][0][n_text:] *= rule_weight
+    if rule_weight and text_member:   # the second member reads the n-grams alone
+        blocks.append(_fit_member(x_categories[:, :n_text], x[:, :n_text], labels, len(categories),
+                                  width=x.shape[1]))
+    weights = np.hstack([w for w, _ in blocks])
+    bias = np.concatenate([b for _, b in blocks])
     meta = dict(meta or {})
     meta.setdefault("trained_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
     meta["data_hash"] = data_hash(examples)
@@ -335,5 +356,26 @@ def fit(examples: Sequence[tuple[str, Sequence[str], str]],
                         char_vocab={t: int(i) for t, i in char.vocabulary_.items()},
                         word_vocab={t: int(i) for t, i in word.vocabulary_.items()},
                         idf=np.concatenate([char.idf_, word.idf_]), weights=weights, bias=bias,
-                        thresholds=np.full(len(categories), 0.5), meta=meta,
-                        signals=list(signals))
+                        thresholds=np.full(len(categories),
+                                           ENSEMBLE_THRESHOLD if len(blocks) > 1 else 0.5),
+                        meta=meta, signals=list(signals), members=len(blocks))
+
+
+def _fit_member(x_categories: Any, x_intents: Any, labels: list[np.ndarray], n_categories: int,
+                width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(weights, bias) of one member: a logistic regression per label, the categories on
+    ``x_categories`` and the intents on ``x_intents``; ``width`` rows of weights (the features
+    a member does not read get 0)."""
+    from sklearn.linear_model import LogisticRegression
+    weights = np.zeros((width or x_intents.shape[1], len(labels)))
+    bias = np.zeros(len(labels))
+    for k, y in enumerate(labels):
+        if y.min() == y.max():  # no example (or only examples) of this label: rules decide
+            bias[k] = -20.0 if y.max() == 0 else 20.0
+            continue
+        features = x_categories if k < n_categories else x_intents
+        lr = LogisticRegression(C=C_CATEGORIES if k < n_categories else C_INTENT,
+                                class_weight="balanced", solver="liblinear",
+                                random_state=SEED).fit(features, y)
+        weights[:features.shape[1], k], bias[k] = lr.coef_[0], lr.intercept_[0]
+    return weights, bias
