@@ -288,12 +288,14 @@ class Daemon:
         return jobs
 
     def warm_up(self) -> None:
-        """Load (or train) the classifier's model before the first poll: read inside the first
-        ingest's transaction it would hold the database's write lock for seconds, and the web's
-        webhook receiver would wait on it."""
+        """Load (or train) the classifier's model, and the holiday calendar's data, before the
+        first poll: read inside the first ingest's transaction they would hold the database's
+        write lock (for seconds, a model trained on a first start), and the web's webhook
+        receiver would wait on it."""
+        started = utcnow()
+        self.runtime.calendar.due_at(started)   # imports this year's holidays (about 0.1 s)
         classifier = self.runtime.ingest_options.classifier
         if classifier is not None:
-            started = utcnow()
             _ = classifier.model
             log.info("classifier ready in %.1f s", (utcnow() - started).total_seconds())
 

@@ -233,6 +233,22 @@ def test_the_daemon_retrains_weekly_only_when_configured(rt: Runtime) -> None:
     assert "retrain_now" in repr(job.job_func)
 
 
+def test_the_daemon_reads_the_model_and_the_holidays_before_its_first_poll(rt: Runtime) -> None:
+    """Read inside the first poll's transaction, they would hold the write lock meanwhile."""
+    from inbox import sla
+    from inbox.daemon import Daemon
+    from inbox.models import utcnow
+    sla._holidays.cache_clear()
+    classifier = rt.ingest_options.classifier
+    assert isinstance(classifier._model, Path)       # not read yet
+    Daemon(rt).warm_up()
+    assert isinstance(classifier._model, TrainedModel)
+    assert (rt.data_dir / MODEL_FILE).exists()
+    hits = sla._holidays.cache_info().hits
+    sla._holidays(utcnow().astimezone(sla.WIB).year, rt.calendar.categories)
+    assert sla._holidays.cache_info().hits == hits + 1   # this year's holidays were loaded
+
+
 def test_a_bad_retrain_time_is_named_by_check_config(tmp_path: Path, capsys) -> None:
     from tests.conftest import write_config
     path = write_config(tmp_path)
