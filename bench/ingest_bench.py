@@ -183,8 +183,9 @@ def report(label: str, result: dict[str, float], baseline: float, target: float 
     print(f"{label}: ingest {result['per_second']:,.0f} messages/s "
           f"({result['messages']:,} messages, {result['cases']:,} cases, {result['seconds']:.1f} s, "
           f"{result['queries_per_message']:.1f} queries/message){verdict}")
-    print(f"{label}: before the first poll, the classifier's model trained (a first start) and "
-          f"the holidays loaded in {result['warm_up']:.1f} s, not timed above")
+    print(f"{label}: before the first poll, the classifier's model made ready (trained on a first "
+          f"start, or already in this process) and the holidays loaded in {result['warm_up']:.1f} s, "
+          "not timed above")
     print(f"{label}: baseline {baseline:,.0f} rows/s; ingest/baseline = "
           f"{ratio(result['per_second'], baseline)}")
 
