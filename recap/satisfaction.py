@@ -4,7 +4,9 @@
 IKM-style, in the spirit of PermenPANRB 14/2017 with one element (the answer): the index is the
 mean rating on the 1-4 scale times 25, so 25-100, and its quality band is the regulation's
 (A 88,31-100 sangat baik, B 76,61-88,30 baik, C 65,00-76,60 kurang baik, D 25,00-64,99 tidak
-baik). A response counts in the month it was given (WIB); a case's channel is its account and
+baik; checked on 2026-12-02 against the regulation's conversion table as public SKM reports
+print it: nilai persepsi 1-4, nilai interval konversi 25,00-64,99 D, 65,00-76,60 C,
+76,61-88,30 B, 88,31-100,00 A). A response counts in the month it was given (WIB); a case's channel is its account and
 its bidang the one it was handed to (none: answered by the Admin or the Group Admin).
 """
 from __future__ import annotations
