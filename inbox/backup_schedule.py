@@ -27,6 +27,7 @@ from inbox.backup import NAME_RE, BackupError, create_backup, lower_priority, of
 from inbox.config import Config
 from inbox.db import atomic_write
 from inbox.models import BackupRun, Recap, utcnow
+from inbox.webhooks import take_spool
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime
@@ -99,6 +100,7 @@ def run_backup(config: Config, out: str | None = None, trigger: str = "manual") 
     """One recorded backup run followed by rotation; re-raises BackupError after recording it."""
     started = utcnow()
     try:
+        take_spool(config)   # a webhook delivery answered before the backup is in it
         result = create_backup(config, out, now=started)
     except Exception as exc:
         error = str(exc) if isinstance(exc, BackupError) else \

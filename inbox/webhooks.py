@@ -153,6 +153,21 @@ def import_spool(runtime: Any, limit: int = SPOOL_BATCH) -> int:
     return len(rows)
 
 
+def take_spool(runtime: Any) -> int:
+    """Move every delivery waiting in the spool now into its row (on SQLite; elsewhere there is
+    no spool), so that a backup taken next holds each delivery already answered: Meta will not
+    send it again. Files arriving meanwhile are left to the daemon. The number moved."""
+    if not uses_spool():
+        return 0
+    total, rounds = 0, len(spooled(runtime)) // SPOOL_BATCH + 1
+    for _ in range(rounds):
+        moved = import_spool(runtime)
+        total += moved
+        if not moved:
+            break
+    return total
+
+
 def waiting_total(runtime: Any) -> int:
     """Deliveries not ingested yet: pending rows and files still in the spool."""
     rows = WebhookDelivery.select().where(WebhookDelivery.status == "pending").count()

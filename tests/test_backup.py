@@ -87,6 +87,27 @@ def test_a_restore_round_trip_gives_the_same_unmasked_export(office: Path, tmp_p
     assert photo.read_bytes() == original_photo
 
 
+@pytest.mark.skipif(bool(PG_URL), reason="the webhook spool is SQLite's; PostgreSQL stores a row at once")
+def test_a_webhook_delivery_answered_before_a_backup_is_in_it(office: Path, rt: Runtime,
+                                                               tmp_path: Path) -> None:
+    """The receiver answers 200 once the delivery is in the spool folder; Meta never sends it
+    again, so a backup taken while the daemon has not moved it into a row must still hold it."""
+    import sqlite3
+    from inbox import webhooks
+    body = json.dumps({"object": "whatsapp_business_account", "entry": []}).encode()
+    names = [webhooks.spool(rt, body) for _ in range(3)]
+    assert webhooks.spooled(rt) == sorted(names)
+    assert run(office, "backup") == 0
+    assert webhooks.spooled(rt) == []
+    with tarfile.open(only_backup(office), "r:gz") as tar:
+        tar.extract("database.sqlite", tmp_path, filter="data")
+    copy = sqlite3.connect(tmp_path / "database.sqlite")
+    stored = sorted(name for (name,) in copy.execute(
+        "SELECT spool_name FROM webhook_delivery WHERE status = 'pending'"))
+    copy.close()
+    assert stored == sorted(names)
+
+
 @pytest.mark.skipif(bool(PG_URL), reason="--to a second SQLite file; PostgreSQL has its own test")
 def test_restore_to_a_new_database_url_gives_the_same_export(office: Path, tmp_path: Path) -> None:
     before = export(office, tmp_path / "before.jsonl")
