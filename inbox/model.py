@@ -303,6 +303,18 @@ class TrainedModel:
             raise ValueError(f"{path}: not a classifier model ({exc})") from None
 
 
+def read_meta(path: Path) -> dict[str, Any] | None:
+    """What a model file says it was trained on (its ``meta``), whatever its format: an older
+    file cannot be scored but still names the office's cases it learnt from. ``None`` when the
+    file is missing or not a model file."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["header"])).get("meta")
+    except (OSError, KeyError, ValueError, AttributeError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 def data_hash(examples: Sequence[tuple[str, Sequence[str], str]]) -> str:
     """A short hash of the training examples (order-independent)."""
     lines = sorted(json.dumps([t, sorted(c), i], ensure_ascii=False) for t, c, i in examples)

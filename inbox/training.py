@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from inbox.model import MODEL_FILE, SEED, TrainedModel, data_hash, fit
+from inbox.model import MODEL_FILE, SEED, TrainedModel, data_hash, fit, read_meta
 
 log = logging.getLogger(__name__)
 
@@ -100,17 +100,37 @@ def load_or_train(data_dir: Path) -> TrainedModel:
     """The model in ``data_dir``; trained from the shipped set and saved there when the file is
     missing or unusable (logged), so a fresh install or a damaged file never stops the inbox."""
     path = Path(data_dir) / MODEL_FILE
+    model = None
     if path.exists():
         try:
             return TrainedModel.load(path)
         except ValueError as exc:
             log.warning("classifier model unusable, training a new one: %s", exc)
-    model = shipped_model()
+        model = _with_office_cases(read_meta(path))
+    model = model or shipped_model()
     try:
         model.save(path)
     except OSError as exc:  # a read-only data folder: keep the model in memory
         log.warning("could not save the classifier model to %s: %s", path, exc)
     return model
+
+
+def _with_office_cases(old: dict[str, Any] | None) -> TrainedModel | None:
+    """After an upgrade changed the model's format: the old file's recipe again, the shipped
+    set plus the office's corrections it had learnt (read from the database), so the office's
+    learning survives the upgrade; ``None`` when it had none or they cannot be read."""
+    cases = set((old or {}).get("office_cases") or [])
+    if not cases:
+        return None
+    try:
+        office = [item for item in office_examples() if item[0] in cases]
+    except Exception as exc:  # noqa: BLE001 - no database here: the shipped set alone, said so
+        log.warning("the office's corrections could not be read (%s); the model is trained from "
+                    "the shipped set alone until `aduan classify train`", exc)
+        return None
+    log.info("model format upgraded: retrained with %d of the office's corrections", len(office))
+    return train(read_examples(SHIPPED_SET) + [ex for _, ex in office], meta={
+        "source": "shipped+office", "office_cases": sorted(case_id for case_id, _ in office)})
 
 
 # --- evaluation and the retraining gate --------------------------------------------------------
@@ -180,8 +200,8 @@ def retrain(data_dir: Path, force: bool = False) -> RetrainReport:
     path = Path(data_dir) / MODEL_FILE
     shipped = read_examples(SHIPPED_SET)
     office = office_examples()
-    current = TrainedModel.load(path) if path.exists() else None
-    seen = set((current.meta.get("office_cases") or []) if current else [])
+    current = read_meta(path) or {}   # an older format's file still names what it saw
+    seen = set(current.get("office_cases") or [])
     old = [item for item in office if item[0] in seen]
     shipped_kept, shipped_held = held_back_split(list(enumerate(shipped)))
     new_kept, new_held = held_back_split([item for item in office if item[0] not in seen])

@@ -183,6 +183,39 @@ def test_a_category_corrected_on_the_case_page_is_in_the_next_training(rt: Runti
     assert saved.meta["data_hash"] != shipped_model().meta["data_hash"]
 
 
+def test_a_model_file_of_an_older_format_is_retrained_with_the_office_corrections_it_had(
+        rt: Runtime) -> None:
+    """An upgrade that changes the model's format must not drop what the office taught it."""
+    users = make_users()
+    text = "min mau urus pengakuan anak, berkasnya apa"
+    case = open_case(rt, 1, text=text)
+    workflow.set_categories(rt, case, users["admin"], ["akta_lainnya"], intent="question")
+    assert retrain(rt.data_dir, force=True).replaced
+    path = rt.data_dir / MODEL_FILE
+    _make_older(path)
+    with pytest.raises(ValueError, match="model format"):
+        TrainedModel.load(path)
+    model = load_or_train(rt.data_dir)
+    assert model.meta["source"] == "shipped+office" and model.meta["office_cases"] == [case.id]
+    assert model.meta["examples"] == len(read_examples(SHIPPED_SET)) + 1
+    assert TrainedModel.load(path).meta["office_cases"] == [case.id]   # saved in the new format
+    # `aduan classify train` on an older file: it knows which corrections that file had seen
+    _make_older(path)
+    report = retrain(rt.data_dir)
+    assert report.office == 1 and report.held_back == 0
+
+
+def _make_older(path: Path) -> None:
+    """Rewrite a model file as the previous format's version would have named it."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    header = json.loads(str(arrays["header"]))
+    header["format"] -= 1
+    arrays["header"] = np.array(json.dumps(header))
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
 def test_aduan_classify_train_keeps_the_model_when_the_new_one_is_worse(rt: Runtime, config_path: Path,
                                                                         capsys) -> None:
     users = make_users()
