@@ -6,9 +6,11 @@ Training uses scikit-learn (``TfidfVectorizer`` char_wb 2-5 and word 1-2, ``Logi
 one-vs-rest for the multi-label categories and for the intent; fixed seed, so the
 same data gives the same model). The member that reads the rules' hits follows them where the
 word lists are good; the one that does not generalises where they are weak (perubahan_data,
-antrean_pelayanan); their average beat both on every measurement (README, Classification). Scoring does not: the vocabularies, idf weights and
-coefficients are saved as numpy arrays and a message is scored with a few dictionary look-ups
-and one small matrix product. That keeps ``aduan run`` free of scikit-learn's memory and of its
+antrean_pelayanan); their average beat both on every measurement (README, Classification).
+
+Scoring does not use scikit-learn: the vocabularies, idf weights and coefficients are saved as
+numpy arrays and a message is scored with a few dictionary look-ups and one small matrix
+product. That keeps ``aduan run`` free of scikit-learn's memory and of its
 per-call overhead (about 1 ms per message, far from the 5,000 messages/s ingest needs), and
 loading the model is one ``np.load`` of a file we wrote, nothing pickled, nothing downloaded.
 ``tests/test_model.py`` checks that the hand-written scoring gives scikit-learn's numbers.
