@@ -95,10 +95,10 @@ def index() -> str:
         due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
         waiting={s: by_status.get(s, 0) for s in waiting_statuses_shown(user)},
         channels=channel_health(now) if health else None, month_label=local.date(),
-        # A bidang never sends replies, so it is not asked to settle one.
+        # A bidang never sends replies, so it is not asked to settle one; everyone else sees
+        # every case (an "IN (every case id)" here read the whole year: 0.2 s a page).
         uncertain=[] if division_scoped(user) else list(
-            Outbox.select(Outbox, Case).join(Case).where(
-                (Outbox.status == "uncertain") & Case.id.in_(scope.clone().select(Case.id)))
+            Outbox.select(Outbox, Case).join(Case).where(Outbox.status == "uncertain")
             .order_by(Outbox.id).limit(20)),
         scope_label=user.division.name if division_scoped(user) else "",
         webhook=webhook_health() if health else None,
