@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+import re._constants as _sre    # Python's own regex parser (3.11+): each keyword's first letters
+import re._parser as _sre_parser
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,12 +23,6 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO
 
 from inbox import pii
-
-try:   # Python's own regular-expression parser, read to find each keyword's first letters
-    import re._constants as _sre
-    import re._parser as _sre_parser
-except ImportError:   # pragma: no cover - then every list is scanned, as before the gates
-    _sre = _sre_parser = None  # type: ignore[assignment]
 
 KEYWORDS_FILE = Path(__file__).with_name("keywords.toml")
 _DATA = tomllib.loads(KEYWORDS_FILE.read_text(encoding="utf-8"))
@@ -45,7 +41,6 @@ AKTA_KINDS = ("akta_kelahiran", "akta_kematian", "akta_perkawinan_perceraian")
 
 CLITIC = r"(?:nya|ku|mu|ny)?"
 ANY_AKTA = re.compile(r"(?<!\w)akt[ae]\w*")
-ANY_AKTA_KEYS = frozenset({"akta", "akte"})   # its gate (see start_keys)
 URL = re.compile(r"(?:https?://|www\.)([^\s/]+)|(?<!\w)(?:bit\.ly|t\.me|wa\.me|s\.id)/\S+")
 THANKS_EMOJI = re.compile("[\U0001F44D\U0001F64F\u2764\U0001F970\U0001F60D\U0001F917]")
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -96,7 +91,7 @@ def _compile(words: list[str], where: str) -> re.Pattern[str] | None:
 KEY_LENGTH = 4
 _RUN = re.compile(r"\w+")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
-_NOT_WORD = [(_sre.IN, [(_sre.CATEGORY, _sre.CATEGORY_WORD)])] if _sre else []
+_NOT_WORD = [(_sre.IN, [(_sre.CATEGORY, _sre.CATEGORY_WORD)])]
 
 
 END = " "   # after a key: the run of word characters ends there ("k" of "k.t.p")
@@ -118,7 +113,7 @@ def start_keys(words: Sequence[str]) -> frozenset[str] | None:
         try:
             parsed = _sre_parser.parse(f"(?:{word}){CLITIC}(?!\\w)")
             finished, open_ = _leading(list(parsed), {""})
-        except (_Ungated, AttributeError, re.error, TypeError, ValueError):
+        except (_Ungated, re.error, TypeError, ValueError):
             return None
         keys |= finished | _finish(open_)
     return frozenset(keys)
@@ -215,6 +210,9 @@ def word_starts(text: str, lengths: Iterable[int] = range(1, KEY_LENGTH + 1)) ->
     for n in lengths:
         starts.update([run[:n] for run in runs])
     return starts
+
+
+ANY_AKTA_KEYS = start_keys([ANY_AKTA.pattern.removeprefix("(?<!\\w)")])   # {"akta", "akte"}
 
 
 def _words(pattern: re.Pattern[str], text: str) -> list[str]:
