@@ -38,7 +38,7 @@ PAGES = [("inbox", "/"), ("search 'akta kelahiran'", "/?q=akta+kelahiran")]
 
 
 def sqlite_digests(path: Path) -> dict[str, tuple[int, str]]:
-    from inbox.backup import table_names
+    from inbox.records.backup import table_names
     conn = sqlite3.connect(path)
     try:
         present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -58,7 +58,7 @@ def sqlite_digests(path: Path) -> dict[str, tuple[int, str]]:
 def pg_digests(url: str) -> dict[str, tuple[int, str]]:
     """Per table: the row count and an MD5 over the rows' text in primary-key order."""
     import psycopg2
-    from inbox.backup import table_names
+    from inbox.records.backup import table_names
     conn = psycopg2.connect(url)
     try:
         out = {}
@@ -95,7 +95,7 @@ def baseline(url: str | None, work: Path) -> tuple[float, int, str]:
     if url is None:
         shutil.copyfile(YEAR_DB, work / "plain-copy.db")
         return time.perf_counter() - started, YEAR_DB.stat().st_size, "plain file copy"
-    from inbox.backup import libpq_target
+    from inbox.records.backup import libpq_target
     target, env = libpq_target(url)
     out = work / "plain.dump"
     subprocess.run(["pg_dump", "--format=custom", "--compress=0", "--no-owner", "--file", str(out),
@@ -144,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def round_trip(rt: Any, url: str | None, work: Path) -> bool:
     """Baseline, backup, restore into a new database, and the row-by-row comparison."""
-    from inbox.backup import create_backup
-    from inbox.restore import restore_backup
+    from inbox.records.backup import create_backup
+    from inbox.records.restore import restore_backup
     plain, plain_size, label = baseline(url, work)
     print(f"   baseline, {label}: {plain:.1f} s, {plain_size / 1e6:,.0f} MB")
     result = create_backup(rt.config, str(work / "backups"))
@@ -178,7 +178,7 @@ def round_trip(rt: Any, url: str | None, work: Path) -> bool:
 
 def web_beside_backup(url: str | None, work: Path, requests: int) -> None:
     """The pages' p95 alone, then while ``aduan backup`` runs in another process."""
-    from inbox.web import create_app
+    from inbox.web.app import create_app
     rt = prepare(url)  # a restore opens another database
     client = create_app(rt).test_client()
     login(client)

@@ -6,7 +6,7 @@ run; and the speed against a baseline in the same run.
     .venv/bin/python bench/classify_eval.py [--errors] [--quick]
 
 Three measurements:
-1. **Decision** — 5-fold cross-validation on the shipped set (``inbox/labelled_messages.jsonl``,
+1. **Decision** — 5-fold cross-validation on the shipped set (``inbox/understand/labelled_messages.jsonl``,
    the training data) only: this is what chose how rules and model combine.
 2. **Held-out** — trained on the shipped set, scored on the blind set
    (``tests/data/blind_messages.jsonl``), which no model ever trains on here.
@@ -32,11 +32,11 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from inbox.classify import (CATEGORIES, INTENTS, SIGNALS, Classification, Classifier,  # noqa: E402
-                            normalise)
-from inbox.model import SEED, fit  # noqa: E402
+from inbox.understand.classify import (CATEGORIES, INTENTS, SIGNALS, Classification, Classifier,  # noqa: E402
+                                       normalise)
+from inbox.understand.model import SEED, fit  # noqa: E402
 
-SHIPPED_SET = REPO / "inbox" / "labelled_messages.jsonl"
+SHIPPED_SET = REPO / "inbox" / "understand" / "labelled_messages.jsonl"
 BLIND_SET = REPO / "tests" / "data" / "blind_messages.jsonl"
 DEFAULT_SET = SHIPPED_SET
 KINDS = ("rules", "model", "single", "hybrid")

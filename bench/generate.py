@@ -47,13 +47,14 @@ from bench.common import REPO
 from connectors.base import InboundMessage
 from connectors.sandbox import FOLLOW_UPS, MESSAGES, SandboxConnector
 from inbox import pii
-from inbox.config import Config, load_config
+from inbox.arrive.ingest import NO_ACK_INTENTS, IngestOptions, acknowledgement_text
 from inbox.db import database, is_postgres
-from inbox.ingest import NO_ACK_INTENTS, IngestOptions, acknowledgement_text
 from inbox.models import (Account, Case, CaseCategory, Contact, Counter, Division, Event,
                           JSONField, Message, Outbox, Usage, User, UTCDateTimeField,
                           drop_search_index)
-from inbox.runtime import MIGRATIONS, Runtime, setup
+from inbox.setup.config import Config, load_config
+from inbox.setup.migrations import MIGRATIONS
+from inbox.setup.runtime import Runtime, setup
 
 # Arrival pattern: share of a day's messages per WIB hour (citizens write in the morning and
 # after work, rarely at night) and per weekday (Monday busiest, Sunday quietest).

@@ -1,4 +1,4 @@
-"""Ingest throughput: sandbox messages through ``inbox.ingest.ingest`` in poll-sized batches.
+"""Ingest throughput: sandbox messages through ``inbox.arrive.ingest.ingest`` in poll-sized batches.
 
     .venv/bin/python bench/ingest_bench.py [--messages 20000] [--batch 100] [--profile]
     .venv/bin/python bench/ingest_bench.py --postgres postgresql://postgres@127.0.0.1:5432/aduan_bench_ingest
@@ -56,12 +56,12 @@ COLUMNS = ("account_id, external_id, case_id, contact_id, direction, kind, publi
 def run_ingest(url: str, work: Path, messages: list[InboundMessage], batch: int,
                profile: bool = False) -> dict[str, float]:
     """Time the product's ingest over every batch; returns messages/s and queries/message."""
-    from inbox.config import load_config
-    from inbox.daemon import Daemon
+    from inbox.arrive.ingest import ingest
     from inbox.db import database
-    from inbox.ingest import ingest
     from inbox.models import Account, Case, Message
-    from inbox.runtime import Runtime, setup
+    from inbox.run.daemon import Daemon
+    from inbox.setup.config import load_config
+    from inbox.setup.runtime import Runtime, setup
 
     config = load_config(write_bench_config(work, url))
     rt = Runtime(config)

@@ -37,9 +37,10 @@ DAYS = 61
 
 def prepare(url: str | None, per_day: float, fresh: bool) -> Any:
     from bench.generate import Volume, generate
-    from inbox.config import load_config
     from inbox.models import Account, Case
-    from inbox.runtime import Runtime, needs_migration
+    from inbox.setup.config import load_config
+    from inbox.setup.migrations import needs_migration
+    from inbox.setup.runtime import Runtime
     work = OUT / ("recap-pg" if url else "recap")
     config = load_config(write_bench_config(work, url or sqlite_url(OUT / "recap.db")))
     rt = Runtime(config)

@@ -46,10 +46,11 @@ YEAR_MIN_CASES = 150_000
 def prepare(url: str | None, role: str = "admin") -> Any:
     """The runtime over the year's database, generating the year first if it is not there."""
     from bench.generate import Volume, generate
-    from inbox.config import load_config
     from inbox.db import database
     from inbox.models import Case
-    from inbox.runtime import Runtime, create_user, migrate, needs_migration
+    from inbox.setup.config import load_config
+    from inbox.setup.migrations import migrate, needs_migration
+    from inbox.setup.runtime import Runtime, create_user
     work = OUT / ("web-pg" if url else "web")
     config = load_config(write_bench_config(work, url or sqlite_url(YEAR_DB)))
     rt = Runtime(config)
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     header("web pages on a year of data")
     rt = prepare(args.postgres, args.role)
     from inbox.models import Case, Message
-    from inbox.web import create_app
+    from inbox.web.app import create_app
     print(f"   data: {Case.select().count():,} cases, {Message.select().count():,} messages "
           f"({args.postgres or YEAR_DB.relative_to(OUT.parent.parent)})")
     app = create_app(rt)

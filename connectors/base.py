@@ -5,6 +5,10 @@ A connector turns one configured account into normalised :class:`InboundMessage`
 touches the database: the inbox stores what ``poll`` returns together with the new cursor in
 one transaction, so a crash at any instant loses nothing and duplicates nothing.
 
+The normalised message (``connectors.messages``) and the error type (``connectors.errors``)
+are re-exported here, so a connector imports its whole contract from this module; the
+registry of kinds is ``connectors.registry``.
+
 Errors: every failure a connector knows about is a :class:`ConnectorError`. Only the daemon and
 the outbox decide what to do with it (retry with backoff, wait for ``retry_at``, disable the
 account when ``permanent``); connectors never retry by themselves.
@@ -12,210 +16,27 @@ account when ``permanent``); connectors never retry by themselves.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import traceback
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import requests
 
-from connectors.items import ItemReader, SetAsideItem, Unreadable
+from connectors.downloads import download
+from connectors.errors import ConnectorError
+from connectors.items import ItemReader, Unreadable
+from connectors.messages import (ATTACHMENT_KINDS, KINDS_OF_MESSAGE, AttachmentRef, InboundMessage,
+                                 OutboundReply, PollResult, utcnow)
+
+__all__ = ["ATTACHMENT_KINDS", "DEFAULT_TIMEOUT", "KINDS_OF_MESSAGE", "AttachmentRef", "Connector",
+           "ConnectorError", "InboundMessage", "OutboundReply", "PollResult", "Setting",
+           "make_session", "utcnow"]
 
 log = logging.getLogger(__name__)
 
-KINDS_OF_MESSAGE = ("mention", "comment", "dm", "post")
-
 #: Connect and read timeouts for every HTTP call a connector makes (seconds).
 DEFAULT_TIMEOUT = (5.0, 30.0)
-ATTACHMENT_KINDS = ("image", "video", "audio", "file", "sticker")
-
-
-@dataclass(frozen=True)
-class AttachmentRef:
-    """A photo, video or file a citizen sent with a message, as the platform describes it.
-
-    ``url`` is where the daemon downloads it from (platform URLs expire, so soon after ingest);
-    ``platform_id`` the platform's id or key of it (X ``media_key``, a Graph attachment id)."""
-
-    kind: str
-    url: str | None = None
-    platform_id: str | None = None
-    mime: str | None = None
-    size: int | None = None
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        if self.kind not in ATTACHMENT_KINDS:
-            object.__setattr__(self, "kind", "file")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class InboundMessage:
-    """One message seen on a platform, normalised (DESIGN.md, "The normalised message").
-
-    ``from_office`` is true for the office's own messages seen while polling (a Page's own
-    comment, a DM the office sent from the platform's app): they are stored as outbound and
-    never open a case.
-
-    ``case_reference`` is a case number the citizen quoted (an e-mail subject): a message whose
-    thread has no case of its author yet joins that case when it is the same citizen's case on
-    the same account.
-    """
-
-    external_id: str
-    thread_id: str
-    kind: str
-    public: bool
-    author_id: str
-    author_handle: str
-    author_name: str
-    text: str
-    created_at: datetime
-    permalink: str | None = None
-    in_reply_to: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
-    from_office: bool = False
-    attachments: tuple[AttachmentRef, ...] = ()
-    case_reference: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.external_id:
-            raise ValueError("external_id is empty")
-        if not self.thread_id:
-            raise ValueError("thread_id is empty")
-        if self.kind not in KINDS_OF_MESSAGE:
-            raise ValueError(f"kind must be one of {', '.join(KINDS_OF_MESSAGE)}, not {self.kind!r}")
-        if not isinstance(self.created_at, datetime) or self.created_at.tzinfo is None:
-            raise ValueError("created_at must be a timezone-aware datetime")
-        if self.created_at.utcoffset() != timezone.utc.utcoffset(None):
-            object.__setattr__(self, "created_at", self.created_at.astimezone(timezone.utc))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
-        """Build a message from a JSON object (``aduan import --jsonl``); raises ValueError.
-
-        The messages are Indonesian: they are what an officer reads for a rejected line."""
-        if not isinstance(data, dict):
-            raise ValueError("harus berupa objek JSON ({...})")
-        names = {f.name for f in dataclasses.fields(cls)}
-        required = {f.name for f in dataclasses.fields(cls)
-                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
-        missing = sorted(required - data.keys())
-        if missing:
-            raise ValueError(f"kolom {missing[0]!r} tidak ada")
-        values = {k: v for k, v in data.items() if k in names}
-        for key in ("external_id", "thread_id", "author_id", "author_handle", "author_name", "text"):
-            if not isinstance(values[key], (str, int)) or isinstance(values[key], bool):
-                raise ValueError(f"kolom {key!r} harus berupa teks")
-            values[key] = str(values[key])
-        for key in ("external_id", "thread_id"):
-            if not values[key]:
-                raise ValueError(f"kolom {key!r} kosong")
-        if values["kind"] not in KINDS_OF_MESSAGE:
-            raise ValueError(f"kolom 'kind' harus salah satu dari {', '.join(KINDS_OF_MESSAGE)}, "
-                             f"bukan {values['kind']!r}")
-        if not isinstance(values["public"], bool):
-            raise ValueError("kolom 'public' harus true atau false")
-        created = values["created_at"]
-        if not isinstance(created, str):
-            raise ValueError("kolom 'created_at' harus berupa waktu ISO 8601, misalnya "
-                             "\"2026-12-02T06:28:00+07:00\"")
-        try:
-            parsed = datetime.fromisoformat(created.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"kolom 'created_at' bukan waktu ISO 8601: {created!r}") from None
-        if parsed.tzinfo is None:
-            raise ValueError("kolom 'created_at' tidak punya zona waktu (tambahkan +07:00 atau Z)")
-        values["created_at"] = parsed
-        if values.get("raw") is None:
-            values["raw"] = {}
-        values["attachments"] = _attachments_from(values.get("attachments"))
-        return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["created_at"] = self.created_at.isoformat()
-        data["attachments"] = [a.to_dict() for a in self.attachments]
-        return data
-
-
-def _attachments_from(value: Any) -> tuple[AttachmentRef, ...]:
-    if value in (None, []):
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ValueError("field 'attachments' must be a list of objects")
-    names = {f.name for f in dataclasses.fields(AttachmentRef)}
-    try:
-        return tuple(AttachmentRef(**{k: v for k, v in v.items() if k in names}) for v in value)
-    except TypeError:
-        raise ValueError("every attachment needs a 'kind'") from None
-
-
-@dataclass(frozen=True)
-class PollResult:
-    """What one poll returns: the new messages, oldest first, and the cursor to store with them.
-
-    ``not_before`` asks the daemon not to poll again before that time (a rate limit about to
-    run out); ``requests`` and ``resources`` count the platform calls and the items read, for
-    the per-day usage an office pays for. ``set_aside`` are the items the poll could not read
-    (``connectors.items``); they are stored with the messages and the cursor moves past them.
-    """
-
-    messages: list[InboundMessage]
-    cursor: dict[str, Any]
-    not_before: datetime | None = None
-    requests: int = 0
-    resources: int = 0
-    notes: list[str] = field(default_factory=list)
-    set_aside: list[SetAsideItem] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class OutboundReply:
-    """A reply the outbox asks a connector to deliver.
-
-    ``in_reply_to`` is the platform id of the citizen's newest message in the case;
-    ``recipient_id`` the citizen's platform id (for a DM); ``last_inbound_at`` the time of the
-    citizen's newest message, for the private-message windows.
-    """
-
-    reply_id: int
-    case_reference: str
-    text: str
-    public: bool
-    thread_id: str
-    in_reply_to: str | None
-    recipient_id: str
-    kind: str
-    last_inbound_at: datetime | None = None
-
-
-class ConnectorError(Exception):
-    """A platform refused or failed.
-
-    ``permanent``: retrying cannot help (revoked token, missing permission, reply not allowed);
-    the account is disabled, or the reply marked failed, with ``message`` as the reason a person
-    reads (Bahasa Indonesia where a connector knows the cause).
-    ``retry_at``: a rate limit; do not call before this time.
-    ``uncertain``: the request may have reached the platform (a timeout after it was sent); a
-    reply with this outcome must not be re-sent blindly.
-    ``detail``: diagnostic material (a malformed body), stored, never shown as the reason.
-    """
-
-    def __init__(self, message: str, permanent: bool = False, retry_at: datetime | None = None,
-                 uncertain: bool = False, detail: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        self.retry_at = retry_at
-        self.uncertain = uncertain
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -306,7 +127,6 @@ class Connector:
         content type. Raises ConnectorError (``permanent`` when retrying cannot help: too
         large, gone). Connectors whose files need the account's credentials (X DM media)
         override this."""
-        from connectors.downloads import download  # it needs ConnectorError from here
         return download(session, url, max_bytes)
 
     def send(self, reply: OutboundReply) -> str:
@@ -342,53 +162,6 @@ def make_session(timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> requests.Ses
     return session
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
-# --- registry -------------------------------------------------------------------------------
 
-BUILTIN_CONNECTORS: dict[str, str] = {
-    "sandbox": "connectors.sandbox:SandboxConnector",
-    "x": "connectors.x:XConnector",
-    "facebook": "connectors.facebook:FacebookConnector",
-    "instagram": "connectors.instagram:InstagramConnector",
-    "telegram": "connectors.telegram:TelegramConnector",
-    "whatsapp": "connectors.whatsapp:WhatsAppConnector",
-    "email": "connectors.email:EmailConnector",
-}
-
-ENTRY_POINT_GROUP = "aduan.connectors"
-
-
-class RegistryError(Exception):
-    pass
-
-
-def registered_kinds() -> dict[str, str]:
-    """Every connector kind and its ``module:Class`` path; a duplicate kind is refused loudly."""
-    kinds = dict(BUILTIN_CONNECTORS)
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in kinds:
-            raise RegistryError(
-                f"connector kind {ep.name!r} from {ep.value} is already provided by {kinds[ep.name]}")
-        kinds[ep.name] = ep.value
-    return kinds
-
-
-_loaded: dict[str, type[Connector]] = {}
-
-
-def connector_class(kind: str) -> type[Connector]:
-    """Import the connector class for ``kind`` on first use; raises RegistryError."""
-    if kind in _loaded:
-        return _loaded[kind]
-    kinds = registered_kinds()
-    if kind not in kinds:
-        raise RegistryError(f"unknown account kind {kind!r} (known: {', '.join(sorted(kinds))})")
-    module_name, _, attr = kinds[kind].partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    if not (isinstance(cls, type) and issubclass(cls, Connector)) or cls.kind != kind:
-        raise RegistryError(f"{kinds[kind]} is not a Connector of kind {kind!r}")
-    _loaded[kind] = cls
-    return cls

@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from connectors.base import ConnectorError
+from connectors.errors import ConnectorError
 
 
 def download(session: requests.Session, url: str, max_bytes: int,

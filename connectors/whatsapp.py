@@ -2,7 +2,7 @@
 
 WhatsApp has no endpoint that lists past messages, so this connector polls nothing: the web app
 receives Meta's deliveries at ``/webhooks/meta`` and stores them before answering 200
-(``inbox.webhooks``), and the daemon hands each ``messages`` change to :meth:`parse_message`
+(``inbox.arrive.webhooks``), and the daemon hands each ``messages`` change to :meth:`parse_message`
 through the same item reader as every poll, so an unknown message type is set aside, never
 dropped. One case per citizen phone number (``thread_id`` = the ``wa_id``); the phone number is
 personal data and is shown masked, the contact is named from ``contacts[].profile.name``.

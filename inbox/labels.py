@@ -9,8 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbox.classify import CATEGORY_LABELS, INTENT_LABELS
 from inbox.models import ROLES, STATUS_LABELS
+
+#: The service categories (inbox/understand/keywords.toml holds their words, in this order).
+CATEGORY_LABELS: dict[str, str] = {
+    "ktp_el": "KTP-el",
+    "kartu_keluarga": "Kartu Keluarga (KK)",
+    "kia": "KIA (Kartu Identitas Anak)",
+    "ikd": "IKD (KTP digital)",
+    "akta_kelahiran": "Akta kelahiran",
+    "akta_kematian": "Akta kematian",
+    "akta_perkawinan_perceraian": "Akta perkawinan / perceraian",
+    "akta_lainnya": "Akta lainnya",
+    "pindah_datang": "Pindah-datang",
+    "perubahan_data": "Perubahan data",
+    "legalisir": "Legalisir",
+    "nik_bermasalah": "NIK bermasalah",
+    "layanan_online": "Layanan online",
+    "antrean_pelayanan": "Antrean & waktu layanan",
+    "pungli_calo_petugas": "Petugas, pungli & calo",
+}
+#: What a message wants (the classifier's intents).
+INTENT_LABELS: dict[str, str] = {"complaint": "Keluhan", "question": "Pertanyaan",
+                                 "thanks": "Ucapan terima kasih", "spam": "Spam / iklan",
+                                 "greeting": "Sapaan saja"}
 
 # Why a case is not a complaint: the admin's choices, and the intents auto-dismissal uses.
 DISMISS_REASONS: dict[str, str] = {
@@ -84,7 +106,7 @@ LABELS: dict[str, dict[Any, str]] = {
     "public": {True: "publik", False: "pribadi"},
     "purpose": {"answer": "Jawaban", "acknowledgement": "Tanda terima",
                 "status": "Jawaban cek status", "survey": "Survei kepuasan"},
-    # what a status check was answered with (inbox.selfservice)
+    # what a status check was answered with (inbox.arrive.selfservice)
     "status_check": {"owner": "status dikirim ke warga pemilik pengaduan",
                      "other": "jawaban netral (bukan pemilik atau nomor tidak ada)",
                      "public": "diminta mengirim pesan pribadi",

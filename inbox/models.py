@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import peewee as pw
@@ -299,7 +300,7 @@ class Outbox(BaseModel):
     """A reply waiting to go out (DESIGN.md, "Outbox")."""
 
     # None only for an automatic answer to a message that belongs to no case (a status check
-    # from someone who is not the case's citizen, or on a public channel: inbox.selfservice).
+    # from someone who is not the case's citizen, or on a public channel: inbox.arrive.selfservice).
     case = pw.ForeignKeyField(Case, null=True, backref="outbox", on_delete="CASCADE")
     text = pw.TextField()
     public = pw.BooleanField()
@@ -323,7 +324,7 @@ class Outbox(BaseModel):
     sent_at = UTCDateTimeField(null=True)
 
     class Meta:
-        # the per-contact rate limit of status checks (inbox.selfservice)
+        # the per-contact rate limit of status checks (inbox.arrive.selfservice)
         indexes = ((("recipient_id", "created_at"), False),)
 
 
@@ -397,7 +398,7 @@ class Attachment(BaseModel):
 
 
 class WebhookDelivery(BaseModel):
-    """A signed delivery from Meta, stored as received before the 200 (``inbox.webhooks``) and
+    """A signed delivery from Meta, stored as received before the 200 (``inbox.arrive.webhooks``) and
     ingested afterwards by the daemon; ``status`` pending -> done (or failed, with ``error``)."""
 
     received_at = UTCDateTimeField(default=utcnow, index=True)
@@ -488,6 +489,15 @@ class BackupRun(BaseModel):
     error = pw.TextField(null=True)
     trigger = pw.CharField(max_length=20, default="manual")  # manual | daemon
 
+    @classmethod
+    def last_good(cls) -> BackupRun | None:
+        """The newest successful run whose file is still there (of the last 20 that succeeded)."""
+        for run in (cls.select().where(cls.status == "ok")
+                    .order_by(cls.started_at.desc()).limit(20)):
+            if run.path and Path(run.path).is_file():
+                return run
+        return None
+
 
 class Heartbeat(BaseModel):
     """The daemon's sign of life, one row per worker; ``/healthz`` reads the newest."""
@@ -513,7 +523,7 @@ class NotificationPreference(BaseModel):
 
 
 class Notification(BaseModel):
-    """One message to one person on one channel (``inbox.notify``): an outbox of its own with
+    """One message to one person on one channel (``inbox.notify.notices``): an outbox of its own with
     the replies' statuses and lease (pending, sending, sent, failed, uncertain). ``key`` is
     unique, so an event is queued at most once for each recipient and channel.
     ``next_attempt_at`` is also when a message held over quiet hours goes out; rows sent

@@ -76,7 +76,7 @@ def reply_window_closes_at(last_inbound_at: datetime, public: bool, hours: int =
 
 
 def calendar_from_config(config: object) -> WorkCalendar:
-    """Build the calendar from a loaded :class:`inbox.config.Config`."""
+    """Build the calendar from a loaded :class:`inbox.setup.config.Config`."""
     sla = config.sla  # type: ignore[attr-defined]
     return WorkCalendar(
         tz=config.tz,  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from recap import figures as fg
 from recap.figures import CaseRow, Period
 
 if TYPE_CHECKING:
-    from inbox.runtime import Runtime
+    from inbox.setup.runtime import Runtime
 
 CARRY_OVER_DAYS = 14
 

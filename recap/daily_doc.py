@@ -6,17 +6,17 @@ from typing import TYPE_CHECKING
 
 import peewee as pw
 
-from inbox.classify import CATEGORY_LABELS
 from inbox.dates import format_date_id, format_datetime_id
 from inbox.labels import label as label_of
 from inbox.models import Event, User, utcnow
+from inbox.understand.classify import CATEGORY_LABELS
 from recap import figures as fg
 from recap.daily import DailyFigures
 from recap.document import Document, Section, Table
 from recap.figures import CaseRow
 
 if TYPE_CHECKING:
-    from inbox.runtime import Runtime
+    from inbox.setup.runtime import Runtime
 
 #: Rows of a case list printed in the PDF/HTML; the XLSX always has every row.
 PRINT_LIMIT = 150

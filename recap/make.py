@@ -11,9 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inbox import notify
 from inbox.models import User
-from inbox.workflow import division_scoped
+from inbox.notify import notices as notify
+from inbox.sop.workflow import division_scoped
 from recap import html, pdf, xlsx
 from recap.daily import daily_figures
 from recap.daily_doc import daily_document
@@ -22,7 +22,7 @@ from recap.monthly_doc import monthly_document
 from recap.output import write_files
 
 if TYPE_CHECKING:
-    from inbox.runtime import Runtime
+    from inbox.setup.runtime import Runtime
 
 
 def make_daily_recap(rt: Runtime, day: date, out_dir: Path | None = None,

@@ -18,7 +18,7 @@ from recap import figures as fg
 from recap.figures import CaseRow, Period, WorkClock, percentile, share
 
 if TYPE_CHECKING:
-    from inbox.runtime import Runtime
+    from inbox.setup.runtime import Runtime
 
 TOP_PROBLEMS = 5
 EXCERPTS = 3

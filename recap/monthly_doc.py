@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from inbox.classify import CATEGORY_LABELS
 from inbox.dates import format_date_id, format_month_id
 from inbox.labels import label as label_of
 from inbox.models import User
+from inbox.understand.classify import CATEGORY_LABELS
 from recap import charts
 from recap import figures as fg
 from recap.daily_doc import as_of_text, category_text, made_line
@@ -16,7 +16,7 @@ from recap.monthly import MonthlyFigures, percentile
 from recap.satisfaction import satisfaction_section
 
 if TYPE_CHECKING:
-    from inbox.runtime import Runtime
+    from inbox.setup.runtime import Runtime
 
 PRINT_LIMIT = 100
 

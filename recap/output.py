@@ -19,7 +19,7 @@ from inbox.models import Recap, User, utcnow
 from recap.document import Document
 
 if TYPE_CHECKING:
-    from inbox.runtime import Runtime
+    from inbox.setup.runtime import Runtime
 
 Writer = Callable[[Document, Path], None]
 

@@ -1,5 +1,5 @@
 """The monthly report's satisfaction section: the index of the month's survey responses
-(inbox.selfservice), overall, by channel and by bidang, and the responses themselves (XLSX).
+(inbox.arrive.selfservice), overall, by channel and by bidang, and the responses themselves (XLSX).
 
 IKM-style, in the spirit of PermenPANRB 14/2017 with one element (the answer): the index is the
 mean rating on the 1-4 scale times 25, so 25-100, and its quality band is the regulation's
@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from inbox import pii
+from inbox.arrive.selfservice import SCALE
 from inbox.models import Case, SurveyResponse
-from inbox.selfservice import SCALE
 from recap.document import Section, Table
 from recap.figures import Period
 from recap.monthly import NO_DIVISION, MonthlyFigures

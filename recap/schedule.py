@@ -20,7 +20,7 @@ from peewee import fn
 from inbox.models import Case, Recap, utcnow
 
 if TYPE_CHECKING:
-    from inbox.runtime import Runtime
+    from inbox.setup.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from inbox.config import Config, load_config
 from inbox.db import database
 from inbox.models import MODELS, SchemaMigration
-from inbox.runtime import Runtime, setup
+from inbox.setup.config import Config, load_config
+from inbox.setup.runtime import Runtime, setup
 
 PG_URL = os.environ.get("ADUAN_TEST_DATABASE_URL", "")
 
@@ -138,7 +138,7 @@ def _no_env_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def app(rt: Runtime) -> Flask:
-    from inbox.web import create_app
+    from inbox.web.app import create_app
     return create_app(rt, testing=True)
 
 

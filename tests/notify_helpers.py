@@ -19,8 +19,8 @@ import responses
 import time_machine
 
 from inbox.models import NotificationPreference, User
-from inbox.notify_outbox import Sent, deliver_next
-from inbox.runtime import Runtime
+from inbox.notify.sending import Sent, deliver_next
+from inbox.setup.runtime import Runtime
 from tests.conftest import make_runtime, write_config
 from tests.mailservers import PASSWORD, USER, Sink, make_certificate, require_or_skip
 from tests.workflow_helpers import make_users

@@ -17,11 +17,11 @@ import pytest
 import responses
 import time_machine
 
-from inbox.attachments import RETRY_WAITS, Downloader, absolute_path
-from inbox.daemon import Daemon
+from inbox.arrive.attachments import RETRY_WAITS, Downloader, absolute_path
 from inbox.models import Account, Attachment, Case, Message
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.run.daemon import Daemon
+from inbox.setup.runtime import Runtime
+from inbox.web.app import create_app
 from tests.conftest import make_runtime, write_config
 from tests.web_helpers import login, make_users, page_text
 
@@ -150,7 +150,7 @@ def test_a_photo_only_dm_shows_as_a_thumbnail_for_the_right_roles_and_403_to_oth
 
 
 def test_the_division_that_holds_the_case_sees_the_photo(rt):
-    from inbox import workflow
+    from inbox.sop import workflow
     poll_meta_photo(rt, "messenger")
     [row] = Attachment.select()
     with responses.RequestsMock() as cdn:

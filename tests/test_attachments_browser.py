@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import responses
 
-from inbox.attachments import Downloader
+from inbox.arrive.attachments import Downloader
 from inbox.models import Attachment, Case
-from inbox.runtime import Runtime
+from inbox.setup.runtime import Runtime
 from tests.test_attachments import poll_meta_photo, rt  # noqa: F401  (the fixture)
 from tests.web_helpers import PASSWORD, make_users
 
@@ -36,7 +36,7 @@ def png(width: int, height: int) -> bytes:
 
 @pytest.fixture
 def server(rt: Runtime) -> Iterator[Any]:  # noqa: F811
-    from inbox.web.serve import WebServer
+    from inbox.cli.serve import WebServer
     web = WebServer(rt, host="127.0.0.1", port=0).start()
     yield web
     web.close()

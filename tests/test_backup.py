@@ -12,10 +12,10 @@ import pytest
 import time_machine
 
 import main
-from inbox.backup_schedule import backup_due, backup_health, finished_backups, rotate
-from inbox.config import load_config
 from inbox.models import BackupRun, Case
-from inbox.runtime import Runtime
+from inbox.records.schedule import backup_due, backup_health, finished_backups, rotate
+from inbox.setup.config import load_config
+from inbox.setup.runtime import Runtime
 from tests.conftest import PG_URL, write_config
 from tests.web_helpers import make_case, make_users
 
@@ -93,7 +93,7 @@ def test_a_webhook_delivery_answered_before_a_backup_is_in_it(office: Path, rt: 
     """The receiver answers 200 once the delivery is in the spool folder; Meta never sends it
     again, so a backup taken while the daemon has not moved it into a row must still hold it."""
     import sqlite3
-    from inbox import webhooks
+    from inbox.arrive import webhooks
     body = json.dumps({"object": "whatsapp_business_account", "entry": []}).encode()
     names = [webhooks.spool(rt, body) for _ in range(3)]
     assert webhooks.spooled(rt) == sorted(names)
@@ -222,7 +222,7 @@ def test_a_partial_file_is_never_a_backup_and_is_removed_when_a_day_old(rt: Runt
 
 def test_status_and_dashboard_warn_when_backups_stop_or_fail(office: Path, tmp_path: Path,
                                                              capsys) -> None:
-    from inbox.web import create_app
+    from inbox.web.app import create_app
     from tests.web_helpers import login, page_text
     config = load_config(office)
     assert backup_health(config)["warning"] == "Belum ada cadangan database; jalankan aduan backup"
@@ -284,7 +284,7 @@ def test_a_backup_thread_runs_at_a_lower_priority_and_leaves_the_other_threads_a
     """The daemon's backup runs in a thread of the process that also polls and serves."""
     import os
     import threading
-    from inbox.backup import BACKUP_NICE, lower_priority
+    from inbox.records.backup import BACKUP_NICE, lower_priority
     before = os.getpriority(os.PRIO_PROCESS, 0)
     seen: dict[str, int | None] = {}
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from inbox.backup import verify_archive
-from inbox.backup_schedule import finished_backups
-from inbox.config import load_config
+from inbox.records.backup import verify_archive
+from inbox.records.schedule import finished_backups
+from inbox.setup.config import load_config
 from tests.factories import jsonl_line
 from tests.test_processes import REPO, aduan, fresh_config, status
 

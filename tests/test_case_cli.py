@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from connectors.sandbox import read_sandbox_replies
-from inbox import workflow
 from inbox.models import Case, Event, Outbox, Template, User
-from inbox.runtime import Runtime
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
 from main import main
 from tests.workflow_helpers import NIK, case_in_status, fresh, make_users, open_case
 

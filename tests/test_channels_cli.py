@@ -25,9 +25,9 @@ from responses import matchers
 
 import main
 from connectors.x import DMS_FORBIDDEN, RATE_LIMITED, UNAUTHORIZED, UNREADABLE
-from inbox.config import load_config
 from inbox.models import Account, Case, Message, Outbox
-from inbox.runtime import Runtime
+from inbox.setup.config import load_config
+from inbox.setup.runtime import Runtime
 from tests.conftest import PG_URL, SANDBOX, reset_database, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures"

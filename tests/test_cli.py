@@ -23,8 +23,8 @@ def run(config_path: Path, *argv: str) -> int:
 def cfg(config_path: Path) -> Path:
     """A config whose database is empty (PostgreSQL tables dropped first)."""
     if PG_URL:
-        from inbox.config import load_config
-        from inbox.runtime import Runtime
+        from inbox.setup.config import load_config
+        from inbox.setup.runtime import Runtime
         Runtime(load_config(config_path))
         reset_database()
     return config_path

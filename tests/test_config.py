@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import main
-from inbox.config import ConfigError, check_config, load_config
+from inbox.setup.config import ConfigError, check_config, load_config
 from tests.conftest import has_extra_module, needs_extra, write_config
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ import pytest
 import requests
 import responses
 
-from connectors.base import (BUILTIN_CONNECTORS, InboundMessage, OutboundReply, RegistryError,
-                             connector_class, make_session, registered_kinds)
+from connectors.base import InboundMessage, OutboundReply, make_session
+from connectors.registry import BUILTIN_CONNECTORS, RegistryError, connector_class, registered_kinds
 from connectors.sandbox import SandboxConnector, read_sandbox_replies
 from inbox.pii import has_personal_data
 

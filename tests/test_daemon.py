@@ -7,10 +7,10 @@ import pytest
 import time_machine
 
 from connectors.base import ConnectorError, PollResult
-from inbox.config import load_config
-from inbox.daemon import LEASE, Daemon
 from inbox.models import Account, Case, Message, utcnow
-from inbox.runtime import Runtime, sync_from_config
+from inbox.run.daemon import LEASE, Daemon
+from inbox.setup.config import load_config
+from inbox.setup.runtime import Runtime, sync_from_config
 from tests.conftest import SANDBOX, make_runtime, write_config
 from tests.factories import T0, ScriptedConnector, msg
 
@@ -149,7 +149,7 @@ def test_a_removed_account_is_not_polled(rt2: Runtime, tmp_path) -> None:
 def test_personal_data_in_a_polling_error_never_reaches_the_log(rt: Runtime, capsys) -> None:
     """The log handler aduan installs masks a NIK and a phone number quoted by a platform error
     or a crash, in the message and in the traceback."""
-    from inbox.runtime import configure_logging
+    from inbox.setup.logs import configure_logging
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     configure_logging()

@@ -8,12 +8,12 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from inbox import workflow
-from inbox.daemon import LEASE, Daemon
-from inbox.liveness import owner_is_dead
 from inbox.models import Account, Case, Outbox, utcnow
-from inbox.outbox import deliver_next
-from inbox.runtime import Runtime
+from inbox.run.daemon import LEASE, Daemon
+from inbox.run.liveness import owner_is_dead
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.sop.outbox import deliver_next
 from tests.web_helpers import make_case, make_users
 from tests.workflow_helpers import FakeConnector, use_connector
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from flask import Flask
 
-from inbox.ingest import ingest
+from inbox.arrive.ingest import ingest
 from inbox.models import Account, Case, Event
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.web.app import create_app
 from tests.factories import T0, msg
 from tests.web_helpers import login, make_users, page_text, post_form
 from tests.workflow_helpers import runtime_with

@@ -27,13 +27,13 @@ import pytest
 import time_machine
 
 import main
-from inbox.attachments import Downloader
-from inbox.config import load_config
-from inbox.daemon import LEASE
 from connectors.base import ConnectorError, OutboundReply
 from connectors.items import Unreadable
+from inbox.arrive.attachments import Downloader
 from inbox.models import Account, Attachment, Case, Message, Outbox, SetAside
-from inbox.runtime import Runtime
+from inbox.run.daemon import LEASE
+from inbox.setup.config import load_config
+from inbox.setup.runtime import Runtime
 from inbox.web.display import channel_label, reply_window
 from tests.conftest import PG_URL, make_runtime, reset_database, write_config
 from tests.mailservers import DOVECOT, USER, Dovecot, Sink, account, make_certificate, require_or_skip

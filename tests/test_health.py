@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from inbox.daemon import Daemon
-from inbox.health import beat, heartbeat_interval
 from inbox.models import Heartbeat, utcnow
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.run.daemon import Daemon
+from inbox.run.health import beat, heartbeat_interval
+from inbox.setup.runtime import Runtime
+from inbox.web.app import create_app
 from tests.web_helpers import make_case
 
 NIK = "3329014503900003"

@@ -4,10 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from inbox.arrive.ingest import ROWS_PER_INSERT, ingest
 from inbox.db import database, is_postgres
-from inbox.ingest import ROWS_PER_INSERT, ingest
 from inbox.models import Account, Case, Event, Message, Usage
-from inbox.runtime import Runtime
+from inbox.setup.runtime import Runtime
 from tests.factories import T0, msg
 
 WIB = timezone(timedelta(hours=7))
@@ -178,14 +178,14 @@ def test_a_batch_classified_as_one_matrix_gives_each_case_what_classifying_it_al
         rt: Runtime) -> None:
     """Ingest scores a poll's new messages together (``Classifier.classify_many``); each case
     must still get exactly the categories and intent of its own first message."""
-    from inbox.classify import Classifier
+    from inbox.understand.training import shipped_classifier
     texts = ["KTP elektronik saya hilang, bagaimana cara buat lagi?",
              "Terima kasih banyak pak, akta kelahiran anak saya sudah jadi",
              "antrian di kantor dukcapil lama sekali, dari pagi belum dipanggil",
              "Mohon info syarat pindah domisili ke Tegal",
              "ada calo minta uang 200 ribu buat KK, apa benar?",
              "halo", "Akta kematian bapak saya salah nama, mohon dibetulkan"]
-    classifier = rt.ingest_options.classifier or Classifier()
+    classifier = rt.ingest_options.classifier or shipped_classifier()
     alone = {f"t{i}": classifier.classify(text) for i, text in enumerate(texts)}
     ingest(sandbox(rt), [msg(f"m{i}", thread=f"t{i}", author=f"warga{i}", text=text,
                              at=T0 + timedelta(minutes=i), public=False)

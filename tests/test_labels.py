@@ -11,12 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from connectors.base import KINDS_OF_MESSAGE
-from inbox import workflow
 from inbox.labels import LABELS, detail_value, label, message_kind
 from inbox.models import OUTBOX_STATUSES, ROLES, STATUS_LABELS, User
-from inbox.outbox import deliver_one
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.sop.outbox import deliver_one
+from inbox.web.app import create_app
 from tests.web_helpers import login, make_case, make_users, page_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,8 +14,8 @@ import time_machine
 from flask.testing import FlaskClient
 
 from inbox.models import LoginThrottle
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.web.app import create_app
 from tests.conftest import make_runtime, write_config
 from tests.web_helpers import CSRF, PASSWORD, make_users, page_text, post_form
 

@@ -9,10 +9,11 @@ from types import SimpleNamespace
 import peewee
 import pytest
 
-from inbox.config import load_config
 from inbox.db import database
 from inbox.models import Case, Recap, SchemaMigration, User
-from inbox.runtime import MIGRATIONS, Runtime, migrate
+from inbox.setup.config import load_config
+from inbox.setup.migrations import MIGRATIONS, migrate
+from inbox.setup.runtime import Runtime
 from recap.output import record
 from tests.conftest import PG_URL, reset_database
 
@@ -103,7 +104,7 @@ def test_processes_recording_the_same_recap_at_once_leave_one_row_per_file(rt: R
 def test_migration_11_gives_an_older_webhook_table_its_unique_spool_name(rt: Runtime) -> None:
     """A webhook_delivery table made by migration 10 before the spool existed, holding a row."""
     from inbox.models import WebhookDelivery
-    from inbox.runtime import _migration_11
+    from inbox.setup.migrations import _migration_11
 
     class OldDelivery(peewee.Model):
         received_at = peewee.DateTimeField()

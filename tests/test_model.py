@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 
 import main
-from inbox import workflow
-from inbox.classify import CATEGORIES, INTENTS, Classifier, normalise
-from inbox.model import MODEL_FILE, TrainedModel, char_wb_ngrams, data_hash, model_text, word_ngrams
-from inbox import training
-from inbox.runtime import Runtime
-from inbox.training import (SHIPPED_SET, held_back_split, load_or_train, office_examples,
-                            parse_weekly, read_examples, retrain, shipped_model, train)
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.understand import training
+from inbox.understand.classify import CATEGORIES, INTENTS, Classifier, normalise
+from inbox.understand.model import MODEL_FILE, TrainedModel, char_wb_ngrams, data_hash, model_text, word_ngrams
+from inbox.understand.training import (SHIPPED_SET, held_back_split, load_or_train, office_examples,
+                                       parse_weekly, read_examples, retrain, shipped_classifier,
+                                       shipped_model, train)
 from tests.workflow_helpers import make_users, open_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,13 +94,13 @@ def test_a_missing_or_broken_model_file_is_trained_and_saved_rather_than_failing
 
 
 def test_the_hybrid_gives_probabilities_and_flags_the_uncertain() -> None:
-    result = Classifier().classify("ktp saya sudah 3 bulan belum jadi")
+    result = shipped_classifier().classify("ktp saya sudah 3 bulan belum jadi")
     assert result.categories == ("ktp_el", "antrean_pelayanan") and result.intent == "complaint"
     assert set(result.confidence) == {"ktp_el", "antrean_pelayanan", "intent"}
     assert all(0.5 <= p <= 1 for p in result.confidence.values())
-    thanks = Classifier().classify("terima kasih banyak min 🙏")
+    thanks = shipped_classifier().classify("terima kasih banyak min 🙏")
     assert thanks.intent == "thanks" and thanks.dismissable
-    assert not Classifier().classify("ktp saya hilang").dismissable
+    assert not shipped_classifier().classify("ktp saya hilang").dismissable
     # rules alone: no probabilities, nothing uncertain, and a rules-only thanks may be dismissed
     rules = Classifier(model=None).classify("terima kasih banyak min")
     assert rules.confidence == {} and rules.uncertain == () and rules.dismissable
@@ -253,7 +254,7 @@ def test_the_weekly_retrain_time_is_read_in_english_or_indonesian(text: str, par
 
 
 def test_the_daemon_retrains_weekly_only_when_configured(rt: Runtime) -> None:
-    from inbox.daemon import Daemon
+    from inbox.run.daemon import Daemon
     daemon = Daemon(rt)
     daemon.schedule_jobs()
     assert rt.config.schedule["retrain"] == ""
@@ -269,11 +270,11 @@ def test_the_daemon_retrains_weekly_only_when_configured(rt: Runtime) -> None:
 def test_the_daemon_reads_the_model_and_the_holidays_before_its_first_poll(rt: Runtime) -> None:
     """Read inside the first poll's transaction, they would hold the write lock meanwhile."""
     from inbox import sla
-    from inbox.daemon import Daemon
     from inbox.models import utcnow
+    from inbox.run.daemon import Daemon
     sla._holidays.cache_clear()
     classifier = rt.ingest_options.classifier
-    assert isinstance(classifier._model, Path)       # not read yet
+    assert callable(classifier._model)               # not read yet: the loader it was handed
     Daemon(rt).warm_up()
     assert isinstance(classifier._model, TrainedModel)
     assert (rt.data_dir / MODEL_FILE).exists()
@@ -292,7 +293,7 @@ def test_a_bad_retrain_time_is_named_by_check_config(tmp_path: Path, capsys) -> 
 
 
 def test_the_admin_page_shows_the_models_date_and_figures(rt: Runtime) -> None:
-    from inbox.web import create_app
+    from inbox.web.app import create_app
     from tests.web_helpers import login, make_users as web_users, page_text
     users = web_users()
     client = create_app(rt, testing=True).test_client()

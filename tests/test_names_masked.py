@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from inbox.ingest import ingest
+from inbox.arrive.ingest import ingest
 from inbox.models import Account, Case, Template
-from inbox.runtime import Runtime
-from inbox.web import create_app
-from inbox import workflow
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.web.app import create_app
 from main import main
 from tests.factories import InboundMessage, msg
 from tests.web_helpers import login, make_users, page_text

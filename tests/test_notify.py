@@ -10,10 +10,10 @@ import pytest
 
 from connectors.base import ConnectorError, PollResult
 from connectors.items import SetAsideItem
-from inbox import workflow
-from inbox.daemon import Daemon
 from inbox.models import BackupRun, Case, Notification, User
-from inbox.notify_outbox import queue_reminders
+from inbox.notify.sending import queue_reminders
+from inbox.run.daemon import Daemon
+from inbox.sop import workflow
 from recap.make import make_daily_recap
 from tests.factories import T0, ScriptedConnector
 from tests.notify_helpers import BASE, TEAM, World, address, at, sink_cert, world  # noqa: F401
@@ -168,8 +168,8 @@ def test_the_daily_recap_is_announced_to_the_complaint_team(world: World) -> Non
 
 
 def test_a_failed_backup_and_a_stale_one_tell_the_superusers(world: World, tmp_path: Path) -> None:
-    from inbox.backup import BackupError
-    from inbox.backup_schedule import run_backup
+    from inbox.records.backup import BackupError
+    from inbox.records.schedule import run_backup
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     with at(T0):

@@ -19,7 +19,7 @@ from tests.workflow_helpers import open_case
 
 @pytest.fixture
 def live(tmp_path: Path, sink_cert, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, Any]]:
-    from inbox.web.serve import WebServer
+    from inbox.cli.serve import WebServer
     monkeypatch.setenv("ADUAN_TEST_NOTIFY_PASSWORD", SMTP_PASSWORD)
     # Real time in a browser test: quiet hours off so the hour the suite runs at does not matter.
     world = make_world(tmp_path, *sink_cert, extra="quiet_hours = false")

@@ -11,11 +11,12 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inbox import notify, workflow
+from inbox.leases import MAX_ATTEMPTS
 from inbox.models import Case, Notification
-from inbox.outbox import MAX_ATTEMPTS
+from inbox.notify import notices as notify
 from inbox.sla import WIB
-from inbox.web import create_app
+from inbox.sop import workflow
+from inbox.web.app import create_app
 from tests.notify_helpers import World, address, at, sink_cert, world  # noqa: F401
 from tests.web_helpers import login, page_text
 from tests.workflow_helpers import PASSWORD, open_case

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from inbox import notify
-from inbox.daemon import Daemon
 from inbox.db import atomic_write
 from inbox.models import Notification
-from inbox.notify_outbox import deliver_next
+from inbox.notify import notices as notify
+from inbox.notify.sending import deliver_next
+from inbox.run.daemon import Daemon
 from tests.conftest import make_runtime, write_config
 from tests.mailservers import PASSWORD
 from tests.notify_helpers import notify_config, sink_cert  # noqa: F401
@@ -55,11 +55,11 @@ def subjects(sink) -> collections.Counter[str]:
 SENDER = """
 import os, signal, sys
 sys.path.insert(0, {repo!r})
-from inbox.config import load_config
+from inbox.leases import claim_next
 from inbox.models import Notification
-from inbox.notify_channels import channel
-from inbox.outbox import claim_next
-from inbox.runtime import Runtime
+from inbox.notify.channels import channel
+from inbox.setup.config import load_config
+from inbox.setup.runtime import Runtime
 rt = Runtime(load_config({config!r}))
 worker = "{{}}:{{}}:dead01".format(__import__("socket").gethostname(), os.getpid())
 row = claim_next(worker, model=Notification)

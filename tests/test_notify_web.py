@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from inbox.models import NotificationPreference
-from inbox.web import create_app
+from inbox.web.app import create_app
 from tests.conftest import make_runtime, write_config
 from tests.web_helpers import csrf_token, login, make_users, page_text
 

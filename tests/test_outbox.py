@@ -11,11 +11,12 @@ import time_machine
 
 from connectors.base import ConnectorError
 from connectors.sandbox import SandboxConnector, read_sandbox_replies
-from inbox import workflow
-from inbox.ingest import ingest
+from inbox.arrive.ingest import ingest
+from inbox.leases import LEASE, MAX_ATTEMPTS, claim_next
 from inbox.models import Account, Case, Event, Message, Outbox, User
-from inbox.outbox import LEASE, MAX_ATTEMPTS, claim_next, deliver_one
-from inbox.runtime import Runtime
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.sop.outbox import deliver_one
 from tests.factories import T0, msg
 from tests.workflow_helpers import (FakeConnector, case_in_status, fresh, make_users, open_case,
                                     runtime_with, use_connector)

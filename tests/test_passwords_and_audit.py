@@ -12,8 +12,8 @@ import pytest
 
 from inbox.models import Event, User
 from inbox.passwords import password_problem
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.web.app import create_app
 from main import main
 from tests.web_helpers import PASSWORD, login, make_users, page_text, post_form
 

@@ -48,9 +48,9 @@ from connectors.graph import OVERLAP, parse_time
 from connectors.instagram import InstagramConnector
 from connectors.items import UNKNOWN_AUTHOR, item_id
 from connectors.x import DM_STEADY_PAGE, XConnector
-from inbox.daemon import Daemon
 from inbox.models import Account, Message, SetAside
-from inbox.runtime import Runtime
+from inbox.run.daemon import Daemon
+from inbox.setup.runtime import Runtime
 from tests.conftest import SANDBOX, make_runtime, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,11 +7,11 @@ import re
 
 from flask import Flask
 
-from inbox import workflow
-from inbox.classify import LOW_CONFIDENCE, uncertain_of
 from inbox.models import Case, Event
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.understand.classify import LOW_CONFIDENCE, uncertain_of
+from inbox.web.app import create_app
 from tests.web_helpers import login, make_case, make_users, page_text
 
 TEXT = "KTP saya sudah 3 minggu belum jadi, antrinya panjang"

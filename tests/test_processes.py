@@ -28,8 +28,8 @@ def aduan(config: Path, *argv: str, **kwargs) -> subprocess.Popen:
 def fresh_config(tmp_path: Path, **kwargs) -> Path:
     path = write_config(tmp_path, **kwargs)
     if PG_URL:
-        from inbox.config import load_config
-        from inbox.runtime import Runtime
+        from inbox.setup.config import load_config
+        from inbox.setup.runtime import Runtime
         rt = Runtime(load_config(path))
         reset_database()
         rt.close()
@@ -103,8 +103,8 @@ def test_kill_9_during_a_large_import_then_importing_again_stores_every_message_
 
 def _stored(config: Path) -> int:
     """Messages stored so far, counted by a separate process (the importer holds no lock then)."""
-    code = ("import sys; sys.path.insert(0, %r); from inbox.config import load_config; "
-            "from inbox.runtime import Runtime; from inbox.models import Message; "
+    code = ("import sys; sys.path.insert(0, %r); from inbox.setup.config import load_config; "
+            "from inbox.setup.runtime import Runtime; from inbox.models import Message; "
             "Runtime(load_config(%r)); print(Message.select().count())") % (str(REPO), str(config))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     return int(done.stdout.strip() or 0)

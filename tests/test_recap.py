@@ -40,12 +40,13 @@ import time_machine
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from inbox import pii, workflow
-from inbox.ingest import ingest
-from inbox.classify import CATEGORY_LABELS
+from inbox import pii
+from inbox.arrive.ingest import ingest
 from inbox.models import Account, Case, Event, Recap
-from inbox.outbox import deliver_one
-from inbox.runtime import Runtime
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.sop.outbox import deliver_one
+from inbox.understand.classify import CATEGORY_LABELS
 from main import main
 from recap.daily import daily_figures
 from recap.figures import RecapError
@@ -426,7 +427,7 @@ def test_the_commands_print_the_paths_and_refuse_a_bad_date(
 
 def test_the_web_makes_lists_and_serves_the_recaps(rt: Runtime, history: History,
                                                     now: None) -> None:
-    from inbox.web import create_app
+    from inbox.web.app import create_app
     from tests.web_helpers import login, page_text, post_form
     client = create_app(rt, testing=True).test_client()
     assert login(client, "admin1").status_code == 302

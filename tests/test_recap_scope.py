@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import time_machine
 
-from inbox import workflow
 from inbox.models import Case, Recap
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.web.app import create_app
 from tests.factories import T0
 from tests.web_helpers import login, make_case, make_users, page_text, post_form
 

@@ -8,7 +8,7 @@ import time_machine
 from pypdf import PdfReader
 
 from inbox.models import Recap
-from inbox.runtime import Runtime
+from inbox.setup.runtime import Runtime
 from recap import charts
 from recap.make import make_monthly_report
 from recap.schedule import due_recaps
@@ -64,9 +64,9 @@ def test_the_trend_chart_counts_in_whole_numbers_from_zero() -> None:
 def test_the_excel_csv_opens_in_indonesian_excel_semicolons_decimal_commas_and_a_bom(
         rt: Runtime) -> None:
     import csv
-    from inbox import workflow
     from inbox.models import User
-    from inbox.outbox import deliver_one
+    from inbox.sop import workflow
+    from inbox.sop.outbox import deliver_one
     from tests.web_helpers import make_users
     make_users()
     case = make_case(rt, 1, text="Antrean KTP-el di Losari, kenapa lama sekali?", at=wib(11, 2, 9))
@@ -111,7 +111,7 @@ def test_a_recap_asked_for_on_the_command_line_names_who_asked(
 
 
 def test_an_html_recap_opens_in_the_browser_and_a_spreadsheet_downloads(rt: Runtime) -> None:
-    from inbox.web import create_app
+    from inbox.web.app import create_app
     from recap.make import make_daily_recap
     from tests.web_helpers import login, make_users, page_text
     make_users()
@@ -132,7 +132,7 @@ def test_an_html_recap_opens_in_the_browser_and_a_spreadsheet_downloads(rt: Runt
 
 
 def test_the_favicon_is_served_without_a_login(rt: Runtime) -> None:
-    from inbox.web import create_app
+    from inbox.web.app import create_app
     client = create_app(rt, testing=True).test_client()
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
@@ -156,9 +156,9 @@ def test_a_footnote_keeps_its_distance_from_the_table_above() -> None:
 
 
 def test_a_small_table_never_sits_alone_on_a_page_before_the_case_list(rt: Runtime) -> None:
-    from inbox import workflow
-    from inbox.classify import CATEGORIES
     from inbox.models import Case, User
+    from inbox.sop import workflow
+    from inbox.understand.classify import CATEGORIES
     from recap.make import make_daily_recap
     from tests.web_helpers import make_users
     make_users()

@@ -9,11 +9,11 @@ import pytest
 
 import main
 from connectors.base import AttachmentRef
-from inbox import workflow
-from inbox.ingest import ingest
+from inbox.arrive.ingest import ingest
 from inbox.models import Account, Attachment, Case, Contact, Event, Message, WebhookDelivery, utcnow
-from inbox.retention import ERASED, ERASED_DELIVERY, reduce_expired
-from inbox.runtime import Runtime
+from inbox.records.retention import ERASED, ERASED_DELIVERY, reduce_expired
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
 from recap.monthly import monthly_figures
 from tests.conftest import PG_URL
 from tests.factories import T0, msg
@@ -143,9 +143,9 @@ def test_retention_masks_closed_cases_older_than_the_period_and_keeps_the_rest(o
 
 def test_the_privacy_page_lists_unmasked_exports_and_erasures_for_superusers_only(
         office, tmp_path: Path, capsys) -> None:
-    from inbox.web import create_app
-    from tests.web_helpers import PASSWORD, login, page_text
     from inbox.models import User
+    from inbox.web.app import create_app
+    from tests.web_helpers import PASSWORD, login, page_text
     from werkzeug.security import generate_password_hash
     rt, users, _ = office
     User.update(password_hash=generate_password_hash(PASSWORD)).execute()

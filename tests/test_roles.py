@@ -13,10 +13,10 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
-from inbox import workflow
 from inbox.db import database
 from inbox.models import Account, Case, Division, Recap, User
-from inbox.runtime import Runtime
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
 from tests.conftest import PG_URL
 from tests.factories import T0
 from tests.web_helpers import PASSWORD, csrf_token, login, make_case, make_user, page_text

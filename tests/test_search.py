@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from inbox.config import load_config
+from inbox.arrive.ingest import ingest
 from inbox.db import database, is_postgres
-from inbox.ingest import ingest
 from inbox.models import (Account, Case, Contact, Message, SchemaMigration, drop_search_index,
                           utcnow)
-from inbox.runtime import MIGRATIONS, Runtime, migrate, sync_from_config
-from inbox.web import create_app, queries
+from inbox.setup.config import load_config
+from inbox.setup.migrations import MIGRATIONS, migrate
+from inbox.setup.runtime import Runtime, sync_from_config
+from inbox.web import queries
+from inbox.web.app import create_app
 from inbox.web.queries import InboxFilter, apply_filter, index_hits, page
 from tests.conftest import PG_URL, reset_database
 from tests.factories import T0, msg

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from inbox import selfservice, workflow
-from inbox.ingest import ingest
+from inbox.arrive import selfservice
+from inbox.arrive.ingest import ingest
 from inbox.models import Account, Case, Event, Message, Outbox, SurveyResponse, User
-from inbox.outbox import deliver_one
-from inbox.runtime import Runtime
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.sop.outbox import deliver_one
 from tests.factories import T0, msg
 from tests.workflow_helpers import (FakeConnector, fresh, make_users, open_case, runtime_with,
                                     use_connector)
@@ -362,7 +363,7 @@ def test_the_monthly_report_shows_the_index_by_bidang_and_the_masked_responses(
 
 def test_officers_see_every_status_check_with_the_phone_masked_and_divisions_do_not(
         crt: Runtime, clock: time_machine.Traveller) -> None:
-    from inbox.web import create_app
+    from inbox.web.app import create_app
     from tests.web_helpers import login, make_users as web_users, page_text
 
     people = web_users()
@@ -394,7 +395,7 @@ def test_the_offices_own_question_is_sent_with_the_case_number(
 
 def test_erasing_a_citizen_also_erases_the_number_a_status_answer_went_to(
         crt: Runtime, users: dict[str, User], clock: time_machine.Traveller) -> None:
-    from inbox.retention import ERASED, erase_contact
+    from inbox.records.retention import ERASED, erase_contact
 
     send(crt, "s1", "status ADU-202611-0001", author="6281234567890", thread="wa-1")
     erase_contact(crt.data_dir, "@6281234567890", users["superuser"], "permintaan warga")

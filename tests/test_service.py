@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import main
-from inbox.runtime import configure_logging
+from inbox.setup.logs import configure_logging
 
 NIK = "3329014503900003"
 

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from inbox.models import User, WebSession, utcnow
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.web.app import create_app
 from tests.conftest import make_runtime, write_config
 from tests.web_helpers import PASSWORD, login, make_users, post_form
 

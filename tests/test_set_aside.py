@@ -20,8 +20,8 @@ import main
 from connectors.base import Connector, ConnectorError, PollResult
 from connectors.items import ItemReader
 from inbox.models import Account, Case, Message, SetAside
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.web.app import create_app
 from tests.conftest import make_runtime, write_config
 from tests.web_helpers import login, make_users, page_text
 

@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from inbox import workflow
-from inbox.cli import export_case, status_data
-from inbox.config import load_config
-from inbox.ingest import ingest
+from inbox.arrive.ingest import ingest
+from inbox.cli.export import export_case
+from inbox.cli.status import status_data
 from inbox.models import Account, Case
-from inbox.outbox import deliver_one
-from inbox.runtime import Runtime
+from inbox.setup.config import load_config
+from inbox.setup.runtime import Runtime
 from inbox.sla import WorkCalendar, calendar_from_config, reply_window_closes_at
+from inbox.sop import workflow
+from inbox.sop.outbox import deliver_one
 from tests.conftest import write_config
 from tests.factories import msg
 from tests.workflow_helpers import FakeConnector, fresh, make_users, open_case, use_connector

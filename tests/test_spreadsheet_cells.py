@@ -15,8 +15,8 @@ import time_machine
 from openpyxl import load_workbook
 
 from inbox.models import Recap
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.web.app import create_app
 from main import main
 from recap.safe_cells import csv_text
 from tests.factories import T0

@@ -24,7 +24,7 @@ import main
 from connectors.base import ConnectorError, OutboundReply
 from connectors.telegram import (OTHER_POLLER, UNAUTHORIZED, UNCERTAIN, WEBHOOK_SET,
                                  TelegramConnector)
-from inbox.attachments import Downloader
+from inbox.arrive.attachments import Downloader
 from inbox.models import Account, Attachment, Case, Message, Outbox
 from tests.conftest import PG_URL, reset_database, write_config
 
@@ -203,8 +203,8 @@ def test_a_timeout_after_the_reply_left_is_uncertain(api):
 def aduan(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     path = write_config(tmp_path, accounts=ACCOUNT)
     if PG_URL:
-        from inbox.config import load_config
-        from inbox.runtime import Runtime
+        from inbox.setup.config import load_config
+        from inbox.setup.runtime import Runtime
         Runtime(load_config(path))
         reset_database()
 
@@ -232,8 +232,8 @@ def test_aduan_poll_stores_every_message_once_downloads_the_photo_and_answers_in
         cases = {c.thread_id: c for c in Case.select()}
         assert set(cases) == {DEWI, "5123456702", GROUP}
 
-        from inbox.config import load_config
-        from inbox.runtime import Runtime
+        from inbox.setup.config import load_config
+        from inbox.setup.runtime import Runtime
         rt = Runtime(load_config(aduan.path))
         with responses.RequestsMock() as mock:
             mock.get(f"{API}/getFile", json=fixture("get_file.json"))

@@ -17,11 +17,11 @@ import time_machine
 
 from connectors.base import ConnectorError, OutboundReply
 from connectors.facebook import FacebookConnector
-from inbox import workflow
 from inbox.models import Case, Outbox
-from inbox.outbox import SETTLE_AFTER, deliver_next, deliver_one
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.sop.outbox import SETTLE_AFTER, deliver_next, deliver_one
+from inbox.web.app import create_app
 from tests.factories import T0
 from tests.web_helpers import login, make_case, make_users, page_text
 from tests.workflow_helpers import FakeConnector, use_connector

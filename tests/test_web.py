@@ -19,10 +19,10 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
-from inbox import workflow
 from inbox.models import Case, CaseCategory, Outbox, Recap, Template, User
-from inbox.runtime import Runtime
-from inbox.web import SECURITY_HEADERS, secret_key
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.web.app import SECURITY_HEADERS, secret_key
 from tests.factories import T0
 from tests.web_helpers import PASSWORD, csrf_token, login, make_case, page_text, post_form
 
@@ -466,7 +466,7 @@ def test_a_secret_key_is_made_once_and_kept_private(rt: Runtime) -> None:
 
 
 def test_start_in_thread_serves_and_prints_the_address(rt: Runtime) -> None:
-    from inbox.web.serve import start_in_thread
+    from inbox.cli.serve import start_in_thread
 
     class Ctx:
         lines: list[str] = []

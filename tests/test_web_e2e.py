@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from inbox.daemon import Daemon
 from inbox.models import Case, Template, User
-from inbox.runtime import Runtime
+from inbox.run.daemon import Daemon
+from inbox.setup.runtime import Runtime
 from tests.web_helpers import PASSWORD, make_case, make_users
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,7 +34,7 @@ pytestmark = [
 
 @pytest.fixture
 def server(rt: Runtime) -> Iterator[Any]:
-    from inbox.web.serve import WebServer
+    from inbox.cli.serve import WebServer
     web = WebServer(rt, host="127.0.0.1", port=0).start()
     yield web
     web.close()
@@ -96,7 +96,7 @@ def complaints(limit: int) -> list[Case]:
 
 def test_the_sop_runs_end_to_end_in_the_browser(rt: Runtime, server: Any, browser: Any,
                                                  tmp_path: Path) -> None:
-    from inbox.outbox import deliver_one
+    from inbox.sop.outbox import deliver_one
     outcome = Daemon(rt).poll_account("sandbox")
     assert outcome.ok, outcome.error
     make_users()
@@ -211,7 +211,7 @@ def test_a_newcomers_walk_through_the_browser(rt: Runtime, server: Any, browser:
     """Issue 19 in the browser: rows on screen at 1366x768 (10), Indonesian labels on the case
     page (3), no useless "send anyway" box under privacy "block" (2), the deactivated user's
     message (7), and the superuser check box next to its label (10)."""
-    from inbox.outbox import deliver_one
+    from inbox.sop.outbox import deliver_one
     assert Daemon(rt).poll_account("sandbox").ok
     for n in range(12):  # long summaries and names, as real citizens write them
         make_case(rt, 500 + n, author=f"warga_dengan_nama_panjang_{n}",

@@ -8,8 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from inbox.models import Outbox, User
-from inbox.runtime import Runtime
-from inbox.web import create_app
+from inbox.setup.runtime import Runtime
+from inbox.web.app import create_app
 from tests.conftest import make_runtime, write_config
 from tests.web_helpers import PASSWORD, login, make_case, make_users, page_text, post_form
 
@@ -84,7 +84,7 @@ def test_a_deactivated_user_with_the_right_password_is_told_whom_to_ask(rt: Runt
 
 @pytest.mark.parametrize("q", ["@budiamin111", "budiamin111", "#budiamin111", " @BudiAmin111 "])
 def test_a_leading_at_or_hash_is_ignored_in_the_search(rt: Runtime, q: str) -> None:
-    from inbox.ingest import ingest
+    from inbox.arrive.ingest import ingest
     from inbox.models import Account, Case
     from tests.factories import msg
     client = admin_client(rt)

@@ -19,15 +19,15 @@ import time_machine
 
 from connectors.base import ConnectorError, OutboundReply
 from connectors.whatsapp import NO_TEMPLATE, WhatsAppConnector
-from inbox import workflow
-from inbox.attachments import Downloader
-from inbox.daemon import Daemon
+from inbox.arrive import webhooks
+from inbox.arrive.attachments import Downloader
+from inbox.arrive.webhooks import rejected_total, waiting_total
 from inbox.models import Account, Attachment, Case, Event, Message, Outbox, SetAside, WebhookDelivery
-from inbox.outbox import deliver_one
-from inbox.runtime import Runtime
-from inbox.web import create_app
-from inbox import webhooks
-from inbox.webhooks import rejected_total, waiting_total
+from inbox.run.daemon import Daemon
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.sop.outbox import deliver_one
+from inbox.web.app import create_app
 from tests.conftest import PG_URL, make_runtime, write_config
 from tests.web_helpers import login, make_users, page_text
 
@@ -205,8 +205,8 @@ def test_a_crash_between_the_200_and_the_ingest_loses_nothing(rt, client, tmp_pa
     import sys
     raw = body("text")
     script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
-              "from inbox.config import load_config\nfrom inbox.runtime import Runtime\n"
-              "from inbox import webhooks\nimport os, signal\n"
+              "from inbox.setup.config import load_config\nfrom inbox.setup.runtime import Runtime\n"
+              "from inbox.arrive import webhooks\nimport os, signal\n"
               f"rt = Runtime(load_config({str(tmp_path / 'config.toml')!r}))\n"
               f"webhooks.store(rt, {raw!r})\nos.kill(os.getpid(), signal.SIGKILL)\n")
     killed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
@@ -347,7 +347,7 @@ def test_statuses_are_recorded_once_and_a_failed_one_returns_the_case_to_the_adm
 
 def test_aduan_webhook_check_talks_to_the_running_server_like_meta(rt, tmp_path, capsys):
     import main
-    from inbox.web.serve import start_in_thread
+    from inbox.cli.serve import start_in_thread
 
     class Ctx:
         def print(self, *parts: object) -> None:

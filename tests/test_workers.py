@@ -62,10 +62,10 @@ def queue_replies(config_path: Path) -> dict[int, str]:
     """Before any worker starts: the schema, the accounts and 1,000 answers waiting to be sent
     (on cases opened by ingest from messages of each account, moved to ``replying`` as
     ``workflow.reply`` leaves them). Returns outbox id -> account name."""
-    from inbox.config import load_config
-    from inbox.ingest import ingest
+    from inbox.arrive.ingest import ingest
     from inbox.models import Account, Case, Outbox, User, utcnow
-    from inbox.runtime import Runtime, setup
+    from inbox.setup.config import load_config
+    from inbox.setup.runtime import Runtime, setup
 
     config = load_config(config_path)
     rt = Runtime(config)
@@ -104,8 +104,8 @@ class Progress:
     """Reads the shared database from the test process while the workers run."""
 
     def __init__(self, config: Path) -> None:
-        from inbox.config import load_config
-        from inbox.runtime import Runtime
+        from inbox.setup.config import load_config
+        from inbox.setup.runtime import Runtime
         self.rt = Runtime(load_config(config))
 
     def replies(self) -> collections.Counter[str]:

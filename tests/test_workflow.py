@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from inbox import workflow
-from inbox.ingest import ingest
+from inbox.arrive.ingest import ingest
 from inbox.models import STATUS_LABELS, Account, Case, CaseCategory, Event, Outbox, Template, User
-from inbox.outbox import deliver_one
-from inbox.runtime import Runtime
-from inbox.workflow import WorkflowError
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.sop.outbox import deliver_one
+from inbox.sop.workflow import WorkflowError
 from tests.factories import msg
 from tests.workflow_helpers import (NIK, ROLE_KEYS, FakeConnector, case_in_status, fresh,
                                     make_users, open_case, runtime_with, use_connector)
@@ -19,7 +19,7 @@ from tests.workflow_helpers import (NIK, ROLE_KEYS, FakeConnector, case_in_statu
 STATUSES = tuple(STATUS_LABELS)
 EVERY = set(STATUSES)
 
-# The SOP, written out independently of inbox.workflow.RULES: action -> role -> statuses.
+# The SOP, written out independently of inbox.sop.workflow.RULES: action -> role -> statuses.
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "reply": {"admin": {"new"}, "group_admin": {"escalated"}, "superuser": {"new", "escalated"}},
     "escalate": {"admin": {"new"}, "superuser": {"new"}},

@@ -9,9 +9,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
-from inbox.ingest import ingest
+from inbox.arrive.ingest import ingest
 from inbox.models import Account, Case, Division, User
-from inbox.runtime import Runtime, create_user
+from inbox.setup.runtime import Runtime, create_user
 from tests.factories import T0, msg
 
 PASSWORD = "kata-sandi-uji-123"

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 from werkzeug.security import generate_password_hash
 
 from connectors.base import Connector, ConnectorError, OutboundReply
-from inbox import workflow
-from inbox.ingest import ingest
+from inbox.arrive.ingest import ingest
 from inbox.models import Account, Case, Division, Outbox, User
-from inbox.outbox import deliver_one
-from inbox.runtime import Runtime
+from inbox.setup.runtime import Runtime
+from inbox.sop import workflow
+from inbox.sop.outbox import deliver_one
 from tests.conftest import make_runtime, write_config
 from tests.factories import T0, msg
 

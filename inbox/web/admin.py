@@ -9,10 +9,10 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from werkzeug.security import generate_password_hash
 
 from inbox.models import ROLES, Division, Event, LoginThrottle, Template, User, utcnow
-from inbox.runtime import create_user
+from inbox.setup.runtime import create_user
 from inbox.web import sessions
-from inbox.web.params import as_id
 from inbox.web.auth import password_problem, roles_required
+from inbox.web.params import as_id
 
 bp = Blueprint("admin", __name__, url_prefix="/kelola")
 
@@ -123,7 +123,7 @@ def audit() -> str:
 @bp.route("/cek-status")
 @roles_required("admin", "group_admin", "supervisor")
 def status_checks() -> str:
-    """The citizens' automatic status checks (inbox.selfservice), newest first: who asked
+    """The citizens' automatic status checks (inbox.arrive.selfservice), newest first: who asked
     about which number and what they were told, also those that belong to no case."""
     from inbox.models import Case, Contact, Outbox
     events = list(Event.select().where(Event.action == "status_check")
@@ -232,8 +232,8 @@ def classifier_model() -> Any:
     from datetime import datetime
 
     from inbox.dates import format_datetime_id
-    from inbox.model import MODEL_FILE, TrainedModel
-    from inbox.web import runtime
+    from inbox.understand.model import MODEL_FILE, TrainedModel
+    from inbox.web.current import runtime
     rt = runtime()
     path = rt.data_dir / MODEL_FILE
     meta, problem, trained = {}, None, None

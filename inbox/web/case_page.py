@@ -11,17 +11,18 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from inbox import pii, workflow
-from inbox.classify import INTENT_LABELS
+from inbox import pii
 from inbox.models import (Case, Division, Event, Message, Outbox, Template, User, utcnow)
-from inbox.web import runtime
+from inbox.sop import workflow
+from inbox.understand.classify import INTENT_LABELS
 from inbox.web.auth import login_required
-from inbox.web.params import as_id
 from inbox.web.cases import category_choices
-from inbox.web.files import thread_attachments
+from inbox.web.current import runtime
 from inbox.web.display import (KIND_LABELS, OUTBOX_LABELS, PURPOSE_LABELS, channel_label,
                                division_names, event_line, handles_case, reply_window, sla_clock,
                                unsure)
+from inbox.web.files import thread_attachments
+from inbox.web.params import as_id
 
 bp = Blueprint("case", __name__)
 

@@ -7,12 +7,13 @@ from typing import Any
 import peewee as pw
 from flask import Blueprint, abort, g, jsonify, render_template, request, url_for
 
-from inbox import workflow
-from inbox.classify import CATEGORY_LABELS
 from inbox.labels import label
 from inbox.models import Account, Case, Division, Event, Outbox, utcnow
-from inbox.web import home, runtime
+from inbox.sop import workflow
+from inbox.understand.classify import CATEGORY_LABELS
+from inbox.web import home
 from inbox.web.auth import login_required, roles_required
+from inbox.web.current import runtime
 from inbox.web.display import channel_label, due_badge, unsure
 from inbox.web.params import id_param
 from inbox.web.queries import InboxFilter, apply_filter, newer_than, page, queue_counts

@@ -8,12 +8,12 @@ from typing import Any
 import peewee as pw
 from flask import Blueprint, g, render_template
 
-from inbox.backup_schedule import backup_health
+from inbox.arrive.setaside import counts as set_aside_counts
 from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
-from inbox.setaside import counts as set_aside_counts
-from inbox.workflow import division_scoped, visible_cases
-from inbox.web import runtime
+from inbox.records.schedule import backup_health
+from inbox.sop.workflow import division_scoped, visible_cases
 from inbox.web.auth import login_required
+from inbox.web.current import runtime
 from inbox.web.display import CHANNEL_LABELS
 from inbox.web.home import sees_office_health, waiting_statuses_shown
 from inbox.web.queries import day_bounds, status_counts
@@ -110,14 +110,14 @@ def notification_problems(now: datetime) -> list[Any]:
     """Failed or uncertain notifications, for superusers and admins (whose work they are)."""
     if not (g.user.is_superuser or g.user.role == "admin"):
         return []
-    from inbox.notify_outbox import problems
+    from inbox.notify.sending import problems
     return problems(now=now)
 
 
 def webhook_health() -> dict[str, int] | None:
     """Deliveries refused for a bad signature, and those waiting or failed, when any exist."""
+    from inbox.arrive.webhooks import rejected_total, waiting_total
     from inbox.models import WebhookDelivery
-    from inbox.webhooks import rejected_total, waiting_total
     counts = {"pending": waiting_total(runtime()),
               "failed": WebhookDelivery.select().where(WebhookDelivery.status == "failed").count(),
               "rejected": rejected_total()}

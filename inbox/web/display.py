@@ -1,7 +1,7 @@
 """How a case reads on screen: the SLA clock, the reply window, event lines, channel names.
 
 Pure functions of their arguments (plus the calendar), so they are tested without a browser.
-Only wording lives here; the rules themselves are in inbox.workflow and inbox.sla.
+Only wording lives here; the rules themselves are in inbox.sop.workflow and inbox.sla.
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 
 from connectors.facebook import HUMAN_AGENT_WINDOW
 from inbox import pii
-from inbox.classify import uncertain_of
 from inbox.dates import format_datetime_id
 from inbox.labels import LABELS, detail_value, label
 from inbox.models import Case, Division, Event, User
 from inbox.sla import WorkCalendar
+from inbox.understand.classify import uncertain_of
 
 META_KINDS = ("facebook", "instagram")  # private replies allowed up to 7 days by a person
 # The tables live in inbox.labels (one place for every Indonesian word of an internal name);
@@ -109,7 +109,7 @@ def reply_window(case: Case, now: datetime, tz: Any) -> Clock | None:
 
 
 def _whatsapp_template(case: Case) -> str:
-    from inbox.web import runtime  # late: display helpers are also used outside a request
+    from inbox.web.current import runtime  # late: display helpers are also used outside a request
     account = runtime().config.accounts.get(case.account.name)
     return str(account.options.get("template_name") or "") if account else ""
 

@@ -12,12 +12,13 @@ from typing import Any
 
 from flask import Blueprint, abort, g, render_template, send_file
 
-from inbox import pii, workflow
-from inbox.attachments import INLINE_TYPES, absolute_path
+from inbox import pii
+from inbox.arrive.attachments import INLINE_TYPES, absolute_path
+from inbox.arrive.setaside import recent
 from inbox.models import ATTACHMENT_STATES, Attachment, Case, Message, SetAside
-from inbox.setaside import recent
-from inbox.web import runtime
+from inbox.sop import workflow
 from inbox.web.auth import login_required, roles_required
+from inbox.web.current import runtime
 from inbox.web.display import handles_case
 
 bp = Blueprint("files", __name__)

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from flask import url_for
 
-from inbox import workflow
 from inbox.labels import label
 from inbox.models import OPEN_STATUSES, User
+from inbox.sop import workflow
 from inbox.web.queries import OPEN
 
 #: The status filter value of the list behind the header's count ("/?status=menunggu").

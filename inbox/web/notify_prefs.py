@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from inbox import notify, pii
+from inbox import pii
 from inbox.models import NotificationPreference, User, utcnow
-from inbox.notify_channels import configured_channels
-from inbox.web import runtime
+from inbox.notify import notices as notify
+from inbox.notify.channels import configured_channels
 from inbox.web.auth import login_required
+from inbox.web.current import runtime
 
 bp = Blueprint("notify", __name__)
 

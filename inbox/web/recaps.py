@@ -12,9 +12,9 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from inbox.dates import format_month_id
 from inbox.labels import LABELS
 from inbox.models import Recap, utcnow
-from inbox.web import runtime
+from inbox.sop.workflow import division_scoped
 from inbox.web.auth import login_required, roles_required
-from inbox.workflow import division_scoped
+from inbox.web.current import runtime
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,8 @@ def make_daily() -> Any:
     except ValueError:
         flash("Tanggal tidak valid.", "error")
         return redirect(url_for("recaps.index"))
-    from recap.make import make_daily_recap
     from recap.figures import RecapError
+    from recap.make import make_daily_recap
     try:
         paths = make_daily_recap(runtime(), day, actor=g.user)
     except RecapError as exc:  # a day not yet begun

@@ -3,14 +3,14 @@
 GET is Meta's subscription handshake (``hub.verify_token`` compared in constant time). POST must
 be JSON, at most 1 MB, and signed (``X-Hub-Signature-256`` over the raw bytes, checked before
 anything is parsed); a missing or wrong signature is 403 and counted for the dashboard. A good
-delivery is stored (a row, or on SQLite a spool file) and answered 200 at once; the daemon ingests it (``inbox.webhooks``).
+delivery is stored (a row, or on SQLite a spool file) and answered 200 at once; the daemon ingests it (``inbox.arrive.webhooks``).
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from inbox import webhooks
-from inbox.web import runtime
+from inbox.arrive import webhooks
+from inbox.web.current import runtime
 
 bp = Blueprint("webhooks", __name__)
 

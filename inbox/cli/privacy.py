@@ -1,0 +1,39 @@
+"""``aduan privacy erase``: one citizen's personal data erased on a lawful request (UU PDP),
+by a superuser, audited (``inbox.records.retention``)."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from inbox.cli.common import UserError, user_by_name
+from inbox.records.retention import erase_contact
+
+
+def cmd_erase(args: Any, ctx: Any) -> int:
+    """Erase one citizen's personal data on a lawful request (superuser; audited)."""
+    rt = ctx.runtime()
+    user = user_by_name(args.as_user)
+    if not user.is_superuser:
+        raise UserError("hanya superuser yang boleh menghapus data pribadi warga", exit_code=1)
+    if not args.reason.strip():
+        raise UserError("--reason wajib diisi: dasar permintaan penghapusan (mis. nomor surat)")
+    report = erase_contact(rt.data_dir, args.contact, user, args.reason)
+    if not report.contacts:
+        raise UserError(f"tidak ada warga dengan akun {args.contact!r}; periksa penulisan "
+                        "nama akunnya (dengan atau tanpa @)", exit_code=1)
+    ctx.print(f"data pribadi dihapus: {report.contacts} kontak, {report.cases} pengaduan, "
+              f"{report.messages} pesan, {report.attachments} berkas lampiran; nomor pengaduan, "
+              "waktu dan jumlah untuk laporan tetap ada")
+    ctx.print("cadangan yang dibuat sebelum ini masih memuat datanya sampai terhapus oleh rotasi")
+    return 0
+
+
+def register(sub: Any, add: Any) -> None:
+    privacy = sub.add_parser("privacy", help="personal data: erasure on request (UU PDP)")
+    actions = privacy.add_subparsers(dest="privacy_command", metavar="ACTION")
+    p = actions.add_parser("erase", help="erase one citizen's personal data")
+    p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--contact", required=True, help="the citizen's handle on the platform")
+    p.add_argument("--as", dest="as_user", required=True, help="the superuser doing it")
+    p.add_argument("--reason", required=True, help="the request's basis, e.g. a letter number")
+    p.set_defaults(func=cmd_erase)

@@ -1,0 +1,119 @@
+"""Serving the web inbox with waitress (pure Python, the same on Windows and Linux).
+
+``start_in_thread`` runs it next to the daemon (``aduan run``); ``aduan serve`` runs it alone
+in the foreground until SIGINT/SIGTERM.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from typing import Any
+
+from waitress import wasyncore
+from waitress.server import create_server
+
+from inbox.setup.runtime import Runtime, setup
+from inbox.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+THREADS = 8
+
+
+def proxy_options(web: dict[str, Any]) -> dict[str, Any]:
+    """waitress options for ``web.trusted_proxy``: behind that reverse proxy, its
+    X-Forwarded-Proto tells the app the browser used HTTPS (for ``Secure`` cookies) and its
+    X-Forwarded-For gives the client's address (for login throttling)."""
+    proxy = web.get("trusted_proxy") or ""
+    if not proxy:
+        return {}
+    return {"trusted_proxy": proxy, "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+            "clear_untrusted_proxy_headers": True}
+
+
+class WebServer:
+    """A waitress server running in a daemon thread; ``close()`` stops it and waits."""
+
+    def __init__(self, rt: Runtime, host: str | None = None, port: int | None = None) -> None:
+        web = rt.config.web
+        self.host = host if host is not None else web["host"]
+        self.server = create_server(create_app(rt), host=self.host,
+                                    port=port if port is not None else web["port"],
+                                    threads=THREADS, ident="aduan", **proxy_options(web))
+        self.port: int = getattr(self.server, "effective_port", None) or \
+            self.server.effective_listen[0][1]
+        self.thread = threading.Thread(target=self.server.run, name="aduan-web", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> WebServer:
+        self.thread.start()
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop accepting, let running requests finish (up to ``timeout``), end the thread."""
+        server = self.server
+        server.task_dispatcher.shutdown(timeout=timeout)
+        wasyncore.close_all(getattr(server, "map", None) or server._map)
+        self.thread.join(timeout)
+
+
+def address_lines(server: WebServer) -> list[str]:
+    lines = [f"Buka {server.url} di peramban"]
+    if server.host in ("0.0.0.0", "", "::"):
+        lines.append(f"(dari komputer lain di kantor: http://ALAMAT-IP-KOMPUTER-INI:{server.port})")
+    return lines
+
+
+def start_in_thread(rt: Runtime, ctx: Any) -> WebServer:
+    """Serve the web in a daemon thread next to the daemon; prints the address to open.
+
+    Raises inbox.cli.common.UserError when the address cannot be used (port taken, bad host)."""
+    from inbox.cli.common import UserError
+    try:
+        server = WebServer(rt).start()
+    except OSError as exc:
+        web = rt.config.web
+        raise UserError(f"web: tidak dapat memakai {web['host']}:{web['port']} ({exc.strerror or exc}); "
+                        f"tutup program lain yang memakainya atau ganti [web] port di config.toml",
+                        exit_code=1) from None
+    for line in address_lines(server):
+        ctx.print(line)
+    return server
+
+
+def cmd_serve(args: argparse.Namespace, ctx: Any) -> int:
+    """The web alone, in the foreground; SIGINT/SIGTERM stop it with exit code 0."""
+    rt = ctx.runtime()
+    _, created = setup(ctx.config)
+    if created:
+        from inbox.cli.common import print_first_superuser
+        print_first_superuser(ctx, created)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %s received; stopping the web server", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    server = start_in_thread(rt, ctx)
+    try:
+        while not stop.wait(0.5):
+            if not server.thread.is_alive():
+                log.error("the web server stopped unexpectedly")
+                return 1
+    finally:
+        server.close()
+    return 0
+
+
+def register(sub: Any, add: Any) -> None:
+    """Add ``aduan serve`` to the command line."""
+    add("serve", cmd_serve, "the web inbox alone (foreground)")

@@ -1,0 +1,95 @@
+"""``aduan status [--json]``: each account's health, the cases by status, the replies that
+need a person, and the backups."""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from typing import Any
+
+import peewee
+
+from inbox.arrive.setaside import counts as set_aside_counts
+from inbox.cli.common import Context
+from inbox.dates import format_datetime_id
+from inbox.labels import label
+from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
+from inbox.records.schedule import backup_health
+from inbox.setup.runtime import Runtime
+
+
+def status_data(runtime: Runtime) -> dict[str, Any]:
+    now = utcnow()
+    today = now.astimezone(runtime.config.tz).date()  # usage is counted by the office's day
+    usage = {u.account_id: u for u in Usage.select().where(Usage.day == today)}
+    aside = set_aside_counts(runtime.config.tz, now)
+    accounts = []
+    for acc in Account.select().where(Account.name.in_(list(runtime.config.accounts))).order_by(Account.name):
+        u = usage.get(acc.id)
+        accounts.append({
+            "name": acc.name, "kind": acc.kind, "label": acc.label, "enabled": acc.enabled,
+            "last_poll_at": iso(acc.last_poll_at), "last_success_at": iso(acc.last_success_at),
+            "next_poll_at": iso(acc.next_poll_at), "last_error": acc.last_error,
+            "last_error_at": iso(acc.last_error_at), "consecutive_failures": acc.consecutive_failures,
+            "disabled_reason": acc.disabled_reason, "warning": acc.warning,
+            "usage_today": {"requests": u.requests if u else 0, "resources": u.resources if u else 0,
+                            "messages": u.messages if u else 0},
+            "set_aside": aside.get(acc.id, {"today": 0, "total": 0}),
+        })
+    by_status = {status: count for status, count in
+                 Case.select(Case.status, peewee.fn.COUNT(Case.id)).group_by(Case.status).tuples()}
+    return {
+        "generated_at": iso(now),
+        "accounts": accounts,
+        "cases": {"total": sum(by_status.values()), "by_status": by_status,
+                  "open": sum(by_status.get(s, 0) for s in OPEN_STATUSES),
+                  "overdue": Case.overdue(now).count()},
+        # replies waiting, and those that need a person: failed, or sent with no confirmation
+        "outbox": {status: count for status, count in
+                   Outbox.select(Outbox.status, peewee.fn.COUNT(Outbox.id))
+                   .where(Outbox.status != "sent").group_by(Outbox.status).tuples()},
+        "backup": backup_health(runtime.config, now),
+    }
+
+
+def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+    """Accounts' health, cases by status, overdue count."""
+    data = status_data(ctx.runtime())
+    if args.json:
+        ctx.print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    tz = ctx.config.tz
+    for acc in data["accounts"]:
+        health = ("NONAKTIF: " + acc["disabled_reason"]) if acc["disabled_reason"] else \
+            ("galat: " + acc["last_error"]) if acc["last_error"] else "sehat"
+        ctx.print(f"{acc['name']:<20} {acc['kind']:<10} terakhir {local_time(acc['last_success_at'], tz)}  {health}"
+                  f"  (hari ini {acc['usage_today']['requests']} permintaan, "
+                  f"{acc['usage_today']['resources']} item)")
+        if acc["warning"]:
+            ctx.print(f"{'':<20} peringatan: {acc['warning']}")
+        if acc["set_aside"]["total"]:
+            ctx.print(f"{'':<20} disisihkan (tidak terbaca): hari ini {acc['set_aside']['today']}, "
+                      f"total {acc['set_aside']['total']}; lihat dasbor atau jalankan aduan reprocess")
+    cases = data["cases"]
+    parts = ", ".join(f"{label('status', k).lower()} {v}" for k, v in sorted(cases["by_status"].items()))
+    ctx.print(f"pengaduan: {cases['total']} ({parts or 'belum ada'}); terlambat: {cases['overdue']}")
+    outbox = data["outbox"]
+    if outbox:
+        counts = ", ".join(f"{label('outbox', k).lower()} {v}" for k, v in sorted(outbox.items()))
+        trouble = outbox.get("failed") or outbox.get("uncertain")
+        ctx.print(f"balasan: {counts}" + ("  (periksa di halaman pengaduan)" if trouble else ""))
+    backup = data["backup"]
+    ctx.print(f"cadangan: terakhir {backup['last_good_at'] or 'belum pernah'}"
+              + (f"  PERINGATAN: {backup['warning']}" if backup["warning"] else "  (baik)"))
+    return 0
+
+
+def iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def local_time(iso_text: str | None, tz: Any) -> str:
+    """An ISO time of the ``--json`` form as an officer reads it: ``2 Des 2026 06.28 WIB``."""
+    if not iso_text:
+        return "-"
+    return format_datetime_id(datetime.fromisoformat(iso_text), tz, "d MMM y HH.mm")

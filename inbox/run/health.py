@@ -1,0 +1,69 @@
+"""The daemon's heartbeat and the health a monitor reads at ``GET /healthz`` (Uptime Kuma,
+Zabbix, a cron curl; the route is ``inbox.web.healthz``).
+
+The daemon writes its heartbeat every *interval*: the shortest poll interval of its accounts,
+at most a minute. ``/healthz`` needs no login and so says nothing personal and counts no cases:
+only ages in seconds and "ok"/"fail". It answers 503 when the database cannot be read or when
+no daemon has beaten for three of its intervals; an old backup is reported but stays 200, so a
+monitor tells "aduan is down" from "backups need a look" (the dashboard shows the latter).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import peewee
+
+from inbox.models import Heartbeat, utcnow
+from inbox.records.schedule import backup_health
+
+if TYPE_CHECKING:
+    from inbox.setup.runtime import Runtime
+
+MISSED_BEATS = 3
+MAX_INTERVAL = 60
+
+
+def heartbeat_interval(rt: Runtime) -> int:
+    intervals = [acc.poll_interval for acc in rt.config.accounts.values() if acc.enabled]
+    return max(1, min([MAX_INTERVAL, *intervals]))
+
+
+def beat(worker_id: str, interval: int, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    Heartbeat.insert(worker_id=worker_id, beat_at=now, interval_seconds=interval).on_conflict(
+        conflict_target=[Heartbeat.worker_id],
+        update={Heartbeat.beat_at: now, Heartbeat.interval_seconds: interval}).execute()
+
+
+def schedule_heartbeat(rt: Runtime, worker_id: str, scheduler: Any,
+                       guard: Callable[[Callable[[], Any]], Callable[[], Any]]) -> None:
+    interval = heartbeat_interval(rt)
+
+    def heartbeat() -> None:
+        beat(worker_id, interval)
+    guard(heartbeat)()
+    scheduler.every(interval).seconds.do(guard(heartbeat))
+
+
+def health(rt: Runtime, now: datetime | None = None) -> tuple[dict[str, Any], int]:
+    """The body and HTTP status of ``/healthz``."""
+    now = now or utcnow()
+    try:
+        newest = Heartbeat.select().order_by(Heartbeat.beat_at.desc()).first()
+        backup = backup_health(rt.config, now)
+    except peewee.DatabaseError:
+        return {"status": "fail", "database": "fail", "daemon": None, "backup": None}, 503
+    daemon: dict[str, Any] = {"status": "fail", "last_heartbeat_age_seconds": None}
+    if newest is not None:
+        age = max(0, int((now - newest.beat_at).total_seconds()))
+        daemon = {"status": "ok" if age <= MISSED_BEATS * newest.interval_seconds else "fail",
+                  "last_heartbeat_age_seconds": age, "interval_seconds": newest.interval_seconds}
+    body = {
+        "status": daemon["status"], "database": "ok", "daemon": daemon,
+        "backup": {"status": "warn" if backup["warning"] else "ok",
+                   "last_good_age_seconds": backup["last_good_age_seconds"],
+                   "last_failed": backup["last_failed_at"] is not None},
+    }
+    return body, 200 if daemon["status"] == "ok" else 503

@@ -1,0 +1,59 @@
+"""Logging for every command: lines on the console and, for the daemon, in a rotating file,
+always with personal data masked (a NIK must never reach a log)."""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+from typing import Any
+
+from inbox import pii
+
+
+class _ConsoleHandler(logging.StreamHandler):
+    """Log lines on whatever ``sys.stderr`` is when a line is written (a test's capture or the
+    console), with personal data masked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addFilter(pii.MaskingFilter())
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # always the current sys.stderr
+
+
+class _FileHandler(logging.handlers.RotatingFileHandler):
+    """``log_dir/aduan.log``, rotated at 5 MB (10 kept), with personal data masked."""
+
+    def __init__(self, log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(log_dir / "aduan.log", maxBytes=5 * 1024 * 1024, backupCount=10,
+                         encoding="utf-8")
+        self.addFilter(pii.MaskingFilter())
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+
+def configure_logging(level: int = logging.INFO, log_dir: Path | None = None) -> None:
+    """Log lines on stderr, and into ``log_dir/aduan.log`` when given, with personal data masked
+    (a NIK must never reach a log file).
+
+    Called once by ``main()`` before any command runs, so no command logs through Python's
+    default handler, which prints messages and tracebacks as they are; ``run`` and ``worker``
+    call it again with the log folder, because a service has no terminal. Calling it again
+    replaces aduan's handlers; handlers someone else added (pytest's, a service wrapper's) are
+    kept."""
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, (_ConsoleHandler, _FileHandler))]
+    root.addHandler(_ConsoleHandler())
+    if log_dir is not None:
+        root.addHandler(_FileHandler(log_dir))
+    root.setLevel(level)
+    for noisy in ("urllib3", "matplotlib", "PIL", "fontTools", "waitress.queue"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

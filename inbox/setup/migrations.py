@@ -1,0 +1,167 @@
+"""The database's numbered schema migrations, recorded in the database itself (``aduan init``
+and every command that opens the database apply the missing ones).
+
+Append a migration; never edit one that has shipped: an office's database made by an older
+release must open and migrate unchanged.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+
+import peewee
+
+from inbox.db import database
+from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, Heartbeat, LoginThrottle,
+                          Notification, NotificationPreference, Outbox, Recap, SchemaMigration,
+                          SetAside, SurveyResponse, WebhookDelivery, WebSession,
+                          drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
+
+log = logging.getLogger(__name__)
+
+
+def _migration_1(db: peewee.Database) -> None:
+    db.create_tables(MODELS, safe=True)
+
+
+def _migration_2(db: peewee.Database) -> None:
+    # Migration 1 creates the indexes the models declare today; a database made before
+    # case(status, due_at), case(status, closed_at) and case(escalated_at) were declared lacks them.
+    Case._schema.create_indexes(safe=True)
+
+
+def _migration_3(db: peewee.Database) -> None:
+    """Trigram indexes for the inbox's free-text search (``inbox.web.queries.search_condition``).
+
+    Where the database cannot have them (SQLite older than 3.34, PostgreSQL without the pg_trgm
+    extension or the right to create it) search keeps working without them, only slower; the
+    log says how to add them later."""
+    if isinstance(db, peewee.PostgresqlDatabase):
+        try:
+            with db.atomic():  # a savepoint: a refused CREATE EXTENSION must not end the migration
+                db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except peewee.DatabaseError as exc:
+            log.warning("pg_trgm is not available (%s); text search works without its index but "
+                        "reads every message. To add it, have the database owner run CREATE "
+                        "EXTENSION pg_trgm and then: %s", str(exc).strip().splitlines()[0],
+                        "; ".join(pg_search_index_sql()))
+            return
+        for statement in pg_search_index_sql():
+            db.execute_sql(statement)
+        return
+    try:
+        with db.atomic():
+            drop_search_index(db)  # a schema dropped and made again leaves the FTS tables behind
+            for statement in sqlite_search_index_sql():
+                db.execute_sql(statement)
+    except peewee.OperationalError as exc:  # no FTS5 or no trigram tokenizer (SQLite < 3.34)
+        log.warning("SQLite %s has no FTS5 trigram tokenizer (%s); text search works without "
+                    "its index but reads every message", sqlite3.sqlite_version, exc)
+
+
+def _migration_4(db: peewee.Database) -> None:
+    # Before the unique (kind, period, fmt) index, two processes making the same recap at the
+    # same moment could both add a row; keep the newest of each and let the index forbid more.
+    newest = (Recap.select(peewee.fn.MAX(Recap.id))
+              .group_by(Recap.kind, Recap.period, Recap.fmt))
+    Recap.delete().where(Recap.id.not_in(newest)).execute()
+    Recap._schema.create_indexes(safe=True)
+
+
+def _migration_5(db: peewee.Database) -> None:
+    # Items set aside by the connectors and the attachments of messages (real platform payloads).
+    db.create_tables([SetAside, Attachment], safe=True)
+
+
+def _migration_6(db: peewee.Database) -> None:
+    # Server-side web sessions (logout and password changes end them) and login throttles
+    # (growing delays per address and per name instead of a lock-out an attacker controls).
+    db.create_tables([WebSession, LoginThrottle], safe=True)
+
+
+def _migration_7(db: peewee.Database) -> None:
+    # Notifications (an outbox of their own) and each user's choice of channels and events.
+    db.create_tables([NotificationPreference, Notification], safe=True)
+
+
+def _migration_8(db: peewee.Database) -> None:
+    """Satisfaction responses, and outbox rows that answer one message rather than a case (the
+    citizen's status check, inbox.arrive.selfservice): the case becomes optional and the row carries
+    its own address. Migration 1 makes today's tables, so each change is made only if missing."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+    db.create_tables([SurveyResponse], safe=True)
+    table = Outbox._meta.table_name
+    columns = {c.name: c for c in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    steps = [migrator.add_column(table, name, peewee.CharField(max_length=length, null=True))
+             for name, length in (("thread_id", 200), ("recipient_id", 120),
+                                  ("in_reply_to", 200), ("reply_kind", 20))
+             if name not in columns]
+    if "account_id" not in columns:
+        steps.append(migrator.add_column(table, "account_id", peewee.ForeignKeyField(
+            Account, null=True, field=Account.id, on_delete="CASCADE")))
+    if not columns["case_id"].null:
+        steps.append(migrator.drop_not_null(table, "case_id"))
+    apply(*steps)
+    Outbox._schema.create_indexes(safe=True)
+
+
+def _migration_9(db: peewee.Database) -> None:
+    # The outcome of every backup run and the daemon's heartbeat (status, dashboard, /healthz).
+    db.create_tables([BackupRun, Heartbeat], safe=True)
+
+
+def _migration_10(db: peewee.Database) -> None:
+    # Webhook deliveries (WhatsApp); numbers 6-9 belong to work merged separately.
+    db.create_tables([WebhookDelivery], safe=True)
+
+
+def _migration_11(db: peewee.Database) -> None:
+    # The SQLite receiver's spool files become rows named after them (inbox.arrive.webhooks.spool).
+    # Migration 10 makes the table from today's model, column included; older ones lack it.
+    if "spool_name" not in {c.name for c in db.get_columns(WebhookDelivery._meta.table_name)}:
+        from playhouse.migrate import SchemaMigrator, migrate as apply
+        field = WebhookDelivery.spool_name
+        apply(SchemaMigrator.from_database(db).add_column(
+            WebhookDelivery._meta.table_name, "spool_name",
+            peewee.CharField(max_length=field.max_length, null=True)))
+    WebhookDelivery._schema.create_indexes(safe=True)
+
+
+#: Numbered schema migrations. Append; never edit one that has shipped.
+MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
+    (1, "initial schema", _migration_1),
+    (2, "indexes for the overdue and dashboard queries", _migration_2),
+    (3, "text search index", _migration_3),
+    (4, "one recap row per file", _migration_4),
+    (5, "set-aside items and attachments", _migration_5),
+    (6, "web sessions and login throttles", _migration_6),
+    (7, "notifications and notification preferences", _migration_7),
+    (8, "satisfaction responses and status-check answers", _migration_8),
+    (9, "backup runs and the daemon's heartbeat", _migration_9),
+    (10, "webhook deliveries", _migration_10),
+    (11, "webhook spool names", _migration_11),
+]
+
+
+def migrate() -> list[str]:
+    """Apply the migrations not yet recorded; return their names (empty when up to date)."""
+    database.create_tables([SchemaMigration], safe=True)
+    done = {m.number for m in SchemaMigration.select(SchemaMigration.number)}
+    applied = []
+    for number, name, apply in MIGRATIONS:
+        if number in done:
+            continue
+        with database.atomic():
+            apply(database.obj)
+            SchemaMigration.insert(number=number, name=name).on_conflict_ignore().execute()
+        applied.append(f"{number:03d} {name}")
+    return applied
+
+
+def needs_migration() -> bool:
+    if not database.table_exists(SchemaMigration._meta.table_name):
+        return True
+    done = {m.number for m in SchemaMigration.select(SchemaMigration.number)}
+    return any(number not in done for number, _, _ in MIGRATIONS)
