@@ -21,6 +21,7 @@ from inbox.models import ROLES, Account, Division, User
 from inbox.setup.config import check_config
 from inbox.setup.logs import configure_logging
 from inbox.setup.runtime import Runtime, create_user, setup
+from inbox.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
             except (ValueError, TypeError) as exc:
                 rejected += 1
                 # the reason may quote the bad value, which may be a NIK
-                print(f"baris {number}: {pii.mask(str(exc))}", file=sys.stderr)
+                print(f"baris {number}: {pii.mask(one_line(str(exc)))}", file=sys.stderr)
                 continue
             batch.setdefault(name, []).append(message)
             pending += 1

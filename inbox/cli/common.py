@@ -17,6 +17,7 @@ from inbox.models import User
 from inbox.setup.config import Config, default_config_path, load_config
 from inbox.setup.migrations import migrate, needs_migration
 from inbox.setup.runtime import Runtime
+from inbox.text import terminal_text
 
 
 class UserError(Exception):
@@ -57,7 +58,9 @@ class Context:
         return self._runtime
 
     def print(self, *parts: Any) -> None:
-        print(*parts, file=self.out)
+        """Print ``parts`` cleaned of terminal sequences and control characters: they quote
+        citizens' texts and names, which must not clear or retitle the officer's console."""
+        print(*(terminal_text(p) if isinstance(p, str) else p for p in parts), file=self.out)
 
     def close(self) -> None:
         if self._runtime is not None:

@@ -14,6 +14,7 @@ from inbox.cli.common import Context, UserError
 from inbox.db import DatabaseError
 from inbox.setup.config import ConfigError
 from inbox.setup.logs import configure_logging
+from inbox.text import one_line
 
 # The long-running commands report their progress; a one-shot command logs only what went wrong
 # (its results are printed), as before.
@@ -34,11 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args, ctx) or 0)
     except (UserError, ConfigError, DatabaseError) as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+        print(f"aduan: {one_line(str(exc))}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except peewee.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"aduan: database.url: database tidak dapat dipakai: {first}", file=sys.stderr)
+        print(f"aduan: database.url: database tidak dapat dipakai: {one_line(first)}",
+              file=sys.stderr)
         return 2
     except PermissionError as exc:
         print(f"aduan: {exc.filename}: izin ditolak", file=sys.stderr)
