@@ -41,7 +41,7 @@ def cmd_check_config(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
     """Create or migrate the database, sync config, create the first superuser."""
-    ctx.runtime(migrate_schema=False)
+    ctx.runtime(migrate_schema=False, create=True)
     applied, created = setup(ctx.config)
     for name in applied:
         ctx.print(f"migrasi diterapkan: {name}")
@@ -54,8 +54,8 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon alone: poll accounts, deliver replies, make recaps."""
     from inbox.run.daemon import Daemon
+    runtime = ctx.runtime()  # before the log folder: no folder for a database that is not there
     configure_logging(log_dir=ctx.config.data_dir / "logs")
-    runtime = ctx.runtime()
     setup(ctx.config)
     return Daemon(runtime).run()
 
@@ -159,8 +159,8 @@ def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon (and the web, when installed) together: the normal way to run one office."""
     from inbox.run.daemon import Daemon
+    runtime = ctx.runtime(create=True)  # the first start makes the database, and says so
     configure_logging(log_dir=ctx.config.data_dir / "logs")
-    runtime = ctx.runtime()
     _, created = setup(ctx.config)
     if created:
         print_first_superuser(ctx, created)

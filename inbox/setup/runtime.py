@@ -63,10 +63,12 @@ class IngestOptions:
 class Runtime:
     """The loaded config with its database open and its connectors at hand."""
 
-    def __init__(self, config: Config, session_factory: Callable[[], requests.Session] | None = None
-                 ) -> None:
+    def __init__(self, config: Config, session_factory: Callable[[], requests.Session] | None = None,
+                 create: bool = True) -> None:
+        """Open the configured database; with ``create`` false a SQLite file that does not exist
+        is refused (``inbox.db.open_database``) instead of made."""
         self.config = config
-        self.db = open_database(config.database["url"], config.base_dir)
+        self.db = open_database(config.database["url"], config.base_dir, create=create)
         self.calendar: WorkCalendar = calendar_from_config(config)
         self.ingest_options = IngestOptions.from_config(config)
         self._session_factory = session_factory
