@@ -19,6 +19,7 @@ from inbox.text import one_line
 # The long-running commands report their progress; a one-shot command logs only what went wrong
 # (its results are printed), as before.
 CHATTY = {"run", "worker", "serve"}
+PRIVATE_UMASK = 0o077
 log = logging.getLogger("aduan")
 
 
@@ -32,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     # phone numbers (Python's default handler would print them raw).
     configure_logging(logging.INFO if args.command in CHATTY else logging.WARNING)
     ctx = Context(args)
+    # Everything a command makes (the database and its -wal, backups, KTP photos, logs, recaps,
+    # exports) is for this user only: 0600 files, 0700 folders. Restored afterwards, so a
+    # program that calls main() keeps its own.
+    umask = os.umask(PRIVATE_UMASK)
     try:
         return int(args.func(args, ctx) or 0)
     except (UserError, ConfigError, DatabaseError) as exc:
@@ -57,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         ctx.close()
+        os.umask(umask)
 
 
 def cli() -> None:

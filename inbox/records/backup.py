@@ -86,8 +86,7 @@ def sqlite_path(url: str, config: Config) -> Path:
 
 
 def backup_folder(config: Config, out: str | None = None) -> Path:
-    folder = out or config.backup["folder"]
-    return (config.base_dir / folder).resolve() if folder else config.data_dir / "backups"
+    return (config.base_dir / out).resolve() if out else config.backup_dir
 
 
 # --- taking the copy ------------------------------------------------------------------------
