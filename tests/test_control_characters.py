@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -31,14 +30,13 @@ from inbox.web.app import create_app
 from main import main
 from recap.make import make_daily_recap, make_monthly_report
 from tests.factories import T0, InboundMessage, msg
+from tests.test_console_logging import _restore_root_logger  # noqa: F401 (autouse fixture)
 from tests.web_helpers import login, make_users, post_form
 
 C0 = "".join(chr(c) for c in range(0x20))
 C1 = "".join(chr(c) for c in range(0x7F, 0xA0))  # DEL and the C1 controls
 ANSI = ["\x1b[2J", "\x1b[31;1m", "\x1b[0m", "\x1b]0;judul palsu\x07", "\x1b]8;;http://x.example\x1b\\",
         "\x9b2J", "\x9d0;judul\x9c", "\x1bc", "\x1b(B", "\x1b[?25l", "\x1bP1$r\x1b\\"]
-#: Anything a cleaned text may still hold below U+00A0: line feed, carriage return, tab.
-LEFT_OVER = re.compile(r"[^\n\r\t\x20-\x7e\xa0-\U0010ffff]|[\ud800-\udfff\ufffe\uffff]")
 
 
 def _no_controls(text: str, allowed: str = "\n\r\t") -> bool:
@@ -163,15 +161,6 @@ def test_the_web_makes_the_recaps_of_that_day(rt: Runtime) -> None:
 
 # --- the console and the log -----------------------------------------------------------------
 
-@pytest.fixture
-def _restore_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 def test_the_console_commands_print_no_terminal_sequence(rt: Runtime, tmp_path: Path,
                                                          capsys) -> None:
     _hostile_day(rt)
@@ -190,8 +179,8 @@ def test_the_console_commands_print_no_terminal_sequence(rt: Runtime, tmp_path: 
     assert len(listing.splitlines()) == 6  # one line per case: no line break from a name
 
 
-def test_the_log_lines_carry_no_terminal_sequence(tmp_path: Path, capsys,
-                                                  _restore_root_logger: None) -> None:
+def test_the_log_lines_carry_no_terminal_sequence(tmp_path: Path, capsys) -> None:
+    # _restore_root_logger (autouse, imported) puts the root logger's handlers back afterwards.
     configure_logging(log_dir=tmp_path / "logs")
     logging.getLogger("aduan.test").warning("pesan %s", "aneh\x1b[2J\x1b]0;judul\x07\r\x00 NIK "
                                             "3329015708900003")

@@ -79,7 +79,7 @@ def office(rt: Runtime) -> Runtime:
     process_all(rt)
     data = msg("sb-1", author="budi", public=False, text=f"NIK {NIK}, HP {PHONE}, surel {EMAIL}",
                thread=f"dm-{CITIZEN}").to_dict()
-    data.update(author_name=f"Budi Santoso 0813 2755 1122", author_handle=f"@budi_{NIK}")
+    data.update(author_name="Budi Santoso 0813 2755 1122", author_handle=f"@budi_{NIK}")
     ingest(Account.get(Account.name == "sandbox"), [InboundMessage.from_dict(data)], None,
            rt.ingest_options)
     case = Case.get(Case.thread_id == f"dm-{CITIZEN}")
