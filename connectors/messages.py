@@ -12,8 +12,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors.items import SetAsideItem
+from inbox.text import storable
 
 KINDS_OF_MESSAGE = ("mention", "comment", "dm", "post")
+#: The texts of a message: made storable (``inbox.text.storable``) however the platform sent them.
+TEXT_FIELDS = ("external_id", "thread_id", "author_id", "author_handle", "author_name", "text",
+               "permalink", "in_reply_to", "case_reference")
 ATTACHMENT_KINDS = ("image", "video", "audio", "file", "sticker")
 
 
@@ -69,6 +73,12 @@ class InboundMessage:
     case_reference: str | None = None
 
     def __post_init__(self) -> None:
+        # A NUL or a lone surrogate ("\\ud83d" is valid JSON) cannot be stored: one such message
+        # would fail its whole batch on every poll.
+        for name in TEXT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str) and value != (safe := storable(value)):
+                object.__setattr__(self, name, safe)
         if not self.external_id:
             raise ValueError("external_id is empty")
         if not self.thread_id:

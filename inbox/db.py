@@ -39,19 +39,53 @@ def resolve_sqlite_path(url: str, base_dir: Path) -> str:
     return prefix + str((base_dir / path).resolve())
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` names no lasting database, in one sentence naming the key; else None.
+
+    An empty or in-memory SQLite path would run, migrate and hand out a superuser password,
+    and lose everything at exit. ``sqlite://data/aduan.db`` (two slashes) is read as the host
+    ``data`` and the file ``aduan.db``: the path loses its first part."""
+    if not url.startswith("sqlite:"):
+        return None
+    if not url.startswith("sqlite:///"):
+        rest = url[len("sqlite:"):].lstrip("/")
+        if rest in ("", ":memory:"):
+            return MEMORY_PROBLEM.format(url=url)
+        return (f"database.url: {url!r} perlu tiga garis miring sesudah 'sqlite:' "
+                f"(sqlite:///{rest}, relatif terhadap folder config.toml; jalur lengkap: "
+                "sqlite:////opt/aduan/data/aduan.db atau sqlite:///C:/aduan/data/aduan.db), "
+                "sebab dengan dua garis miring bagian pertama jalurnya hilang")
+    if url[len("sqlite:///"):].strip() in ("", ":memory:"):
+        return MEMORY_PROBLEM.format(url=url)
+    return None
+
+
+MEMORY_PROBLEM = ("database.url: {url!r} adalah database di memori yang hilang seluruhnya saat aduan "
+                  "berhenti; tulis jalur berkasnya, misalnya sqlite:///data/aduan.db")
+
+
+def sqlite_file(url: str, base_dir: Path | None = None) -> Path | None:
+    """The database file a SQLite ``url`` names (absolute once ``base_dir`` is given); None for
+    another kind of database or a URL :func:`url_problem` refuses."""
+    if base_dir is not None:
+        url = resolve_sqlite_path(url, base_dir)
+    if url_problem(url) is not None or not url.startswith("sqlite:///"):
+        return None
+    return Path(url[len("sqlite:///"):])
+
+
 def sqlite_path_problem(url: str, base_dir: Path | None = None) -> str | None:
     """Why the SQLite file of ``url`` cannot be used, in one sentence naming the key; else None.
 
-    Its folder must exist and be writable, or be creatable (its nearest existing parent
-    writable: ``data/`` is made on the first run); an existing file must be writable."""
+    The URL must name a file (:func:`url_problem`). Its folder must exist and be writable, or
+    be creatable (its nearest existing parent writable: ``data/`` is made by ``aduan init``);
+    an existing file must be writable."""
     if base_dir is not None:
         url = resolve_sqlite_path(url, base_dir)
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///"):]
-    if path in ("", ":memory:"):
-        return None
-    file = Path(path)
+    problem = url_problem(url)
+    if problem or not url.startswith("sqlite:///"):
+        return problem
+    file = Path(url[len("sqlite:///"):])
     if file.exists():
         if file.is_dir():
             return f"database.url: {file} is a folder, not a database file"
@@ -78,24 +112,47 @@ def sqlite_path_problem(url: str, base_dir: Path | None = None) -> str | None:
     return None
 
 
-def open_database(url: str, base_dir: Path | None = None) -> peewee.Database:
+def create_sqlite_file(file: Path) -> None:
+    """Make a new, empty database file readable by its owner only (0600), and each missing folder
+    above it 0700: the file holds citizens' NIKs. SQLite gives its ``-wal`` and ``-shm`` files
+    the same mode as the database file."""
+    missing = []
+    folder = file.parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    try:
+        for folder in reversed(missing):
+            folder.mkdir(mode=0o700)
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process made it first
+    except OSError as exc:
+        raise DatabaseError(f"database.url: {file} cannot be created ({exc.strerror}); change "
+                            "the path of the database file") from None
+
+
+def open_database(url: str, base_dir: Path | None = None, create: bool = True) -> peewee.Database:
     """Connect the proxy to ``url`` and return the real database object.
 
-    Raises DatabaseError with one sentence when the URL is unusable."""
+    With ``create`` false a SQLite file that does not exist yet is refused rather than made
+    (only ``aduan init`` and the first ``aduan run`` make one: a typo in the path must not
+    silently start an empty database). Raises DatabaseError with one sentence when the URL is
+    unusable."""
     if base_dir is not None:
         url = resolve_sqlite_path(url, base_dir)
     if url.startswith("sqlite:"):
-        path = url[len("sqlite:///"):]
-        if path and path != ":memory:":
-            problem = sqlite_path_problem(url)
-            if problem:
-                raise DatabaseError(problem)
-            try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise DatabaseError(f"database.url: folder {Path(path).parent} cannot be created "
-                                    f"({exc.strerror}); change the path of the database file") from None
-        db = peewee.SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, timeout=10)
+        problem = sqlite_path_problem(url)
+        if problem:
+            raise DatabaseError(problem)
+        file = Path(url[len("sqlite:///"):])
+        if not file.exists():
+            if not create:
+                raise DatabaseError(
+                    f"database.url: {file} belum ada; jalankan `aduan init` untuk membuat database "
+                    "baru, atau perbaiki database.url bila database kantor ada di tempat lain")
+            create_sqlite_file(file)
+        db = peewee.SqliteDatabase(str(file), pragmas=SQLITE_PRAGMAS, timeout=10)
     elif url.startswith(("postgres://", "postgresql://")):
         try:
             import psycopg2  # noqa: F401

@@ -12,6 +12,7 @@ from typing import Any
 import peewee as pw
 
 from inbox.db import database
+from inbox.text import storable
 
 # Case statuses (DESIGN.md state machine) with the labels officers read.
 STATUS_LABELS: dict[str, str] = {
@@ -64,7 +65,12 @@ class JSONField(pw.TextField):
     """JSON kept as text: portable between SQLite and PostgreSQL."""
 
     def db_value(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if value is None:
+            return None
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        # A lone surrogate from a platform's JSON cannot be encoded as UTF-8; escaped, it is
+        # plain ASCII and reads back the same. (json.dumps escapes NUL itself.)
+        return text if storable(text) == text else json.dumps(value, sort_keys=True)
 
     def python_value(self, value: str | None) -> Any:
         return None if value is None else json.loads(value)

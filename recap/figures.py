@@ -36,6 +36,7 @@ from inbox import pii
 from inbox.db import database
 from inbox.models import CLOSED_STATUSES, OPEN_STATUSES, Account, Case, Division, Event, utcnow
 from inbox.sla import WorkCalendar
+from inbox.text import clean_text
 
 #: Office hours for "working hours" (jam kerja): from this time to the calendar's end of day.
 OFFICE_OPENS = time(7, 30)
@@ -52,8 +53,10 @@ class RecapError(ValueError):
 
 @lru_cache(maxsize=100_000)
 def clean(text: str) -> str:
-    """Personal data masked: every text that reaches a recap file passes through here."""
-    return pii.mask(text)
+    """Every text that reaches a recap file passes through here: control characters and
+    terminal sequences removed (``inbox.text``), then personal data masked. Cleaning comes
+    first, so a NIK split by a NUL is joined again and masked."""
+    return pii.mask(clean_text(text))
 
 
 @dataclass(frozen=True)

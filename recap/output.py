@@ -1,10 +1,11 @@
 """Writing a recap's files and recording them (the ``Recap`` rows the web lists).
 
 Files go to ``<data_dir>/recaps`` unless another folder is given. Each file is written under a
-temporary name and renamed into place, so the web never serves half a PDF. A file inside the
-data directory gets a ``Recap`` row (path relative to the data directory, so the folder can
+temporary name and renamed into place, so the web never serves half a PDF. A file inside that
+recap folder gets a ``Recap`` row (path relative to the data directory, so the folder can
 move); making the same recap again replaces its row. A file written elsewhere (``--out``) is
-not listed, because the web only serves files from the data directory.
+not listed, because the web serves files from the recap folder only (and the backup carries
+that folder).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ FILE_NAMES = {"csv_excel": "{stem}-excel.csv"}
 
 def recaps_dir(rt: Runtime, out_dir: Path | str | None) -> Path:
     folder = Path(out_dir) if out_dir is not None else Path(rt.data_dir) / "recaps"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
 
@@ -55,13 +56,14 @@ def write_files(rt: Runtime, doc: Document, writers: dict[str, Writer],
 def record(rt: Runtime, doc: Document, paths: list[Path], actor: User | None,
            formats: list[str] | None = None) -> None:
     """One ``Recap`` row per file; ``formats`` name them (default: the file's suffix)."""
-    root = Path(rt.data_dir).resolve()
+    data_dir = Path(rt.data_dir).resolve()
+    root = (data_dir / "recaps").resolve()
     with atomic_write():
         for i, path in enumerate(paths):
             resolved = path.resolve()
             if not resolved.is_relative_to(root):
                 continue
-            stored = resolved.relative_to(root).as_posix()
+            stored = resolved.relative_to(data_dir).as_posix()
             fmt = formats[i] if formats else path.suffix.lstrip(".")
             fields: dict[str, Any] = {"kind": doc.kind, "period": doc.period_key, "fmt": fmt,
                                       "path": stored, "created_at": utcnow(), "created_by": actor}

@@ -19,6 +19,7 @@ import matplotlib
 from fontTools.ttLib import TTFont
 from fpdf import FPDF, FontFace
 
+from inbox.text import clean_text
 from recap.document import Chart, Cover, Document, Table, text
 from recap.figures import clean
 
@@ -74,8 +75,9 @@ class RecapPDF(FPDF):
         self.set_creator("aduan")
 
     def normalize_text(self, text: str) -> str:
-        """Every text fpdf2 draws passes here: make it drawable with the embedded font."""
-        return super().normalize_text(printable(text))
+        """Every text fpdf2 draws passes here: cleaned of control characters (tabs become
+        spaces: the font has no glyph for them) and made drawable with the embedded font."""
+        return super().normalize_text(printable(clean_text(text, tabs=False)))
 
     def footer(self) -> None:
         self.set_y(-12)

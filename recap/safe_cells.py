@@ -20,11 +20,15 @@ from xml.sax.saxutils import escape
 
 from openpyxl.cell import WriteOnlyCell
 
+from inbox.text import clean_text
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_text(value: str) -> str:
-    """``value`` for a CSV field: prefixed with ``'`` when a spreadsheet would evaluate it."""
+    """``value`` for a CSV field: cleaned, and prefixed with ``'`` when a spreadsheet would
+    evaluate it."""
+    value = clean_text(value)
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
@@ -34,8 +38,8 @@ def csv_value(value: Any) -> Any:
 
 
 def xlsx_text_cell(ws: Any, value: str) -> WriteOnlyCell:
-    """A write-only cell holding ``value`` as text, even when it begins with ``=``."""
-    cell = WriteOnlyCell(ws, value=value)
+    """A write-only cell holding ``value`` (cleaned) as text, even when it begins with ``=``."""
+    cell = WriteOnlyCell(ws, value=clean_text(value))
     # openpyxl's value setter typed "=..." as a formula ('f'); 's' is written as an inline
     # string, so Excel shows the characters and evaluates nothing.
     cell.data_type = "s"
@@ -48,6 +52,6 @@ def xlsx_cell(ws: Any, value: Any) -> Any:
 
 
 def xlsx_inline_string_xml(ref: str, value: str) -> str:
-    """A SpreadsheetML ``<c>`` element holding ``value`` (already XML-legal) as text."""
-    return (f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}'
+    """A SpreadsheetML ``<c>`` element holding ``value`` (cleaned, escaped) as text."""
+    return (f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(clean_text(value))}'
             f"</t></is></c>")

@@ -4,7 +4,7 @@ A month of 20,000 cases is half a million cells; openpyxl spends about 15 µs on
 object, its style, an element for the XML writer), which made the workbook take 8 of the
 report's 14 seconds. So openpyxl writes the workbook as usual, with the data sheet's title and
 header, and the rows are then added to that sheet's XML here: numbers as numbers, texts as
-inline strings (masked, escaped, stripped of the control characters XML forbids), times as
+inline strings (masked, escaped, cleaned of control characters by ``recap.safe_cells``), times as
 Excel serial numbers with a date style that openpyxl itself registered. The file stays a plain
 workbook that Excel, LibreOffice and openpyxl read like any other.
 """
@@ -28,7 +28,6 @@ from recap.safe_cells import xlsx_inline_string_xml
 DATE_FORMAT = "dd-mm-yyyy hh:mm"
 EXCEL_EPOCH = datetime(1899, 12, 30)
 ONE_DAY = timedelta(days=1)
-ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -52,7 +51,7 @@ def rows_xml(rows: Sequence[Sequence[Any]], first_row: int, style: int) -> Itera
                 continue
             ref = f"{letter}{number}"
             if isinstance(value, str):
-                parts.append(xlsx_inline_string_xml(ref, ILLEGAL.sub("", clean(value))))
+                parts.append(xlsx_inline_string_xml(ref, clean(value)))
             elif isinstance(value, datetime):
                 serial = (value.replace(tzinfo=None) - EXCEL_EPOCH) / ONE_DAY
                 parts.append(f'<c r="{ref}" s="{style}"><v>{serial!r}</v></c>')

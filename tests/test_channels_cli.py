@@ -107,8 +107,8 @@ def from_meta(name: str) -> dict[str, Any]:
 def fresh_config(tmp_path: Path, accounts: str) -> Path:
     """A config on an empty database (PostgreSQL tables dropped first)."""
     path = write_config(tmp_path, accounts=accounts)
+    Runtime(load_config(path)).close()  # an empty database file, as `aduan init` leaves it
     if PG_URL:
-        Runtime(load_config(path))
         reset_database()
     return path
 

@@ -21,11 +21,12 @@ def run(config_path: Path, *argv: str) -> int:
 
 @pytest.fixture
 def cfg(config_path: Path) -> Path:
-    """A config whose database is empty (PostgreSQL tables dropped first)."""
+    """A config whose database is empty (PostgreSQL tables dropped first; on SQLite an empty
+    file, as only `aduan init` and `aduan run` make one)."""
+    from inbox.setup.config import load_config
+    from inbox.setup.runtime import Runtime
+    Runtime(load_config(config_path))
     if PG_URL:
-        from inbox.setup.config import load_config
-        from inbox.setup.runtime import Runtime
-        Runtime(load_config(config_path))
         reset_database()
     return config_path
 

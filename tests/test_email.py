@@ -313,8 +313,8 @@ def test_a_wrong_password_stops_the_account_with_a_plain_reason(
     dovecot, sink = servers
     path = write_config(tmp_path, accounts=account(dovecot, sink).replace(
         'password = "sandi-rahasia-uji"', 'password = "salah"'))
+    Runtime(load_config(path))  # the database file; the commands below migrate it
     if PG_URL:
-        Runtime(load_config(path))
         reset_database()
     capsys.readouterr()
     main.main(["--config", str(path), "poll"])

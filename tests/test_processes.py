@@ -26,13 +26,13 @@ def aduan(config: Path, *argv: str, **kwargs) -> subprocess.Popen:
 
 
 def fresh_config(tmp_path: Path, **kwargs) -> Path:
+    from inbox.setup.config import load_config
+    from inbox.setup.runtime import Runtime
     path = write_config(tmp_path, **kwargs)
+    rt = Runtime(load_config(path))  # an empty database file, as `aduan init` leaves it
     if PG_URL:
-        from inbox.setup.config import load_config
-        from inbox.setup.runtime import Runtime
-        rt = Runtime(load_config(path))
         reset_database()
-        rt.close()
+    rt.close()
     return path
 
 

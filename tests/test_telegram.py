@@ -201,11 +201,11 @@ def test_a_timeout_after_the_reply_left_is_uncertain(api):
 
 @pytest.fixture
 def aduan(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from inbox.setup.config import load_config
+    from inbox.setup.runtime import Runtime
     path = write_config(tmp_path, accounts=ACCOUNT)
+    Runtime(load_config(path))  # the database file; the commands below migrate it
     if PG_URL:
-        from inbox.setup.config import load_config
-        from inbox.setup.runtime import Runtime
-        Runtime(load_config(path))
         reset_database()
 
     def run(*argv: str) -> tuple[int, str, str]:

@@ -18,6 +18,7 @@ from inbox.dates import format_datetime_id
 from inbox.labels import LABELS, detail_value, label
 from inbox.models import STATUS_LABELS, Case, Event, Message, Outbox, Template, User, utcnow
 from inbox.sop import workflow
+from inbox.text import one_line
 
 
 def _error(message: str) -> Exception:
@@ -91,8 +92,8 @@ def cmd_list(args: argparse.Namespace, ctx: Any) -> int:
         row = case_summary(case, now)
         due = format_datetime_id(case.due_at, tz, "d MMM y HH.mm") if case.due_at else "-"
         late = " TERLAMBAT" if row["overdue"] else ""
-        ctx.print(f"{row['reference']}  {row['status_label']:<26} {row['contact']:<20} "
-                  f"batas {due}{late}  {row['summary'][:60]}")
+        ctx.print(f"{row['reference']}  {row['status_label']:<26} {one_line(row['contact']):<20} "
+                  f"batas {due}{late}  {one_line(row['summary'])[:60]}")
     if not cases:
         ctx.print("tidak ada pengaduan")
     return 0

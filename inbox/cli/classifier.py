@@ -12,6 +12,7 @@ from inbox import pii
 from inbox.cli.common import UserError
 from inbox.labels import CATEGORY_LABELS, INTENT_LABELS
 from inbox.setup.config import check_config
+from inbox.text import one_line, terminal_text
 from inbox.understand.classify import Classifier, normalise
 from inbox.understand.training import office_classifier, print_report, retrain, shipped_classifier
 
@@ -100,7 +101,7 @@ def classify_command(texts: list[str], as_json: bool, out: TextIO,
     for text in texts:
         data = explain(text, classifier)
         if as_json:
-            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+            out.write(terminal_text(json.dumps(data, ensure_ascii=False)) + "\n")
             continue
         evidence, conf, unsure = data["evidence"], data["confidence"], set(data["uncertain"])
         cats = ", ".join(f"{CATEGORY_LABELS[c]} ({', '.join(dict.fromkeys(evidence[c])) or '-'})"
@@ -109,7 +110,7 @@ def classify_command(texts: list[str], as_json: bool, out: TextIO,
         why = ", ".join(dict.fromkeys(evidence.get("intent", [])))
         personal = ", ".join(f"{pii.KIND_LABELS[p['kind']]} {p['masked']}"
                              for p in data["personal_data"]) or "tidak ada"
-        out.write(f"Pesan       : {data['text'][:120]}\n"
+        out.write(f"Pesan       : {one_line(data['text'])[:120]}\n"
                   f"Kategori    : {cats}\n"
                   f"Jenis pesan : {INTENT_LABELS[data['intent']]}" + (f" ({why})" if why else "")
                   + _percent(conf.get("intent")) + (" perlu dicek" if "intent" in unsure else "") + "\n"

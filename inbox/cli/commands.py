@@ -21,6 +21,7 @@ from inbox.models import ROLES, Account, Division, User
 from inbox.setup.config import check_config
 from inbox.setup.logs import configure_logging
 from inbox.setup.runtime import Runtime, create_user, setup
+from inbox.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def cmd_check_config(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
     """Create or migrate the database, sync config, create the first superuser."""
-    ctx.runtime(migrate_schema=False)
+    ctx.runtime(migrate_schema=False, create=True)
     applied, created = setup(ctx.config)
     for name in applied:
         ctx.print(f"migrasi diterapkan: {name}")
@@ -53,8 +54,8 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon alone: poll accounts, deliver replies, make recaps."""
     from inbox.run.daemon import Daemon
+    runtime = ctx.runtime()  # before the log folder: no folder for a database that is not there
     configure_logging(log_dir=ctx.config.data_dir / "logs")
-    runtime = ctx.runtime()
     setup(ctx.config)
     return Daemon(runtime).run()
 
@@ -118,7 +119,7 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
             except (ValueError, TypeError) as exc:
                 rejected += 1
                 # the reason may quote the bad value, which may be a NIK
-                print(f"baris {number}: {pii.mask(str(exc))}", file=sys.stderr)
+                print(f"baris {number}: {pii.mask(one_line(str(exc)))}", file=sys.stderr)
                 continue
             batch.setdefault(name, []).append(message)
             pending += 1
@@ -158,8 +159,8 @@ def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon (and the web, when installed) together: the normal way to run one office."""
     from inbox.run.daemon import Daemon
+    runtime = ctx.runtime(create=True)  # the first start makes the database, and says so
     configure_logging(log_dir=ctx.config.data_dir / "logs")
-    runtime = ctx.runtime()
     _, created = setup(ctx.config)
     if created:
         print_first_superuser(ctx, created)

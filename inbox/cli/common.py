@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from inbox.db import sqlite_file
 from inbox.models import User
 from inbox.setup.config import Config, default_config_path, load_config
 from inbox.setup.migrations import migrate, needs_migration
 from inbox.setup.runtime import Runtime
+from inbox.text import terminal_text
 
 
 class UserError(Exception):
@@ -48,16 +50,26 @@ class Context:
             self._config = load_config(self.config_path)
         return self._config
 
-    def runtime(self, migrate_schema: bool = True) -> Runtime:
-        """The runtime with the database open and its schema up to date."""
+    def runtime(self, migrate_schema: bool = True, create: bool = False) -> Runtime:
+        """The runtime with the database open and its schema up to date.
+
+        Only ``aduan init`` and ``aduan run`` pass ``create``: every other command refuses a
+        SQLite file that does not exist rather than starting an empty database (or a folder
+        tree) where a typo in ``database.url`` points. A file made here is named in one line."""
         if self._runtime is None:
-            self._runtime = Runtime(self.config)
+            new = sqlite_file(self.config.database["url"], self.config.base_dir) if create else None
+            new = new if new is not None and not new.exists() else None
+            self._runtime = Runtime(self.config, create=create)
+            if new is not None:
+                self.print(f"database baru dibuat: {new}")
             if migrate_schema and needs_migration():
                 migrate()
         return self._runtime
 
     def print(self, *parts: Any) -> None:
-        print(*parts, file=self.out)
+        """Print ``parts`` cleaned of terminal sequences and control characters: they quote
+        citizens' texts and names, which must not clear or retitle the officer's console."""
+        print(*(terminal_text(p) if isinstance(p, str) else p for p in parts), file=self.out)
 
     def close(self) -> None:
         if self._runtime is not None:

@@ -1,10 +1,30 @@
 """``aduan export``: every case with its messages and events, as JSONL or CSV (for Excel with
-Indonesian settings too), personal data masked unless a superuser proves who they are."""
+Indonesian settings too), personal data masked unless a superuser proves who they are.
+
+Masking walks the whole record (:func:`masked`), so a field added later is masked without
+anyone remembering to: every string goes through ``pii.mask`` (NIK, KK, phone, e-mail, in texts,
+names, handles, event details) except under the keys of ``PLAIN_KEYS`` (codes, states, times,
+officers' user names: nothing a citizen wrote). The platform's identifiers (``IDENTIFIER_KEYS``:
+a WhatsApp thread id *is* the phone number, a WhatsApp message id carries it in base64, a
+Telegram chat id is the person's account) become pseudonyms, the same for the same id within
+one installation (an HMAC under the web's secret key), so a thread can still be followed
+through the export without naming anyone. A new field that holds no personal data and must
+stay readable is added to ``PLAIN_KEYS``; one that holds an id, to ``IDENTIFIER_KEYS``.
+
+Text reaches the file cleaned of control characters and terminal sequences (``inbox.text``):
+CSV through ``recap.safe_cells``, JSONL by escaping what JSON leaves raw (DEL, C1, lone
+surrogates) as ``\\uXXXX``, which loses nothing.
+"""
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import hmac
 import json
+import re
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.security import check_password_hash
@@ -16,13 +36,64 @@ from inbox.models import Case, Event, Message, utcnow
 from recap.safe_cells import csv_value
 
 
-def export_case(case: Case, unmasked: bool = False) -> dict[str, Any]:
-    clean = (lambda t: t) if unmasked else pii.mask
+#: Keys whose strings hold no personal data: kept as they are in a masked export.
+PLAIN_KEYS = frozenset({
+    "reference", "status", "account", "channel", "division", "categories", "categories_auto",
+    "intent", "dismiss_reason", "opened_at", "due_at", "first_response_at", "escalated_at",
+    "division_answered_at", "answered_at", "recapped_on", "direction", "kind", "created_at",
+    "author", "at", "actor", "action", "purpose", "format", "day", "intent_before",
+    "intent_after"})
+#: Keys holding a platform's id of a person, a thread or a message: pseudonyms when masked.
+IDENTIFIER_KEYS = frozenset({"thread_id", "external_id", "in_reply_to", "platform_id"})
+#: What json.dumps(ensure_ascii=False) leaves raw and a terminal or a UTF-8 file cannot take.
+JSON_RAW = re.compile(r"[\x7f-\x9f\ud800-\udfff]")
+
+
+def pseudonym(key: bytes) -> Callable[[str], str]:
+    """The same short pseudonym for the same id under ``key`` (no id can be recovered from it,
+    nor found by hashing every phone number without the key)."""
+    def of(value: str) -> str:
+        return "id-" + hmac.new(key, value.encode("utf-8", "surrogatepass"),
+                                hashlib.sha256).hexdigest()[:16]
+    return of
+
+
+def masked(value: Any, alias: Callable[[str], str], key: str | None = None) -> Any:
+    """``value`` with every string masked (see the module docstring), walked through lists and
+    dictionaries; numbers, booleans and None unchanged."""
+    if isinstance(value, str):
+        if key in PLAIN_KEYS:
+            return value
+        return alias(value) if key in IDENTIFIER_KEYS and value else pii.mask(value)
+    if isinstance(value, dict):
+        return {k: masked(v, alias, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v, alias, key) for v in value]
+    return value
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One JSONL line; DEL, C1 controls and lone surrogates escaped like JSON escapes C0."""
+    line = json.dumps(record, ensure_ascii=False)
+    return JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", line) + "\n"
+
+
+def export_case(case: Case, unmasked: bool = False, alias: Callable[[str], str] | None = None
+                ) -> dict[str, Any]:
+    """The case as exported; masked (:func:`masked`) unless ``unmasked``. ``alias`` makes the
+    identifiers' pseudonyms (default: a key of this call alone)."""
+    record = case_record(case)
+    if unmasked:
+        return record
+    return masked(record, alias or pseudonym(secrets.token_bytes(32)))
+
+
+def case_record(case: Case) -> dict[str, Any]:
     now = utcnow()
     return {
         "reference": case.reference, "status": case.status, "account": case.account.name,
         "channel": case.account.kind, "public": case.public, "thread_id": case.thread_id,
-        "contact": {"handle": clean(case.contact.handle or ""), "name": clean(case.contact.name or "")},
+        "contact": {"handle": case.contact.handle or "", "name": case.contact.name or ""},
         "division": case.division.code if case.division_id else None,
         "categories": case.effective_categories, "categories_auto": case.categories,
         "intent": case.effective_intent, "personal_data": case.personal_data,
@@ -33,11 +104,11 @@ def export_case(case: Case, unmasked: bool = False) -> dict[str, Any]:
         "answered_late": bool(case.answered_at and case.due_at and case.answered_at > case.due_at),
         "recapped_on": case.recapped_on.isoformat() if case.recapped_on else None,
         "messages": [{"external_id": m.external_id, "direction": m.direction, "kind": m.kind,
-                      "public": m.public, "text": clean(m.text), "created_at": iso(m.created_at),
+                      "public": m.public, "text": m.text, "created_at": iso(m.created_at),
                       "author": m.author.username if m.author_id else None}
                      for m in case.messages.order_by(Message.created_at, Message.id)],
         "events": [{"at": iso(e.at), "actor": e.actor_name, "action": e.action,
-                    "detail": json.loads(clean(json.dumps(e.detail, ensure_ascii=False)))}
+                    "detail": e.detail or {}}
                    for e in case.events.order_by(Event.at, Event.id)],
     }
 
@@ -59,6 +130,9 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
             raise UserError("kata sandi superuser salah; ekspor tanpa penyamaran dibatalkan", 1)
         Event.record("export_unmasked", actor=user, format=args.format)
         unmasked = True
+    from inbox.web.app import secret_key
+    secret = hashlib.sha256(b"aduan export pseudonyms\0" + secret_key(ctx.runtime()).encode()).digest()
+    alias = pseudonym(secret)
     excel = args.format == "csv-excel"  # Excel with Indonesian settings: ";" and a BOM
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else ctx.out
     try:
@@ -67,7 +141,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
         cases = Case.select().order_by(Case.id)
         if args.format == "jsonl":
             for case in cases.iterator():
-                out.write(json.dumps(export_case(case, unmasked), ensure_ascii=False) + "\n")
+                out.write(json_line(export_case(case, unmasked, alias)))
         else:
             columns = ["reference", "status", "account", "channel", "public", "division",
                        "categories", "intent", "personal_data", "dismiss_reason", "opened_at",
@@ -78,7 +152,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
                                     delimiter=";" if excel else ",")
             writer.writeheader()
             for case in cases.iterator():
-                row = export_case(case, unmasked)
+                row = export_case(case, unmasked, alias)
                 row["categories"] = " ".join(row["categories"])
                 row["first_message"] = row["messages"][0]["text"] if row["messages"] else ""
                 row["messages"] = len(row["messages"])

@@ -14,10 +14,12 @@ from inbox.cli.common import Context, UserError
 from inbox.db import DatabaseError
 from inbox.setup.config import ConfigError
 from inbox.setup.logs import configure_logging
+from inbox.text import one_line
 
 # The long-running commands report their progress; a one-shot command logs only what went wrong
 # (its results are printed), as before.
 CHATTY = {"run", "worker", "serve"}
+PRIVATE_UMASK = 0o077
 log = logging.getLogger("aduan")
 
 
@@ -31,14 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     # phone numbers (Python's default handler would print them raw).
     configure_logging(logging.INFO if args.command in CHATTY else logging.WARNING)
     ctx = Context(args)
+    # Everything a command makes (the database and its -wal, backups, KTP photos, logs, recaps,
+    # exports) is for this user only: 0600 files, 0700 folders. Restored afterwards, so a
+    # program that calls main() keeps its own.
+    umask = os.umask(PRIVATE_UMASK)
     try:
         return int(args.func(args, ctx) or 0)
     except (UserError, ConfigError, DatabaseError) as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+        print(f"aduan: {one_line(str(exc))}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except peewee.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"aduan: database.url: database tidak dapat dipakai: {first}", file=sys.stderr)
+        print(f"aduan: database.url: database tidak dapat dipakai: {one_line(first)}",
+              file=sys.stderr)
         return 2
     except PermissionError as exc:
         print(f"aduan: {exc.filename}: izin ditolak", file=sys.stderr)
@@ -55,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         ctx.close()
+        os.umask(umask)
 
 
 def cli() -> None:

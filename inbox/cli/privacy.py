@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from inbox.cli.common import UserError, user_by_name
-from inbox.records.retention import erase_contact
+from inbox.records.retention import erase_contact, find_contacts
 
 
 def cmd_erase(args: Any, ctx: Any) -> int:
@@ -17,10 +17,19 @@ def cmd_erase(args: Any, ctx: Any) -> int:
         raise UserError("hanya superuser yang boleh menghapus data pribadi warga", exit_code=1)
     if not args.reason.strip():
         raise UserError("--reason wajib diisi: dasar permintaan penghapusan (mis. nomor surat)")
-    report = erase_contact(rt.data_dir, args.contact, user, args.reason)
-    if not report.contacts:
-        raise UserError(f"tidak ada warga dengan akun {args.contact!r}; periksa penulisan "
-                        "nama akunnya (dengan atau tanpa @)", exit_code=1)
+    channel = None if args.channel in (None, "semua") else args.channel
+    found = find_contacts(args.contact, channel)
+    if not found:
+        where = f" di kanal {channel}" if channel else ""
+        raise UserError(f"tidak ada warga dengan akun {args.contact!r}{where}; periksa penulisan "
+                        "nama akun (dengan atau tanpa @), nomor HP atau id platformnya", exit_code=1)
+    kinds = sorted({c.kind for c in found})
+    if len(kinds) > 1 and args.channel is None:
+        # The same handle or number on two platforms may be two people: erasing is for good.
+        raise UserError(f"{args.contact!r} cocok dengan warga di beberapa kanal "
+                        f"({', '.join(kinds)}); pilih satu dengan --channel KANAL, atau "
+                        "--channel semua bila memang orang yang sama", exit_code=1)
+    report = erase_contact(rt.data_dir, args.contact, user, args.reason, channel)
     ctx.print(f"data pribadi dihapus: {report.contacts} kontak, {report.cases} pengaduan, "
               f"{report.messages} pesan, {report.attachments} berkas lampiran; nomor pengaduan, "
               "waktu dan jumlah untuk laporan tetap ada")
@@ -33,7 +42,9 @@ def register(sub: Any, add: Any) -> None:
     actions = privacy.add_subparsers(dest="privacy_command", metavar="ACTION")
     p = actions.add_parser("erase", help="erase one citizen's personal data")
     p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    p.add_argument("--contact", required=True, help="the citizen's handle on the platform")
+    p.add_argument("--contact", required=True,
+                   help="the citizen's handle, platform user id or phone number (08…, 62…, +62…)")
+    p.add_argument("--channel", help="only on this channel (whatsapp, telegram, x …); 'semua' = all")
     p.add_argument("--as", dest="as_user", required=True, help="the superuser doing it")
     p.add_argument("--reason", required=True, help="the request's basis, e.g. a letter number")
     p.set_defaults(func=cmd_erase)

@@ -47,6 +47,8 @@ KillSignal=SIGTERM
 TimeoutStopSec=90
 Restart=on-failure
 RestartSec=10
+# Files aduan makes (database, backups, photos of KTPs, logs, recaps) for its own user only.
+UMask=0077
 NoNewPrivileges=yes
 PrivateTmp=yes
 ProtectSystem=full
@@ -62,6 +64,8 @@ def linux_commands(user: str, data_dir: Path, backup_dir: Path) -> list[list[str
         ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
         ["mkdir", "-p", str(data_dir), str(backup_dir)],
         ["chown", "-R", f"{user}:{user}", str(data_dir), str(backup_dir)],
+        # What an earlier aduan made readable by everyone (mode 644 in a 755 folder) is not.
+        ["chmod", "-R", "go-rwx", str(data_dir), str(backup_dir)],
         ["systemctl", "daemon-reload"],
         ["systemctl", "enable", "--now", "aduan.service"],
     ]

@@ -1,9 +1,12 @@
 """Personal data under UU No. 27/2022 (PDP): erasure on request and the retention period.
 
-``aduan privacy erase`` removes one citizen's personal data: every text of their cases (their
-messages, the office's replies, notes and answers in the history, which may quote them) becomes
-a placeholder, platform payloads and links go, attachment files are deleted, the contact loses
-handle, name and platform id. What past reports count stays: case numbers, timestamps, status,
+``aduan privacy erase`` removes one citizen's personal data. The citizen is found by handle
+(with or without ``@``), by platform user id, or by phone number in any usual form (``0812…``,
+``62812…``, ``+62 812-…``): a WhatsApp contact has no handle, its id is the number. Every text
+of their cases (their messages, the office's replies, notes, answers and errors in the history,
+which may quote them, the satisfaction survey's comment) becomes a placeholder, platform
+payloads and links go, the thread ids (a WhatsApp thread id is the phone number) are replaced,
+attachment files are deleted, the contact loses handle, name and platform id. What past reports count stays: case numbers, timestamps, status,
 categories, channel, division. The index of the free-text search follows by its triggers; on
 SQLite the file is then vacuumed and its WAL truncated, so the erased bytes are not left in free
 pages. Backups made before the erasure still hold the data until rotation removes them.
@@ -17,6 +20,7 @@ Both are audited: an event per case and one for the whole act, which never names
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,13 +31,13 @@ import peewee as pw
 from inbox import pii
 from inbox.db import atomic_write, database
 from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, Contact, Event, Message,
-                          Outbox, SetAside, User, WebhookDelivery, utcnow)
+                          Outbox, SetAside, SurveyResponse, User, WebhookDelivery, utcnow)
 
 log = logging.getLogger(__name__)
 
 ERASED = "[dihapus atas permintaan pemilik data]"
 ERASED_DELIVERY = '{"dihapus": "isi kiriman Meta dihapus (data pribadi)"}'
-TEXT_KEYS = ("text", "note", "before", "after")
+TEXT_KEYS = ("text", "note", "before", "after", "error")  # an Event's details that may quote
 BATCH = 200
 
 
@@ -76,16 +80,53 @@ def _rewrite(cases: list[int], message_ids: list[int], clean: Callable[[str], st
             Event.update(detail=detail).where(Event.id == event.id).execute()
 
 
-def find_contacts(handle: str) -> list[Contact]:
-    bare = handle.strip().lstrip("@")
+PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+def contact_keys(identifier: str) -> set[str]:
+    """What an officer's ``identifier`` may be stored as: the handle with and without ``@``, the
+    id as typed, and a mobile number in each form the platforms use (lower case: an e-mail
+    address matches however it was written)."""
+    text = identifier.strip()
+    bare = text.lstrip("@")
     if not bare:
+        return set()
+    keys = {text, bare, f"@{bare}"}
+    number = PHONE_SEPARATORS.sub("", text)
+    if re.fullmatch(r"\+?\d{8,16}", number):
+        digits = number.lstrip("+")
+        national = (digits[1:] if digits.startswith("0") else
+                    digits[2:] if digits.startswith("62") else digits)
+        keys.add(digits)
+        if national.startswith("8"):
+            keys |= {f"62{national}", f"+62{national}", f"0{national}"}
+    return {key.lower() for key in keys}
+
+
+def find_contacts(identifier: str, channel: str | None = None) -> list[Contact]:
+    """The contacts ``identifier`` names by handle, platform user id or phone number; only on
+    ``channel`` (a connector kind) when given."""
+    keys = contact_keys(identifier)
+    if not keys:
         return []
-    return list(Contact.select().where(Contact.handle.in_([bare, f"@{bare}"])))
+    query = Contact.select().where(pw.fn.LOWER(Contact.handle).in_(keys)
+                                   | pw.fn.LOWER(Contact.platform_user_id).in_(keys))
+    if channel:
+        query = query.where(Contact.kind == channel)
+    return list(query.order_by(Contact.id))
 
 
-def erase_contact(data_dir: Path, handle: str, actor: User, reason: str) -> Erased:
-    """Erase the personal data of the citizen(s) with ``handle`` (see the module docstring)."""
-    contacts = find_contacts(handle)
+def _holds(field: pw.Field, needle: str) -> pw.Expression:
+    """``field``'s stored text contains ``needle``. Not ``field.contains``: on a JSON field that
+    would JSON-encode the pattern (``'"%needle%"'``) and match nothing."""
+    return pw.Expression(field, pw.OP.ILIKE, pw.Value(f"%{needle}%", converter=False))
+
+
+def erase_contact(data_dir: Path, identifier: str, actor: User, reason: str,
+                  channel: str | None = None) -> Erased:
+    """Erase the personal data of the citizen(s) ``identifier`` names (see the module
+    docstring and :func:`find_contacts`)."""
+    contacts = find_contacts(identifier, channel)
     report = Erased(contacts=len(contacts))
     if not contacts:
         return report
@@ -98,15 +139,26 @@ def erase_contact(data_dir: Path, handle: str, actor: User, reason: str) -> Eras
         report.attachments = _remove_files(
             data_dir, Attachment.select().where(Attachment.message.in_(messages)), ERASED)
         _rewrite(cases, messages, lambda _text: ERASED, lambda _case: ERASED)
+        SurveyResponse.update(comment=ERASED).where(
+            SurveyResponse.case.in_(cases) & (SurveyResponse.comment != "")).execute()
+        for case_id in cases:  # a WhatsApp thread is the phone number, a Telegram one the chat
+            erased_thread = f"dihapus-{case_id}"
+            Case.update(thread_id=erased_thread).where(Case.id == case_id).execute()
+            Message.update(thread_id=erased_thread, in_reply_to=None).where(
+                Message.case == case_id).execute()
+            Outbox.update(thread_id=erased_thread).where(
+                (Outbox.case == case_id) & Outbox.thread_id.is_null(False)).execute()
         for contact in contacts:
             for needle in {contact.platform_user_id, contact.handle.lstrip("@")} - {""}:
-                SetAside.update(raw=None, context={}).where(SetAside.raw.contains(needle)).execute()
+                SetAside.update(raw=None, context={}, reason=ERASED).where(
+                    _holds(SetAside.raw, needle)).execute()
                 # Meta's raw deliveries (the WhatsApp number is the platform id) once ingested.
-                WebhookDelivery.update(body=ERASED_DELIVERY).where(
+                WebhookDelivery.update(body=ERASED_DELIVERY, error=None).where(
                     (WebhookDelivery.status != "pending")
                     & WebhookDelivery.body.contains(needle)).execute()
             # A status answer with no case is addressed by the platform id (a WhatsApp number).
-            Outbox.update(recipient_id=f"dihapus-{contact.id}").where(
+            Outbox.update(recipient_id=f"dihapus-{contact.id}", thread_id=f"dihapus-{contact.id}",
+                          last_error=None).where(
                 (Outbox.recipient_id == contact.platform_user_id) & Outbox.account.in_(
                     Account.select(Account.id).where(Account.kind == contact.kind))).execute()
             # A new message from the same person starts a new contact: the old one is nobody now.

@@ -28,7 +28,7 @@ from connectors.base import ConnectorError
 from inbox import pii
 from inbox.arrive.ingest import IngestReport, ingest
 from inbox.db import atomic_write
-from inbox.models import Account, Notification, Outbox, utcnow
+from inbox.models import Account, Heartbeat, Notification, Outbox, utcnow
 from inbox.notify import notices as notify
 from inbox.run.liveness import owner_is_dead
 from inbox.setup.runtime import Runtime
@@ -332,6 +332,11 @@ class Daemon:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
 
+    def forget_heartbeat(self) -> None:
+        """A clean stop removes this worker's heartbeat: nothing beats here any more, and
+        ``aduan restore`` (which refuses while a heartbeat is fresh) may run at once."""
+        Heartbeat.delete().where(Heartbeat.worker_id == self.worker_id).execute()
+
     def run(self, install_signals: bool = True) -> int:
         """Run until SIGINT/SIGTERM; the current step finishes, then exit code 0."""
         if install_signals:
@@ -350,5 +355,6 @@ class Daemon:
             self.stopping.wait(min(max(idle if idle is not None else tick, 0.05), tick))
         if downloader is not None:
             downloader.join(timeout=60)  # a download in flight has its own timeouts
+        self.guarded(self.forget_heartbeat)()
         log.info("worker %s stopped", self.worker_id)
         return 0

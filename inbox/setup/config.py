@@ -187,6 +187,13 @@ class Config:
         return cached[1]
 
     @property
+    def backup_dir(self) -> Path:
+        """Where backups go: ``backup.folder`` (relative to the config file), else
+        ``data_dir/backups``."""
+        folder = self.backup["folder"]
+        return (self.base_dir / folder).resolve() if folder else self.data_dir / "backups"
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.office["timezone"])
 

@@ -1,5 +1,7 @@
 """Logging for every command: lines on the console and, for the daemon, in a rotating file,
-always with personal data masked (a NIK must never reach a log)."""
+always with personal data masked (a NIK must never reach a log) and cleaned of terminal
+sequences and control characters (``inbox.text``): a citizen's ``ESC[2J`` quoted in an error
+must not clear the console of whoever reads it, live or with ``tail``."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from inbox import pii
+from inbox.text import terminal_text
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _CleanFormatter(logging.Formatter):
+    """The usual line, then cleaned as a whole: the message, its arguments and any traceback
+    (an exception's text may quote what a citizen wrote). Line breaks stay for tracebacks."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_text(super().format(record))
 
 
 class _ConsoleHandler(logging.StreamHandler):
@@ -18,7 +31,7 @@ class _ConsoleHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__()
         self.addFilter(pii.MaskingFilter())
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.setFormatter(_CleanFormatter(FORMAT))
 
     @property
     def stream(self) -> Any:  # type: ignore[override]
@@ -37,7 +50,7 @@ class _FileHandler(logging.handlers.RotatingFileHandler):
         super().__init__(log_dir / "aduan.log", maxBytes=5 * 1024 * 1024, backupCount=10,
                          encoding="utf-8")
         self.addFilter(pii.MaskingFilter())
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.setFormatter(_CleanFormatter(FORMAT))
 
 
 def configure_logging(level: int = logging.INFO, log_dir: Path | None = None) -> None:

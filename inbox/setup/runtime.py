@@ -7,6 +7,7 @@ accounts and divisions synchronised from config, and the first superuser.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from werkzeug.security import generate_password_hash
 
 from connectors.base import Connector
 from connectors.registry import connector_class
-from inbox.db import database, open_database
+from inbox.db import database, open_database, sqlite_file
 from inbox.models import Account, Division, User
 from inbox.setup.config import Config
 from inbox.setup.migrations import migrate
@@ -63,10 +64,12 @@ class IngestOptions:
 class Runtime:
     """The loaded config with its database open and its connectors at hand."""
 
-    def __init__(self, config: Config, session_factory: Callable[[], requests.Session] | None = None
-                 ) -> None:
+    def __init__(self, config: Config, session_factory: Callable[[], requests.Session] | None = None,
+                 create: bool = True) -> None:
+        """Open the configured database; with ``create`` false a SQLite file that does not exist
+        is refused (``inbox.db.open_database``) instead of made."""
         self.config = config
-        self.db = open_database(config.database["url"], config.base_dir)
+        self.db = open_database(config.database["url"], config.base_dir, create=create)
         self.calendar: WorkCalendar = calendar_from_config(config)
         self.ingest_options = IngestOptions.from_config(config)
         self._session_factory = session_factory
@@ -133,8 +136,26 @@ def ensure_superuser() -> tuple[str, str] | None:
     return username, password
 
 
+def make_private(config: Config) -> None:
+    """The data folder, the backup folder and a SQLite database file for aduan's user alone
+    (0700, 0600): an office that installed an earlier aduan has them readable by everyone.
+    Inside a 0700 folder the files' own modes no longer matter to other users. Where the
+    system has no such modes (Windows) or the folder is not ours (a share), nothing changes."""
+    if os.name != "posix":
+        return
+    for path, mode in ((config.data_dir, 0o700), (config.backup_dir, 0o700),
+                       (sqlite_file(config.database["url"], config.base_dir), 0o600)):
+        try:
+            if path is not None and path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(mode)
+        except OSError as exc:
+            log.warning("%s: could not make it private (%s)", path, exc.strerror)
+
+
 def setup(config: Config) -> tuple[list[str], tuple[str, str] | None]:
-    """``aduan init``: migrate, sync config, first superuser. Safe to run again."""
+    """``aduan init``: migrate, sync config, first superuser, files made private. Safe to run
+    again."""
     applied = migrate()
+    make_private(config)
     sync_from_config(config)
     return applied, ensure_superuser()

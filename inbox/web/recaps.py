@@ -25,13 +25,15 @@ FORMAT_LABELS = LABELS["format"]
 MAKERS = ("admin", "group_admin")
 
 
-def inside_data_dir(path_text: str) -> Path | None:
-    """The recap file, only when it lies inside the data directory and exists."""
-    root = Path(runtime().data_dir).resolve()
+def recap_file(path_text: str) -> Path | None:
+    """The recap file, only when it lies inside the data folder's ``recaps`` folder and exists.
+
+    Not merely inside the data folder: a ``Recap`` row pointing at ``secret_key``, ``aduan.db``
+    or a KTP photo (a restored or edited database) must not serve it."""
+    data_dir = Path(runtime().data_dir)
+    root = (data_dir / "recaps").resolve()
     path = Path(path_text)
-    if not path.is_absolute():
-        path = root / path
-    path = path.resolve()
+    path = (path if path.is_absolute() else data_dir / path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         return None
     return path
@@ -70,7 +72,7 @@ def download(recap_id: int) -> Any:
     if division_scoped(g.user):
         abort(403)
     recap = Recap.get_or_none(Recap.id == recap_id)
-    path = inside_data_dir(recap.path) if recap is not None else None
+    path = recap_file(recap.path) if recap is not None else None
     if path is None:
         abort(404)
     # A web page or a PDF opens in the browser (an HTML recap is meant to be read there);
