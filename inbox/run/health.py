@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import peewee
 
-from inbox.models import Heartbeat, utcnow
+from inbox.models import Account, Heartbeat, utcnow
 from inbox.records.schedule import backup_health
 
 if TYPE_CHECKING:
@@ -45,6 +45,30 @@ def schedule_heartbeat(rt: Runtime, worker_id: str, scheduler: Any,
         beat(worker_id, interval)
     guard(heartbeat)()
     scheduler.every(interval).seconds.do(guard(heartbeat))
+
+
+def office_offline_since(rt: Runtime) -> datetime | None:
+    """Since when no platform can be connected to at all (the office's internet is down), or
+    None. Every running account that polls its platform must be failing to connect (its
+    ``offline_since``); an account that never polls (WhatsApp) counts once one of its sends
+    failed to connect, and a sandbox never counts. The time is when the last of them failed:
+    from then on nothing got through."""
+    from connectors.registry import RegistryError, connector_class
+    offline, polled = [], []
+    for account in Account.select().where(
+            Account.name.in_(list(rt.config.accounts)) & (Account.enabled == True)  # noqa: E712
+            & Account.disabled_reason.is_null()):
+        try:
+            cls = connector_class(account.kind)
+        except RegistryError:
+            continue
+        if account.offline_since is not None:
+            offline.append(account.offline_since)
+        elif cls.polls_network:
+            polled.append(account)
+    if not offline or polled:
+        return None
+    return max(offline)
 
 
 def health(rt: Runtime, now: datetime | None = None) -> tuple[dict[str, Any], int]:
