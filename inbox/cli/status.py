@@ -10,6 +10,8 @@ from typing import Any
 import peewee
 
 from inbox.arrive.setaside import counts as set_aside_counts
+from inbox.arrive.webhook_failures import failed_total, summary
+from inbox.arrive.webhooks import waiting_total
 from inbox.cli.common import Context
 from inbox.dates import format_datetime_id
 from inbox.labels import label
@@ -52,6 +54,8 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
                    Outbox.select(Outbox.status, peewee.fn.COUNT(Outbox.id))
                    .where(Outbox.status != "sent").group_by(Outbox.status).tuples()},
         "backup": backup_health(runtime.config, now),
+        "webhooks": {"waiting": waiting_total(runtime), "failed": failed_total(),
+                     "failures": [{**f, "last": iso(f["last"])} for f in summary()]},
     }
 
 
@@ -86,6 +90,12 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         counts = ", ".join(f"{label('outbox', k).lower()} {v}" for k, v in sorted(outbox.items()))
         trouble = outbox.get("failed") or outbox.get("uncertain")
         ctx.print(f"balasan: {counts}" + ("  (periksa di halaman pengaduan)" if trouble else ""))
+    webhook = data["webhooks"]
+    if webhook["failed"]:
+        ctx.print(f"webhook: {webhook['failed']} kiriman disisihkan (belum masuk); menunggu "
+                  f"{webhook['waiting']}. Perbaiki lalu jalankan aduan reprocess:")
+        for failure in webhook["failures"]:
+            ctx.print(f"{'':<20} {failure['count']}× {failure['reason']}")
     backup = data["backup"]
     ctx.print(f"cadangan: terakhir {backup['last_good_at'] or 'belum pernah'}"
               + (f"  PERINGATAN: {backup['warning']}" if backup["warning"] else "  (baik)"))

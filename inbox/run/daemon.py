@@ -309,11 +309,16 @@ class Daemon:
 
     def release_stale(self) -> None:
         """On start: accounts disabled last time get one new try (the office may have fixed the
-        token and restarted), and leases this host's dead processes held are not waited for:
+        token and restarted), so do webhook deliveries set aside for an unknown account, and leases this host's dead processes held are not waited for:
         an account's is released, a reply's expires at once so it is settled (never re-sent
         blindly). Leases of live processes and of other hosts run their course."""
         Account.update(disabled_reason=None, next_poll_at=None).where(
             Account.disabled_reason.is_null(False)).execute()
+        # Webhook deliveries set aside for an account config.toml lacked: the office may have
+        # corrected the id and restarted, as for a disabled account.
+        from inbox.arrive.webhook_failures import CONFIG_CAUSES, requeue
+        if requeue(CONFIG_CAUSES):
+            log.info("webhook deliveries set aside for an unknown account are read again")
         now = utcnow()
         for account in Account.select().where(Account.lease_until > now):
             if owner_is_dead(account.lease_owner):

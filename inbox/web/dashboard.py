@@ -120,12 +120,14 @@ def notification_problems(now: datetime) -> list[Any]:
     return problems(now=now)
 
 
-def webhook_health() -> dict[str, int] | None:
-    """Deliveries refused for a bad signature, and those waiting or failed, when any exist."""
+def webhook_health() -> dict[str, Any] | None:
+    """Deliveries refused for a bad signature, and those waiting or set aside (with their
+    reasons), when any exist."""
+    from inbox.arrive.webhook_failures import failed_total, summary
     from inbox.arrive.webhooks import rejected_total, waiting_total
-    from inbox.models import WebhookDelivery
-    counts = {"pending": waiting_total(runtime()),
-              "failed": WebhookDelivery.select().where(WebhookDelivery.status == "failed").count(),
+    counts = {"pending": waiting_total(runtime()), "failed": failed_total(),
               "rejected": rejected_total()}
     uses = any(a.kind == "whatsapp" for a in runtime().config.accounts.values())
-    return counts if uses or any(counts.values()) else None
+    if not (uses or any(counts.values())):
+        return None
+    return {**counts, "failures": summary() if counts["failed"] else []}
