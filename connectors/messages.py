@@ -14,7 +14,8 @@ from typing import Any
 from connectors.items import SetAsideItem
 
 KINDS_OF_MESSAGE = ("mention", "comment", "dm", "post")
-ATTACHMENT_KINDS = ("image", "video", "audio", "file", "sticker")
+#: ``link``: a web page a citizen shared; kept for an officer to open, never downloaded.
+ATTACHMENT_KINDS = ("image", "video", "audio", "file", "sticker", "link")
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,10 @@ def thread_attachments(messages: list[Message],
             "inline": files_allowed and row.status == "stored" and row.mime in INLINE_TYPES,
             "stored": files_allowed and row.status == "stored", "size": row.size,
             "label": {"image": "Foto", "sticker": "Stiker", "video": "Video",
-                      "audio": "Rekaman suara"}.get(row.kind, "Berkas"),
+                      "audio": "Rekaman suara", "link": "Tautan"}.get(row.kind, "Berkas"),
+            # a shared link is shown for an officer to open, never fetched by aduan
+            "link": row.url if files_allowed and row.kind == "link" else None,
+            "name": row.name,
         })
     return found
 
