@@ -42,6 +42,7 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "port": Setting(int, default=8080),
         "secret_key": Setting(str, secret=True, default=""),
         "login_attempts": Setting(int, default=5),
+        "address_login_attempts": Setting(int, default=50),
         "lockout_minutes": Setting(int, default=15),
         "idle_minutes": Setting(int, default=120),
         "secure_cookies": Setting((bool, str), default="auto"),
