@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -151,6 +152,15 @@ def office(tmp_path: Path) -> Iterator[Runtime]:
     runtime.close()
 
 
+def known_browser(app: Any, address: str) -> FlaskClient:
+    """A browser that has logged in as admin1 before (it carries the device cookie), logged out."""
+    make_users()
+    browser = app.test_client()
+    assert attempt(browser, "admin1", PASSWORD, address)[0] == 302
+    post_form(browser, "/keluar")
+    return browser
+
+
 def address_row() -> LoginThrottle:
     return LoginThrottle.get(LoginThrottle.key == f"addr:{PROXY}")
 
@@ -175,11 +185,8 @@ def test_an_address_is_still_slowed_down_at_its_much_higher_count(office: Runtim
 
 
 def test_a_known_browser_gets_in_with_its_right_password_whatever_others_did(office: Runtime) -> None:
-    make_users()
     app = create_app(office, testing=True)
-    owner = app.test_client()
-    assert attempt(owner, "admin1", PASSWORD, PROXY)[0] == 302
-    post_form(owner, "/keluar")
+    owner = known_browser(app, PROXY)
     for n in range(6):  # someone behind the same address sprays names ...
         attempt(app.test_client(), f"acak{n}", "salah", PROXY)
     for _ in range(5):  # ... and someone elsewhere guesses admin1's password
@@ -190,11 +197,7 @@ def test_a_known_browser_gets_in_with_its_right_password_whatever_others_did(off
 
 
 def test_a_known_browser_is_held_back_by_its_own_wrong_passwords(office: Runtime) -> None:
-    make_users()
-    app = create_app(office, testing=True)
-    owner = app.test_client()
-    assert attempt(owner, "admin1", PASSWORD, OFFICE)[0] == 302
-    post_form(owner, "/keluar")
+    owner = known_browser(create_app(office, testing=True), OFFICE)
     for _ in range(5):
         assert attempt(owner, "admin1", "salah-ketik", OFFICE)[0] == 401
     assert WAIT.search(attempt(owner, "admin1", PASSWORD, OFFICE)[1])
