@@ -309,7 +309,8 @@ class Daemon:
 
     def release_stale(self) -> None:
         """On start: accounts disabled last time get one new try (the office may have fixed the
-        token and restarted), so do webhook deliveries set aside for an unknown account, and leases this host's dead processes held are not waited for:
+        token and restarted), so do webhook deliveries set aside for an unknown account, and
+        leases this host's dead processes held are not waited for:
         an account's is released, a reply's expires at once so it is settled (never re-sent
         blindly). Leases of live processes and of other hosts run their course."""
         Account.update(disabled_reason=None, next_poll_at=None).where(

@@ -3,8 +3,8 @@
 A session is a server-side row (``inbox.web.sessions``), checked on every request and ended by
 logging out, by a password change (every other session of the user) or reset, and by
 deactivation. Wrong passwords are throttled mainly per name, per address only at a much higher
-count, with growing delays (``inbox.web.throttle``), never with a lock-out; every refusal costs one password-hash check and
-says the same words whether or not the name exists.
+count, with growing delays (``inbox.web.throttle``), never with a lock-out; every refusal costs
+one password-hash check and says the same words whether or not the name exists.
 """
 from __future__ import annotations
 
