@@ -66,6 +66,9 @@ class Connector:
     default_poll_interval: ClassVar[int] = 60
     #: True when ``find_delivered`` can tell whether a reply reached the platform.
     confirms_delivery: ClassVar[bool] = False
+    #: False when ``poll`` never calls the platform (the offline sandbox; WhatsApp, which has
+    #: nothing to poll): such a poll succeeding says nothing about the office's connection.
+    polls_network: ClassVar[bool] = True
     parsers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, name: str, options: dict[str, Any], session: requests.Session | None = None,

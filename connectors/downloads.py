@@ -1,12 +1,13 @@
 """Downloading a file a citizen attached, with a size limit that holds even when the platform's
-``Content-Length`` is missing or wrong."""
+``Content-Length`` is missing or wrong. Which hosts and addresses may be fetched, and how long a
+download may take, is the session's business (``connectors.media_session``)."""
 from __future__ import annotations
 
 from typing import Any
 
 import requests
 
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, never_connected
 
 
 def download(session: requests.Session, url: str, max_bytes: int,
@@ -32,9 +33,13 @@ def download(session: requests.Session, url: str, max_bytes: int,
                     raise ConnectorError(too_large(max_bytes), permanent=True)
             mime = (response.headers.get("Content-Type") or "").split(";")[0].strip() or None
             return bytes(body), mime
+    except requests.TooManyRedirects:
+        raise ConnectorError("Berkas tidak diunduh: alamatnya terus dialihkan ke alamat lain. Buka "
+                             "pesan aslinya di platform.", permanent=True) from None
     except requests.RequestException as exc:
         raise ConnectorError("Berkas tidak dapat diunduh (koneksi gagal atau habis waktu); "
-                             "dicoba lagi nanti.", detail=f"koneksi: {type(exc).__name__}") from None
+                             "dicoba lagi nanti.", detail=f"koneksi: {type(exc).__name__}",
+                             unreachable=never_connected(exc)) from None
 
 
 def too_large(max_bytes: int) -> str:

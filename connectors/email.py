@@ -20,6 +20,7 @@ gives a reply is its platform id and carries the thread (``connectors.mailparse`
 from __future__ import annotations
 
 import base64
+import errno
 import imaplib
 import ipaddress
 import logging
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 SECURITY = ("tls", "starttls", "none")
 TIMEOUT = 30.0
+#: A connection that cannot be routed (no network, no gateway): the office may be offline.
+_NO_ROUTE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN})
 LOGIN_REFUSED = ("Server surat menolak login {what}; periksa username dan password (untuk Gmail "
                  "pakai sandi aplikasi) di config.toml.")
 UNREACHABLE = "Server surat {host} tidak dapat dihubungi (koneksi gagal atau habis waktu); aduan mencoba lagi."
@@ -132,7 +135,8 @@ class EmailConnector(Connector):
         except ssl.SSLError as exc:
             raise ConnectorError(TLS_FAILED.format(host=host), detail=repr(exc)) from None
         except (OSError, IMAPClientError, imaplib.IMAP4.error) as exc:
-            raise ConnectorError(UNREACHABLE.format(host=host), detail=repr(exc)) from None
+            raise ConnectorError(UNREACHABLE.format(host=host), detail=repr(exc),
+                                 unreachable=_not_connected(exc)) from None
         try:
             client.login(self.username, self._opt("password"))
         except LoginError as exc:
@@ -333,12 +337,13 @@ class EmailConnector(Connector):
         host = self._opt("smtp_host") or self._opt("imap_host")
         security = self._opt("smtp_security")
         port = self._opt("smtp_port") or (465 if security == "tls" else 587)
-        sent_data = False
+        sent_data = connected = False
         try:
             if security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=self._tls())
             else:
                 smtp = smtplib.SMTP(host, port, timeout=TIMEOUT)
+            connected = True
             with smtp:
                 if security == "starttls":
                     smtp.starttls(context=self._tls())
@@ -368,8 +373,16 @@ class EmailConnector(Connector):
             if sent_data and isinstance(exc, (smtplib.SMTPServerDisconnected, socket.timeout,
                                               ConnectionError)):
                 raise ConnectorError(UNCERTAIN, uncertain=True, detail=repr(exc)) from None
-            raise ConnectorError(UNREACHABLE.format(host=host), detail=repr(exc)) from None
+            raise ConnectorError(UNREACHABLE.format(host=host), detail=repr(exc), unreachable=(
+                not connected and _not_connected(exc))) from None
         return str(mail["Message-ID"])
+
+
+def _not_connected(exc: BaseException) -> bool:
+    """True when opening the connection itself failed: the server's name did not resolve, or
+    the connection was refused, unroutable or timed out (the office may be offline)."""
+    return isinstance(exc, (socket.gaierror, ConnectionRefusedError, TimeoutError)) or (
+        isinstance(exc, OSError) and exc.errno in _NO_ROUTE)
 
 
 def _close(client: imapclient.IMAPClient) -> None:

@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlparse
 
 import facebook
 import requests
-from urllib3.exceptions import NewConnectionError
 
 from connectors.base import DEFAULT_TIMEOUT, ConnectorError, utcnow
+from connectors.errors import request_failed
 
 DEFAULT_VERSION = "v26.0"
 USAGE_HEADERS = ("X-App-Usage", "X-Page-Usage", "X-Business-Use-Case-Usage")
@@ -40,6 +40,9 @@ GONE_SUBCODE = 33
 EARLIEST = datetime(2004, 1, 1, tzinfo=timezone.utc)  # no Graph object is older
 _PERMISSION = re.compile(r"\b(pages_[a-z_]+|instagram_[a-z_]+|business_management"
                          r"|read_page_mailboxes|ads_management|ads_read)\b")
+UNREACHABLE = "Koneksi ke Meta gagal atau terlalu lama; dicoba lagi otomatis."
+UNCERTAIN = ("Balasan mungkin sudah terkirim tetapi Meta tidak menjawab; periksa di "
+             "Facebook/Instagram sebelum mengirim ulang.")
 _SECRET_IN_URL = re.compile(r"(access_token|appsecret_proof|client_secret)=[^&\s'\"]+")
 
 
@@ -163,11 +166,9 @@ class Graph:
             raise self._malformed(send) from None  # "Maintype was not text, image, or querystring"
         except (KeyError, ValueError):
             raise self._malformed(send) from None  # no content-type, or JSON that does not parse
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise _network_error(exc, send) from None
         except requests.RequestException as exc:
-            raise GraphError("Permintaan ke Meta gagal; dicoba lagi otomatis.",
-                             detail=scrub(repr(exc))[:2000]) from None
+            raise request_failed(exc, sending=send, unreachable=UNREACHABLE, uncertain=UNCERTAIN,
+                                 detail=scrub(repr(exc))[:2000], error_type=GraphError) from None
         status = self._last.status_code if self._last is not None else 200
         if status >= 400 or not isinstance(result, dict):
             # facebook-sdk reads the body and never the status: a 5xx with JSON still fails here.
@@ -265,16 +266,6 @@ class Graph:
         label = f" (kode {code})" if code else ""
         return GraphError(f"Batas pemakaian API Meta tercapai{label}; dicoba lagi otomatis setelah "
                           "jeda.", code, None, retry_at=retry_at, detail=detail)
-
-
-def _network_error(exc: requests.RequestException, send: bool) -> GraphError:
-    detail = scrub(repr(exc))[:2000]
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    never_left = isinstance(exc, requests.ConnectTimeout) or isinstance(reason, NewConnectionError)
-    if send and not never_left:
-        return GraphError("Balasan mungkin sudah terkirim tetapi Meta tidak menjawab; periksa di "
-                          "Facebook/Instagram sebelum mengirim ulang.", uncertain=True, detail=detail)
-    return GraphError("Koneksi ke Meta gagal atau terlalu lama; dicoba lagi otomatis.", detail=detail)
 
 
 def _usage_entries(raw: str | None) -> list[dict[str, Any]]:

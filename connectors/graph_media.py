@@ -21,12 +21,21 @@ def https_link(value: Any) -> str | None:
     return value if isinstance(value, str) and value.startswith("https://") else None
 
 
+def web_link(value: Any) -> str | None:
+    return value[:2000] if isinstance(value, str) and value.startswith(("https://", "http://")) else None
+
+
 def message_attachments(item: dict[str, Any]) -> tuple[AttachmentRef, ...]:
-    """Messenger / Instagram DM ``attachments`` (image_data, video_data, file_url) and a sticker."""
+    """Messenger / Instagram DM ``attachments`` (image_data, video_data, file_url, and a webhook's
+    shared link as ``link_url``) and a sticker."""
     found = []
     for entry in objects(obj(item.get("attachments")).get("data")):
         image, video = obj(entry.get("image_data")), obj(entry.get("video_data"))
         mime = text_of(entry, "mime_type") or None
+        if web_link(entry.get("link_url")):
+            found.append(AttachmentRef(kind="link", url=web_link(entry.get("link_url")),
+                                       name=text_of(entry, "name")[:200]))
+            continue
         if image:
             kind, url = "image", https_link(image.get("url"))
         elif video:
@@ -84,9 +93,15 @@ def graph_message(event: dict[str, Any]) -> dict[str, Any]:
                if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) else None)
     data = []
     for entry in objects(message.get("attachments")):
-        url = https_link(obj(entry.get("payload")).get("url"))
+        payload = obj(entry.get("payload"))
+        url = https_link(payload.get("url"))
         kind = entry.get("type")
-        if kind in ("image", "sticker", "animated_image"):
+        if kind == "fallback":  # a shared link: any address the citizen chose, never fetched
+            link = web_link(payload.get("url")) or web_link(entry.get("url"))
+            if link:
+                data.append({"link_url": link,
+                             "name": text_of(payload, "title") or text_of(entry, "title")})
+        elif kind in ("image", "sticker", "animated_image"):
             data.append({"image_data": {"url": url}})
         elif kind in ("video", "ig_reel", "reel"):
             data.append({"video_data": {"url": url}})

@@ -18,7 +18,8 @@ KINDS_OF_MESSAGE = ("mention", "comment", "dm", "post")
 #: The texts of a message: made storable (``inbox.text.storable``) however the platform sent them.
 TEXT_FIELDS = ("external_id", "thread_id", "author_id", "author_handle", "author_name", "text",
                "permalink", "in_reply_to", "case_reference")
-ATTACHMENT_KINDS = ("image", "video", "audio", "file", "sticker")
+#: ``link``: a web page a citizen shared; kept for an officer to open, never downloaded.
+ATTACHMENT_KINDS = ("image", "video", "audio", "file", "sticker", "link")
 
 
 @dataclass(frozen=True)

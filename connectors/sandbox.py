@@ -85,6 +85,7 @@ class SandboxConnector(Connector):
     label: ClassVar[str] = "Sandbox (latihan)"
     default_poll_interval: ClassVar[int] = 10
     confirms_delivery: ClassVar[bool] = True
+    polls_network: ClassVar[bool] = False  # it makes its messages up; it never goes online
     settings: ClassVar[dict[str, Setting]] = {
         "seed": Setting(int, default=2026, help="same seed, same messages"),
         "messages_per_minute": Setting((int, float), default=6),

@@ -31,6 +31,7 @@ import requests
 from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
 from connectors.downloads import download
+from connectors.errors import request_failed
 from connectors.graph import parse_time
 from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
                               require_id, text_of, unknown_author)
@@ -210,14 +211,11 @@ class TelegramConnector(Connector):
                 response = (session or self.session).post(url, json=params, timeout=timeout)
             else:
                 response = (session or self.session).get(url, params=params, timeout=timeout)
-        except requests.ConnectTimeout as exc:
-            raise ConnectorError(UNREACHABLE, detail=type(exc).__name__) from None
-        except (requests.ReadTimeout, requests.ConnectionError) as exc:
-            if send:  # the request may have reached Telegram: a blind re-send could answer twice
-                raise ConnectorError(UNCERTAIN, uncertain=True, detail=type(exc).__name__) from None
-            raise ConnectorError(UNREACHABLE, detail=scrub(f"{type(exc).__name__}: {exc}")[:2000]) from None
         except requests.RequestException as exc:
-            raise ConnectorError(UNREACHABLE, detail=type(exc).__name__) from None
+            # Only a request that may have reached Telegram is uncertain: a blind re-send could
+            # answer twice.
+            raise request_failed(exc, sending=send, unreachable=UNREACHABLE, uncertain=UNCERTAIN,
+                                 detail=scrub(f"{type(exc).__name__}: {exc}")[:2000]) from None
         try:
             body = response.json()
         except ValueError:

@@ -26,6 +26,7 @@ import requests
 from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
 from connectors.downloads import download
+from connectors.errors import request_failed
 from connectors.graph import DEFAULT_VERSION, parse_time, scrub
 from connectors.items import ItemReader, Unreadable, item_id, obj, objects, require_id, text_of
 
@@ -36,6 +37,7 @@ MEDIA_KINDS = {"image": "image", "sticker": "sticker", "document": "file", "audi
 #: Cloud API error codes (developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
 RATE_CODES = frozenset({4, 80007, 130429, 131056})
 TRANSIENT_CODES = frozenset({1, 2, 131000, 131016})
+UNREACHABLE = "WhatsApp tidak dapat dihubungi; dicoba lagi otomatis."
 UNCERTAIN = ("Balasan mungkin sudah terkirim ke WhatsApp tetapi konfirmasinya tidak diterima; "
              "periksa di WhatsApp Business sebelum mengirim ulang.")
 NO_TEMPLATE = ("Jendela 24 jam WhatsApp sudah lewat dan belum ada templat pesan yang disetujui "
@@ -46,6 +48,7 @@ class WhatsAppConnector(Connector):
     kind: ClassVar[str] = "whatsapp"
     label: ClassVar[str] = "WhatsApp"
     default_poll_interval: ClassVar[int] = 3600  # nothing to poll: webhooks bring everything
+    polls_network: ClassVar[bool] = False
     parsers: ClassVar[dict[str, str]] = {"whatsapp.message": "parse_message"}
     settings: ClassVar[dict[str, Setting]] = {
         "phone_number_id": Setting((str, int), required=True, help="ID nomor telepon di WhatsApp Manager"),
@@ -178,14 +181,10 @@ class WhatsAppConnector(Connector):
             response = (session or self.session).request(
                 method, f"{self.base}/{path}", json=json,
                 headers={"Authorization": f"Bearer {self.token}"})
-        except requests.ConnectTimeout as exc:
-            raise ConnectorError("WhatsApp tidak dapat dihubungi; dicoba lagi otomatis.",
-                                 detail=type(exc).__name__) from None
         except requests.RequestException as exc:
-            if send:  # the request may have left: a blind re-send could answer twice
-                raise ConnectorError(UNCERTAIN, uncertain=True, detail=type(exc).__name__) from None
-            raise ConnectorError("WhatsApp tidak dapat dihubungi; dicoba lagi otomatis.",
-                                 detail=type(exc).__name__) from None
+            # Only a request that may have left is uncertain: a blind re-send could answer twice.
+            raise request_failed(exc, sending=send, unreachable=UNREACHABLE,
+                                 uncertain=UNCERTAIN) from None
         try:
             body = response.json()
         except ValueError:

@@ -30,11 +30,11 @@ from urllib.parse import urlparse
 
 import requests
 import tweepy
-from urllib3.exceptions import ProtocolError
 
 from connectors.base import (Connector, ConnectorError, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
 from connectors.downloads import download
+from connectors.errors import request_failed
 from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
                               require_id, snowflake_time, text_of, unknown_author)
 from connectors import x_payload as payload
@@ -354,20 +354,11 @@ class XConnector(Connector):
             raise ConnectorError(f"X menolak permintaan (HTTP {status}); periksa akun dan saldo kredit "
                                  "di X Developer Console.", permanent=status == 402,
                                  detail=_detail(exc.response)) from None
-        except requests.exceptions.ConnectTimeout as exc:  # nothing reached X
-            raise ConnectorError(UNREACHABLE, detail=type(exc).__name__) from None
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ConnectionError) as exc:
-            # After the request left: a reply may have been posted, so a blind re-send could post
-            # it twice. A refused connection (no ProtocolError inside) is a plain transient error.
-            after_send = not isinstance(exc, requests.exceptions.ConnectionError) or any(
-                isinstance(arg, ProtocolError) for arg in exc.args)
-            if sending and after_send:
-                raise ConnectorError(UNCERTAIN, uncertain=True, detail=type(exc).__name__) from None
-            detail = f"{type(exc).__name__}: {exc}"[:DETAIL_CHARS]
-            raise ConnectorError(UNREACHABLE, detail=detail) from None
         except requests.RequestException as exc:
-            raise ConnectorError(UNREACHABLE, detail=type(exc).__name__) from None
+            # After the request left, a reply may have been posted, so a blind re-send could post
+            # it twice; a connection never opened is a plain transient error.
+            raise request_failed(exc, sending=sending, unreachable=UNREACHABLE, uncertain=UNCERTAIN,
+                                 detail=f"{type(exc).__name__}: {exc}"[:DETAIL_CHARS]) from None
         except (AttributeError, TypeError) as exc:
             # tweepy parses error bodies itself and trips over JSON that is not an object.
             raise ConnectorError(UNREADABLE, detail=_detail(self._last_response) or repr(exc)) from None

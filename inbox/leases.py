@@ -19,6 +19,9 @@ LEASE = timedelta(minutes=5)
 FIRST_RETRY_SECONDS = 30
 #: After this many attempts a transient error counts as permanent: the admin must look.
 MAX_ATTEMPTS = 8
+#: How often a row is tried again while its platform cannot be connected to at all (the office
+#: is offline); such attempts do not count against MAX_ATTEMPTS.
+OFFLINE_RETRY = timedelta(minutes=2)
 
 
 def claim_next(worker_id: str, now: datetime | None = None,

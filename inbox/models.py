@@ -127,6 +127,9 @@ class Account(BaseModel):
     disabled_reason = pw.TextField(null=True)
     lease_owner = pw.CharField(max_length=120, null=True)
     lease_until = UTCDateTimeField(null=True)
+    # Since when every call to the platform failed to connect at all (a poll or a send; cleared
+    # by the next that gets through): the dashboard's "offline" line (migration 13).
+    offline_since = UTCDateTimeField(null=True)
 
 
 class Usage(BaseModel):
@@ -416,6 +419,8 @@ class WebhookDelivery(BaseModel):
     processed_at = UTCDateTimeField(null=True)
     error = pw.TextField(null=True)
     spool_name = pw.CharField(max_length=80, null=True, unique=True)  # the SQLite spool's file
+    # Why a failed delivery was set aside (inbox.arrive.webhooks.CAUSES; migration 13).
+    cause = pw.CharField(max_length=40, null=True)
 
     class Meta:
         indexes = ((("status", "id"), False),)

@@ -1,5 +1,6 @@
 """The password rule every way of setting a password shares (web form, superuser reset,
-``aduan user add``): at least 8 characters, not a common password, not the user name.
+``aduan user add``): at least 8 characters, not a common password, not the user name, not a
+walk along the keyboard or the alphabet.
 
 The list is short and built in (no download at run time, no dependency): the passwords every
 published breach list puts on top, and the Indonesian words and office names an officer in
@@ -38,12 +39,51 @@ def password_problem(new: str, repeat: str | None = None, username: str = "") ->
     name = username.strip().lower()
     if name and len(name) >= 3 and (name in lowered or lowered in name):
         return "Kata sandi tidak boleh memuat nama pengguna."
-    if lowered in COMMON or len(set(lowered)) <= 2 or _run_of_digits(lowered):
+    if lowered in COMMON or len(set(lowered)) <= 2 or _run_of_digits(lowered) \
+            or _keyboard_walk(lowered):
         return ("Kata sandi ini terlalu umum dan mudah ditebak; pakai gabungan beberapa kata atau "
                 "huruf dan angka yang tidak berurutan.")
     if repeat is not None and new != repeat:
         return "Kata sandi baru dan ulangannya tidak sama."
     return None
+
+
+#: Sequences a finger or the alphabet walks along: the keyboard's rows, its columns (``1qaz``),
+#: its zig-zag (``1q2w3e``), and the alphabet. Read forwards and backwards.
+WALKS = ("`1234567890-=", "qwertyuiop[]\\", "asdfghjkl;'", "zxcvbnm,./", "abcdefghijklmnopqrstuvwxyz",
+         "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/", "zaq1xsw2cde3vfr4bgt5nhy6mju7,ki8.lo9/;p0",
+         "1q2w3e4r5t6y7u8i9o0p", "q1w2e3r4t5y6u7i8o9p0", "qazwsxedcrfvtgbyhnujmik,ol.p;/")
+_WALKS = WALKS + tuple(walk[::-1] for walk in WALKS)
+
+
+def _keyboard_walk(text: str) -> bool:
+    """``qwertyui``, ``poiuytre``, ``asdf1234``, ``zxcvbnm1``, ``qwerty123!``: at most two
+    stretches of three or more characters along :data:`WALKS`, and at most one character
+    besides them."""
+    stretches = odd = start = 0
+    while start < len(text):
+        length = max(_walk_length(text, start, walk) for walk in _WALKS)
+        if length >= 3:
+            stretches += 1
+            start += length
+        else:
+            odd += 1
+            start += 1
+        if stretches > 2 or odd > 1:
+            return False
+    return True
+
+
+def _walk_length(text: str, start: int, walk: str) -> int:
+    """How many characters of ``text`` from ``start`` follow ``walk`` step by step."""
+    at = walk.find(text[start])
+    if at < 0:
+        return 0
+    length = 1
+    while start + length < len(text) and at + length < len(walk) \
+            and text[start + length] == walk[at + length]:
+        length += 1
+    return length
 
 
 def _run_of_digits(text: str) -> bool:

@@ -10,7 +10,7 @@ import peewee
 import pytest
 
 from inbox.db import database
-from inbox.models import Case, Recap, SchemaMigration, User
+from inbox.models import Case, Recap, SchemaMigration, User, utcnow
 from inbox.setup.config import load_config
 from inbox.setup.migrations import MIGRATIONS, migrate
 from inbox.setup.runtime import Runtime
@@ -104,7 +104,7 @@ def test_processes_recording_the_same_recap_at_once_leave_one_row_per_file(rt: R
 def test_migration_11_gives_an_older_webhook_table_its_unique_spool_name(rt: Runtime) -> None:
     """A webhook_delivery table made by migration 10 before the spool existed, holding a row."""
     from inbox.models import WebhookDelivery
-    from inbox.setup.migrations import _migration_11
+    from inbox.setup.migrations import _migration_11, _migration_13
 
     class OldDelivery(peewee.Model):
         received_at = peewee.DateTimeField()
@@ -125,10 +125,28 @@ def test_migration_11_gives_an_older_webhook_table_its_unique_spool_name(rt: Run
     OldDelivery.create(received_at="2026-11-30 01:00:00", body="{}")
     _migration_11(database.obj)
     _migration_11(database.obj)  # safe to run twice
+    _migration_13(database.obj)  # today's model also has migration 13's column
     assert WebhookDelivery.get().spool_name is None
     WebhookDelivery.create(body="{}", spool_name="a.json")
     with pytest.raises(peewee.IntegrityError), database.atomic():
         WebhookDelivery.create(body="{}", spool_name="a.json")
+
+
+def test_migration_13_adds_offline_since_and_the_set_aside_cause_to_older_tables(rt: Runtime) -> None:
+    """An account and a webhook table as the current main makes them, each holding a row."""
+    from inbox.models import Account, WebhookDelivery
+    from inbox.setup.migrations import _migration_13
+    for model, column in ((Account, "offline_since"), (WebhookDelivery, "cause")):
+        database.execute_sql(f'ALTER TABLE "{model._meta.table_name}" DROP COLUMN {column}')
+    database.execute_sql("INSERT INTO webhook_delivery (received_at, body, source, status, attempts) "
+                         "VALUES ('2026-11-30 01:00:00', '{}', '', 'failed', 5)")
+    _migration_13(database.obj)
+    _migration_13(database.obj)  # safe to run twice
+    account = Account.get(Account.name == "sandbox")
+    assert account.offline_since is None and WebhookDelivery.get().cause is None
+    Account.update(offline_since=account.last_poll_at or utcnow()).execute()
+    WebhookDelivery.update(cause="unknown_account").execute()
+    assert Account.get().offline_since is not None and WebhookDelivery.get().cause == "unknown_account"
 
 
 def test_an_outbox_from_before_migration_8_can_hold_status_answers_and_keeps_its_rows(

@@ -32,8 +32,10 @@ from typing import Any
 
 import peewee
 
+from connectors.base import ConnectorError
 from connectors.items import ItemReader, item_id, obj, objects
 from inbox import pii
+from inbox.arrive import webhook_failures as failures
 from inbox.arrive.ingest import ingest, insert_rows
 from inbox.db import atomic_write, database
 from inbox.models import Account, Case, Counter, Event, Outbox, WebhookDelivery, utcnow
@@ -92,10 +94,13 @@ def store(runtime: Any, body: bytes) -> None:
 
 
 def source_of(body: bytes | str) -> str:
-    """The envelope's ``object`` (``whatsapp_business_account``, ``page``, ``instagram``)."""
+    """The envelope's ``object`` (``whatsapp_business_account``, ``page``, ``instagram``); empty
+    for a body that is not a JSON object (never an exception: the spool must always move)."""
+    if failures.too_deep(body):
+        return ""
     try:
         return str(json.loads(body).get("object") or "")[:60]
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return ""
 
 
@@ -190,7 +195,9 @@ def process_one(runtime: Any) -> bool:
 
     The delivery is marked done and its messages stored in one transaction: a worker that dies
     half-way leaves it pending for the next, and two workers never both take it (the
-    conditional UPDATE). ``lease_until`` is the not-before time of a delivery that failed."""
+    conditional UPDATE). ``lease_until`` is the not-before time of a delivery that failed. One
+    that cannot be ingested is set aside (``inbox.arrive.webhook_failures``), never retried
+    forever, so the deliveries after it go on."""
     now = utcnow()
     row = _next_pending(now)
     if row is None and uses_spool() and import_spool(runtime):
@@ -202,19 +209,36 @@ def process_one(runtime: Any) -> bool:
             taken = WebhookDelivery.update(status="done", processed_at=now, lease_until=None).where(
                 (WebhookDelivery.id == row.id) & (WebhookDelivery.status == "pending")).execute()
             if taken == 1:
-                notes = _apply(runtime, row)
-                if notes:
+                notes, problem = _apply(runtime, row)
+                if problem is not None:
+                    failures.set_aside(runtime.config, row, *problem)
+                    log.warning("webhook delivery %s set aside: %s", row.id, problem[1])
+                elif notes:
                     WebhookDelivery.update(error="; ".join(notes)[:1000]).where(
                         WebhookDelivery.id == row.id).execute()
+    except ConnectorError as exc:  # a Graph call made while ingesting
+        log.warning("webhook delivery %s: %s", row.id, pii.mask(exc.message))
+        _failed(runtime, row, exc, counted=not exc.unreachable)
     except Exception as exc:  # one bad delivery must not block the others
         log.exception("webhook delivery %s could not be ingested", row.id)
-        attempts = row.attempts + 1
-        final = attempts >= MAX_ATTEMPTS
-        WebhookDelivery.update(status="failed" if final else "pending", attempts=attempts,
-                               lease_until=None if final else utcnow() + timedelta(minutes=attempts),
-                               error=pii.mask(f"{type(exc).__name__}: {exc}")[:500]).where(
-            WebhookDelivery.id == row.id).execute()
+        _failed(runtime, row, exc)
     return True
+
+
+def _failed(runtime: Any, row: WebhookDelivery, exc: Exception, counted: bool = True) -> None:
+    """Try ``row`` again later, or set it aside after its last try. A Graph call that could not
+    connect at all (the office is offline) does not use up a try."""
+    reason = pii.mask(f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")[:500]
+    attempts = row.attempts + (1 if counted else 0)
+    with atomic_write():
+        if attempts >= MAX_ATTEMPTS:
+            WebhookDelivery.update(attempts=attempts).where(WebhookDelivery.id == row.id).execute()
+            failures.set_aside(runtime.config, row, "error",
+                               f"gagal diproses {attempts} kali (terakhir: {reason})")
+            return
+        WebhookDelivery.update(status="pending", attempts=attempts, error=reason,
+                               lease_until=utcnow() + timedelta(minutes=max(attempts, 1))).where(
+            WebhookDelivery.id == row.id).execute()
 
 
 def _next_pending(now: datetime) -> WebhookDelivery | None:
@@ -224,19 +248,28 @@ def _next_pending(now: datetime) -> WebhookDelivery | None:
         .order_by(WebhookDelivery.id).first())
 
 
-def _apply(runtime: Any, row: WebhookDelivery) -> list[str]:
+#: What ``_apply`` found: notes kept on a delivery that was ingested, and the (cause, reason)
+#: that sets it aside instead.
+Applied = tuple[list[str], tuple[str, str] | None]
+
+
+def _apply(runtime: Any, row: WebhookDelivery) -> Applied:
+    if failures.too_deep(row.body):
+        return [], ("unreadable", f"isi kiriman bersarang lebih dari {failures.MAX_DEPTH} tingkat")
     try:
         payload = json.loads(row.body)
-    except ValueError:
-        return ["isi kiriman bukan JSON"]
-    source = obj(payload).get("object")
+    except (ValueError, RecursionError):
+        return [], ("unreadable", "isi kiriman bukan JSON")
+    if not isinstance(payload, dict):
+        return [], ("unreadable", "isi kiriman bukan objek JSON")
+    source = payload.get("object")
     if source in ("page", "instagram"):
         return _apply_graph(runtime, payload, "facebook" if source == "page" else "instagram")
     if source != "whatsapp_business_account":
-        return [f"objek {str(source)[:40]!r} tidak dikenal aduan; kiriman disimpan apa adanya"]
+        return [f"objek {str(source)[:40]!r} tidak dikenal aduan; kiriman disimpan apa adanya"], None
     by_phone = {str(a.options.get("phone_number_id")): a.name
                 for a in runtime.config.accounts.values() if a.kind == "whatsapp"}
-    notes = []
+    unknown = []
     for entry in objects(payload.get("entry")):
         for change in objects(entry.get("changes")):
             if change.get("field") != "messages":
@@ -245,7 +278,8 @@ def _apply(runtime: Any, row: WebhookDelivery) -> list[str]:
             phone = item_id(obj(value.get("metadata")), "phone_number_id")
             name = by_phone.get(phone or "")
             if name is None:
-                notes.append(f"nomor WhatsApp {phone} tidak ada di config.toml")
+                unknown.append(f"nomor WhatsApp dengan phone_number_id {phone} tidak ada di "
+                               "config.toml (periksa phone_number_id akun WhatsApp)")
                 continue
             account = Account.get(Account.name == name)
             items = ItemReader(name)
@@ -253,24 +287,33 @@ def _apply(runtime: Any, row: WebhookDelivery) -> list[str]:
             _ingest(runtime, account, messages, items)
             for status in objects(value.get("statuses")):
                 _apply_status(status)
-    return notes
+    return _unknown_accounts(unknown)
 
 
-def _apply_graph(runtime: Any, payload: dict[str, Any], kind: str) -> list[str]:
+def _apply_graph(runtime: Any, payload: dict[str, Any], kind: str) -> Applied:
     """Messenger / Instagram messaging and Instagram @mentions, read by the polling connectors'
     own parsers; the next poll reconciles anything a webhook missed, never duplicating."""
     key = "page_id" if kind == "facebook" else "ig_user_id"
     by_id = {str(a.options.get(key)): a.name for a in runtime.config.accounts.values() if a.kind == kind}
-    notes = []
+    unknown = []
     for entry in objects(payload.get("entry")):
         name = by_id.get(item_id(entry) or "")
         if name is None:
-            notes.append(f"akun {kind} {item_id(entry)} tidak ada di config.toml")
+            unknown.append(f"akun {kind} dengan {key} {item_id(entry)} tidak ada di config.toml "
+                           f"(periksa {key})")
             continue
         items = ItemReader(name)
         messages = runtime.connector(name).read_webhook(entry, items)
         _ingest(runtime, Account.get(Account.name == name), messages, items)
-    return notes
+    return _unknown_accounts(unknown)
+
+
+def _unknown_accounts(reasons: list[str]) -> Applied:
+    """A delivery for an account config.toml does not have is set aside, not dropped: a typo in
+    an id would otherwise lose every message of that number unseen."""
+    if not reasons:
+        return [], None
+    return [], ("unknown_account", "; ".join(dict.fromkeys(reasons)))
 
 
 def _ingest(runtime: Any, account: Account, messages: list[Any], items: ItemReader) -> None:

@@ -1,5 +1,6 @@
 """``aduan reprocess``: read the items a connector set aside again, with the code installed
-now (after an upgrade); each one that now reads is stored exactly once."""
+now (after an upgrade); each one that now reads is stored exactly once. Webhook deliveries set
+aside (``inbox.arrive.webhook_failures``) go back to the daemon's queue."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import sys
 from typing import Any
 
 from inbox.arrive.setaside import reprocess
+from inbox.arrive.webhook_failures import requeue
 
 
 def cmd_reprocess(args: argparse.Namespace, ctx: Any) -> int:
@@ -19,6 +21,11 @@ def cmd_reprocess(args: argparse.Namespace, ctx: Any) -> int:
     report = reprocess(runtime, args.account)
     for line in report.lines():
         ctx.print(line)
+    if not args.account:
+        again = requeue()
+        if again:
+            ctx.print(f"{again} kiriman webhook yang disisihkan dikembalikan ke antrean; layanan "
+                      "aduan memprosesnya dalam beberapa detik (lihat aduan status).")
     return 0
 
 

@@ -10,11 +10,14 @@ from typing import Any
 import peewee
 
 from inbox.arrive.setaside import counts as set_aside_counts
+from inbox.arrive.webhook_failures import failed_total, summary
+from inbox.arrive.webhooks import waiting_total
 from inbox.cli.common import Context
 from inbox.dates import format_datetime_id
 from inbox.labels import label
 from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
 from inbox.records.schedule import backup_health
+from inbox.run.health import office_offline_since
 from inbox.setup.runtime import Runtime
 
 
@@ -32,6 +35,7 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
             "next_poll_at": iso(acc.next_poll_at), "last_error": acc.last_error,
             "last_error_at": iso(acc.last_error_at), "consecutive_failures": acc.consecutive_failures,
             "disabled_reason": acc.disabled_reason, "warning": acc.warning,
+            "offline_since": iso(acc.offline_since),
             "usage_today": {"requests": u.requests if u else 0, "resources": u.resources if u else 0,
                             "messages": u.messages if u else 0},
             "set_aside": aside.get(acc.id, {"today": 0, "total": 0}),
@@ -40,6 +44,7 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
                  Case.select(Case.status, peewee.fn.COUNT(Case.id)).group_by(Case.status).tuples()}
     return {
         "generated_at": iso(now),
+        "offline_since": iso(office_offline_since(runtime)),
         "accounts": accounts,
         "cases": {"total": sum(by_status.values()), "by_status": by_status,
                   "open": sum(by_status.get(s, 0) for s in OPEN_STATUSES),
@@ -49,6 +54,8 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
                    Outbox.select(Outbox.status, peewee.fn.COUNT(Outbox.id))
                    .where(Outbox.status != "sent").group_by(Outbox.status).tuples()},
         "backup": backup_health(runtime.config, now),
+        "webhooks": {"waiting": waiting_total(runtime), "failed": failed_total(),
+                     "failures": [{**f, "last": iso(f["last"])} for f in summary()]},
     }
 
 
@@ -59,9 +66,14 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         ctx.print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     tz = ctx.config.tz
+    if data["offline_since"]:
+        ctx.print(f"TIDAK TERSAMBUNG KE INTERNET sejak {local_time(data['offline_since'], tz)}: "
+                  "tidak ada platform yang bisa dihubungi; balasan tetap antre dan terkirim sendiri "
+                  "saat sambungan kembali.")
     for acc in data["accounts"]:
         health = ("NONAKTIF: " + acc["disabled_reason"]) if acc["disabled_reason"] else \
-            ("galat: " + acc["last_error"]) if acc["last_error"] else "sehat"
+            (f"tidak tersambung sejak {local_time(acc['offline_since'], tz)}") if acc["offline_since"] \
+            else ("galat: " + acc["last_error"]) if acc["last_error"] else "sehat"
         ctx.print(f"{acc['name']:<20} {acc['kind']:<10} terakhir {local_time(acc['last_success_at'], tz)}  {health}"
                   f"  (hari ini {acc['usage_today']['requests']} permintaan, "
                   f"{acc['usage_today']['resources']} item)")
@@ -78,6 +90,12 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         counts = ", ".join(f"{label('outbox', k).lower()} {v}" for k, v in sorted(outbox.items()))
         trouble = outbox.get("failed") or outbox.get("uncertain")
         ctx.print(f"balasan: {counts}" + ("  (periksa di halaman pengaduan)" if trouble else ""))
+    webhook = data["webhooks"]
+    if webhook["failed"]:
+        ctx.print(f"webhook: {webhook['failed']} kiriman disisihkan (belum masuk); menunggu "
+                  f"{webhook['waiting']}. Perbaiki lalu jalankan aduan reprocess:")
+        for failure in webhook["failures"]:
+            ctx.print(f"{'':<20} {failure['count']}× {failure['reason']}")
     backup = data["backup"]
     ctx.print(f"cadangan: terakhir {backup['last_good_at'] or 'belum pernah'}"
               + (f"  PERINGATAN: {backup['warning']}" if backup["warning"] else "  (baik)"))

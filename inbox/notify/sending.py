@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from connectors.base import ConnectorError
 from inbox import pii
 from inbox.db import atomic_write
-from inbox.leases import LEASE, MAX_ATTEMPTS, claim_next, claim_stale, next_attempt_at, release
+from inbox.leases import (LEASE, MAX_ATTEMPTS, OFFLINE_RETRY, claim_next, claim_stale,
+                          next_attempt_at, release)
 from inbox.models import OPEN_STATUSES, BackupRun, Case, Notification, utcnow
 from inbox.notify import notices as notify
 from inbox.notify.channels import channel
@@ -113,6 +114,13 @@ def _on_error(batch: list[Notification], worker_id: str, exc: ConnectorError) ->
     if exc.uncertain:
         _close(batch, worker_id, "uncertain", reason)
         return Sent(ids, "uncertain", reason)
+    if exc.unreachable:  # the office is offline: wait for the line without using up a try
+        at = utcnow() + OFFLINE_RETRY
+        with atomic_write():
+            for member in batch:
+                release(member, worker_id, status="pending", next_attempt_at=at, last_error=reason,
+                        digest=None, attempts=member.attempts - 1)
+        return Sent(ids, "retry", reason)
     attempts = max(r.attempts for r in batch)
     if exc.permanent or attempts >= MAX_ATTEMPTS:
         more = "" if exc.permanent else f" (sudah {attempts} kali dicoba)"

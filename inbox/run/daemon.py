@@ -36,6 +36,8 @@ from inbox.setup.runtime import Runtime
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+#: The longest wait between polls of an account whose platform could not be connected to.
+OFFLINE_POLL_WAIT = timedelta(minutes=5)
 
 
 class LeaseLost(Exception):
@@ -127,7 +129,7 @@ class Daemon:
                 kept = Account.update(
                     last_poll_at=started, last_success_at=utcnow(), last_error=None,
                     last_error_detail=None, consecutive_failures=0, disabled_reason=None,
-                    warning="; ".join(result.notes) or None,
+                    offline_since=None, warning="; ".join(result.notes) or None,
                     next_poll_at=self._next_poll(account, result.not_before),
                     lease_owner=None, lease_until=None,
                 ).where((Account.id == account.id) & (Account.lease_owner == self.worker_id)).execute()
@@ -163,6 +165,8 @@ class Daemon:
         fields: dict[str, Any] = dict(last_poll_at=started, last_error=reason, last_error_at=now,
                                       last_error_detail=exc.detail, consecutive_failures=failures,
                                       lease_owner=None, lease_until=None)
+        if exc.unreachable:
+            fields["offline_since"] = account.offline_since or now
         if exc.permanent:
             fields["disabled_reason"] = reason
             log.error("account %s disabled: %s", account.name, reason)
@@ -170,7 +174,10 @@ class Daemon:
             fields["next_poll_at"] = max(exc.retry_at, now + timedelta(seconds=5))
             log.warning("account %s rate-limited until %s", account.name, exc.retry_at.isoformat())
         else:
-            fields["next_poll_at"] = now + timedelta(seconds=self.backoff(account.poll_interval, failures))
+            wait = self.backoff(account.poll_interval, failures)
+            if exc.unreachable:  # look again soon: the office's line may be back any minute
+                wait = min(wait, OFFLINE_POLL_WAIT.total_seconds())
+            fields["next_poll_at"] = now + timedelta(seconds=wait)
             log.warning("account %s: %s (attempt %d)", account.name, reason, failures)
         with atomic_write():
             Account.update(**fields).where(Account.id == account.id).execute()
@@ -302,11 +309,17 @@ class Daemon:
 
     def release_stale(self) -> None:
         """On start: accounts disabled last time get one new try (the office may have fixed the
-        token and restarted), and leases this host's dead processes held are not waited for:
+        token and restarted), so do webhook deliveries set aside for an unknown account, and
+        leases this host's dead processes held are not waited for:
         an account's is released, a reply's expires at once so it is settled (never re-sent
         blindly). Leases of live processes and of other hosts run their course."""
         Account.update(disabled_reason=None, next_poll_at=None).where(
             Account.disabled_reason.is_null(False)).execute()
+        # Webhook deliveries set aside for an account config.toml lacked: the office may have
+        # corrected the id and restarted, as for a disabled account.
+        from inbox.arrive.webhook_failures import CONFIG_CAUSES, requeue
+        if requeue(CONFIG_CAUSES):
+            log.info("webhook deliveries set aside for an unknown account are read again")
         now = utcnow()
         for account in Account.select().where(Account.lease_until > now):
             if owner_is_dead(account.lease_owner):

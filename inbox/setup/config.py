@@ -42,6 +42,7 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "port": Setting(int, default=8080),
         "secret_key": Setting(str, secret=True, default=""),
         "login_attempts": Setting(int, default=5),
+        "address_login_attempts": Setting(int, default=50),
         "lockout_minutes": Setting(int, default=15),
         "idle_minutes": Setting(int, default=120),
         "secure_cookies": Setting((bool, str), default="auto"),
@@ -84,6 +85,7 @@ SECTIONS: dict[str, dict[str, Setting]] = {
     "attachments": {
         "download": Setting(bool, default=True, help="download photos and files citizens send"),
         "max_mb": Setting(int, default=10, help="larger files are left on the platform"),
+        "download_seconds": Setting(int, default=120, help="the most one download may take"),
     },
     "citizen": {
         # inbox.arrive.selfservice: "status ADU-..." on a private channel is answered automatically
@@ -312,6 +314,9 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     max_mb = sections["attachments"].get("max_mb")
     if isinstance(max_mb, int) and not 1 <= max_mb <= 100:
         findings.append("attachments.max_mb: harus bilangan bulat megabita dari 1 sampai 100")
+    seconds = sections["attachments"].get("download_seconds")
+    if isinstance(seconds, int) and not 10 <= seconds <= 3600:
+        findings.append("attachments.download_seconds: harus antara 10 dan 3600 detik")
     retention = sections["privacy"].get("retention_months")
     if isinstance(retention, int) and retention < 0:
         findings.append("privacy.retention_months: harus 0 (disimpan terus) atau jumlah bulan")

@@ -129,6 +129,20 @@ def _migration_11(db: peewee.Database) -> None:
     WebhookDelivery._schema.create_indexes(safe=True)
 
 
+def _migration_13(db: peewee.Database) -> None:
+    # Since when an account's platform cannot be reached (the dashboard's "offline" line), and
+    # why a webhook delivery was set aside. Migration 1 makes today's tables: added if missing.
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+    migrator = SchemaMigrator.from_database(db)
+    steps = []
+    for model, name, field in ((Account, "offline_since", peewee.DateTimeField(null=True)),
+                               (WebhookDelivery, "cause", peewee.CharField(max_length=40, null=True))):
+        table = model._meta.table_name
+        if name not in {c.name for c in db.get_columns(table)}:
+            steps.append(migrator.add_column(table, name, field))
+    apply(*steps)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
@@ -142,6 +156,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (9, "backup runs and the daemon's heartbeat", _migration_9),
     (10, "webhook deliveries", _migration_10),
     (11, "webhook spool names", _migration_11),
+    (13, "offline accounts and set-aside webhook deliveries", _migration_13),
 ]
 
 

@@ -7,6 +7,10 @@ lease it takes expires, so a crashed worker's row is found again. What happens n
   the case (``answered`` for an answer; ``first_response_at`` for an acknowledgement) and the
   ``delivered`` Event are written in one transaction;
 - transient error: back to ``pending`` later (exponential backoff with jitter);
+- no connection to the platform at all (``ConnectorError.unreachable``: the office is offline):
+  back to ``pending`` without using up one of the row's tries, every :data:`OFFLINE_RETRY`, and
+  the account's other due rows wait with it, so a day offline keeps a day of replies queued and
+  they go out, once each, when the line is back; the account is marked ``offline_since``;
 - permanent error: ``failed``; an answer's case returns to the admin's queue with an alert;
 - unknown outcome (timeout after the request left, or any unexpected error inside ``send``):
   ``uncertain``; a person settles it with ``workflow.confirm_delivery``. Never re-sent blindly,
@@ -27,7 +31,8 @@ from connectors.base import Connector, ConnectorError, OutboundReply
 from inbox import pii
 from inbox.arrive.selfservice import AUTOMATIC_PURPOSES, queue_survey, survey_too_late
 from inbox.db import atomic_write
-from inbox.leases import MAX_ATTEMPTS, claim_next, claim_stale, next_attempt_at, release
+from inbox.leases import (MAX_ATTEMPTS, OFFLINE_RETRY, claim_next, claim_stale, next_attempt_at,
+                          release)
 from inbox.models import Account, Case, Event, Message, Outbox, utcnow
 
 if TYPE_CHECKING:  # for type hints only; no import cycle with inbox.setup.runtime at run time
@@ -38,17 +43,20 @@ log = logging.getLogger(__name__)
 #: How long after an unknown outcome the platform is asked whether the reply is there (a post
 #: made just before a 5xx may take a moment to show).
 SETTLE_AFTER = timedelta(seconds=30)
+
+
 @dataclass
 class Delivery:
     """What one step did to one row, as a line for ``aduan deliver``."""
 
     outbox_id: int
     reference: str
-    outcome: str  # sent | retry | failed | uncertain | requeued | skipped | checking
+    outcome: str  # sent | retry | offline | failed | uncertain | requeued | skipped | checking
     detail: str = ""
 
     def line(self) -> str:
         words = {"sent": "terkirim", "retry": "dicoba lagi nanti", "failed": "GAGAL",
+                 "offline": "belum terkirim (tidak tersambung ke platform); dicoba lagi nanti",
                  "uncertain": "BELUM PASTI (perlu dipastikan petugas)",
                  "requeued": "tidak ditemukan di platform, diantrekan lagi",
                  "skipped": "dibatalkan",
@@ -119,6 +127,8 @@ def _send(rt: Runtime, row: Outbox, worker_id: str) -> Delivery:
     except ConnectorError as exc:
         if exc.uncertain and connector.confirms_delivery:
             return _settle_later(row, worker_id, pii.mask(exc.message))
+        if exc.unreachable:
+            return _offline(row, worker_id, account, pii.mask(exc.message))
         return _on_error(row, worker_id, exc)
     except Exception as exc:
         # A bug after the request may have left (parsing the platform's answer): unknown outcome.
@@ -127,6 +137,8 @@ def _send(rt: Runtime, row: Outbox, worker_id: str) -> Delivery:
     with atomic_write():
         recorded = record_delivered(row, platform_id, utcnow(), expected_status="sending",
                                     lease_owner=worker_id, rt=rt)
+        Account.update(offline_since=None).where((Account.name == account)
+                                                 & Account.offline_since.is_null(False)).execute()
     if not recorded:
         log.warning("outbox %s: sent, but another worker settled the row meanwhile", row.id)
     return Delivery(row.id, _reference(row), "sent", platform_id or "")
@@ -203,6 +215,30 @@ def _on_error(row: Outbox, worker_id: str, exc: ConnectorError) -> Delivery:
             Event.record("delivery_retry", case=row.case_id, outbox_id=row.id, error=reason,
                          attempts=row.attempts, next_attempt_at=next_at.isoformat())
     return Delivery(row.id, _reference(row), "retry", reason)
+
+
+def _offline(row: Outbox, worker_id: str, account_name: str, reason: str) -> Delivery:
+    """Nothing reached the platform: the row waits for the line to come back without counting
+    the attempt (a day offline must not use up its tries), and so do the account's other rows
+    due before then, so each interval costs one connection attempt, not one per reply. The
+    case's history says so once, not at every retry."""
+    now = utcnow()
+    next_at = now + OFFLINE_RETRY
+    account = Account.get(Account.name == account_name)
+    with atomic_write():
+        if not release(row, worker_id, status="pending", attempts=row.attempts - 1,
+                       next_attempt_at=next_at, last_error=reason):
+            return Delivery(row.id, _reference(row), "offline", reason)
+        if row.last_error != reason:
+            Event.record("delivery_retry", case=row.case_id, outbox_id=row.id, error=reason,
+                         attempts=row.attempts - 1, next_attempt_at=next_at.isoformat())
+        Account.update(offline_since=now).where((Account.id == account.id)
+                                                & Account.offline_since.is_null()).execute()
+        of_account = (Outbox.account == account.id) | Outbox.case.in_(
+            Case.select(Case.id).where(Case.account == account.id))
+        Outbox.update(next_attempt_at=next_at).where(
+            (Outbox.status == "pending") & (Outbox.next_attempt_at < next_at) & of_account).execute()
+    return Delivery(row.id, _reference(row), "offline", reason)
 
 
 def _settle_later(row: Outbox, worker_id: str, reason: str) -> Delivery:

@@ -344,11 +344,19 @@ def add_note(rt: Runtime, case: Case, actor: User, text: str) -> Event:
 
 def set_categories(rt: Runtime, case: Case, actor: User, categories: list[str],
                    intent: str | None = None) -> None:
-    """A person's correction of the classifier; it wins in the recaps."""
+    """A person's correction of the classifier; it wins in the recaps. Only the known category
+    and intent codes (``inbox.labels``) are accepted: anything else is refused before anything
+    is written, as a posted form can carry any value."""
     from inbox.arrive.ingest import set_category_rows
     check(actor, case, "categorise")
     before, intent_before = case.effective_categories, case.effective_intent
     chosen = sorted({c.strip() for c in categories if c and c.strip()})
+    unknown = [c for c in chosen if c not in labels.CATEGORY_LABELS]
+    if unknown:
+        raise WorkflowError(f"Kategori tidak dikenal: {', '.join(unknown)[:100]}. Pilih dari "
+                            "daftar kategori.")
+    if intent and intent not in labels.INTENT_LABELS:
+        raise WorkflowError("Jenis pesan tidak dikenal. Pilih dari daftar jenis pesan.")
     with atomic_write():
         case.categories_override = chosen
         if intent:

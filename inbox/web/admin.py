@@ -161,6 +161,8 @@ def clear_throttle(throttle_id: int) -> Any:
 
 def throttle_label(key: str) -> str:
     kind, _, value = key.partition(":")
+    if kind == "dev":
+        return "satu peramban yang pernah dipakai masuk"
     return f"alamat {value}" if kind == "addr" else f"nama pengguna {value!r}"
 
 

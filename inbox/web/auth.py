@@ -2,9 +2,9 @@
 
 A session is a server-side row (``inbox.web.sessions``), checked on every request and ended by
 logging out, by a password change (every other session of the user) or reset, and by
-deactivation. Wrong passwords are throttled per address and per name with growing delays
-(``inbox.web.throttle``), never with a lock-out; every refusal costs one password-hash check and
-says the same words whether or not the name exists.
+deactivation. Wrong passwords are throttled mainly per name, per address only at a much higher
+count, with growing delays (``inbox.web.throttle``), never with a lock-out; every refusal costs
+one password-hash check and says the same words whether or not the name exists.
 """
 from __future__ import annotations
 
@@ -86,6 +86,8 @@ def safe_next(target: str | None, home: str | None = None) -> str:
     home = home or url_for("cases.index")
     if not target or target == "/":
         return home
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return home  # a line break would split the Location header: refused, never a 500
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
             or "\\" in target:
@@ -105,11 +107,13 @@ def login() -> Any:
         password = request.form.get("password", "")
         user, error = check_login(username, password)
         if user is not None:
-            sessions.start(user)
-            session["fp"] = fingerprint(user)
+            # The answer is built before the session row is written: nothing after it can fail
+            # and leave a session no browser holds.
             response = make_response(redirect(safe_next(request.args.get("next"),
                                                          home_url(user))))
             throttle.remember_device(response, username)
+            sessions.start(user)
+            session["fp"] = fingerprint(user)
             return response
     return render_template("login.html", error=error, username=username), (401 if error else 200)
 
@@ -124,10 +128,12 @@ def check_login(username: str, password: str) -> tuple[User | None, str | None]:
     a wrong password and a throttled attempt take the same time; the throttle's words are the
     same for any name."""
     user = User.get_or_none(User.username == username) if username else None
-    keys = [throttle.address_key()]
-    if username and username.strip().lower() not in throttle.trusted_names():
-        keys.append(throttle.name_key(username))
-    wait = throttle.wait_seconds(keys)
+    device = throttle.known_device(username) if username else None
+    # A browser known for this name waits only for its own wrong passwords; any other waits
+    # for the name's and (at a much higher count) the address's.
+    held_by = [throttle.device_key(device)] if device else [
+        throttle.name_key(username), throttle.address_key()]
+    wait = throttle.wait_seconds(held_by)
     matches = user is not None and check_password_hash(user.password_hash, password)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)  # the same work as for a real name
@@ -136,10 +142,12 @@ def check_login(username: str, password: str) -> tuple[User | None, str | None]:
         return None, (f"Terlalu banyak percobaan masuk yang salah. Tunggu {wait} detik, lalu "
                       f"coba lagi.")
     if not matches:
-        throttle.record_failure([throttle.address_key(), throttle.name_key(username)])
+        throttle.record_failure([throttle.address_key(), throttle.name_key(username)]
+                                + ([throttle.device_key(device)] if device else []))
         log.info("login refused (wrong name or password)")
         return None, WRONG
-    throttle.forget([throttle.address_key(), throttle.name_key(username)])
+    # The address's count stays: others behind it may be guessing other names.
+    throttle.forget([throttle.name_key(username)] + ([throttle.device_key(device)] if device else []))
     if not user.active:
         # Only the right password learns that the account exists but is switched off, so a
         # stranger guessing names learns nothing; the person learns whom to ask.

@@ -9,8 +9,10 @@ import peewee as pw
 from flask import Blueprint, g, render_template
 
 from inbox.arrive.setaside import counts as set_aside_counts
+from inbox.dates import format_datetime_id
 from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
 from inbox.records.schedule import backup_health
+from inbox.run.health import office_offline_since
 from inbox.sop.workflow import division_scoped, visible_cases
 from inbox.web.auth import login_required
 from inbox.web.current import runtime
@@ -55,6 +57,9 @@ def channel_health(now: datetime) -> list[dict[str, Any]]:
             state, level = f"BERHENTI: {acc.disabled_reason}", "late"
         elif not acc.enabled:
             state, level = "Dimatikan di config.toml", "muted"
+        elif acc.offline_since:
+            since = format_datetime_id(acc.offline_since, rt.config.tz, "d MMM HH.mm")
+            state, level = f"TIDAK TERSAMBUNG sejak {since}; pesan dan balasan menunggu", "today"
         elif acc.last_error:
             state, level = f"GANGGUAN (percobaan ke-{acc.consecutive_failures}): {acc.last_error}", "today"
         elif acc.last_success_at is None:
@@ -102,6 +107,7 @@ def index() -> str:
             .order_by(Outbox.id).limit(20)),
         scope_label=user.division.name if division_scoped(user) else "",
         webhook=webhook_health() if health else None,
+        offline_since=office_offline_since(rt) if health else None,
         backup=backup_health(rt.config, now) if health else None,
         notifications=notification_problems(now))
 
@@ -114,12 +120,14 @@ def notification_problems(now: datetime) -> list[Any]:
     return problems(now=now)
 
 
-def webhook_health() -> dict[str, int] | None:
-    """Deliveries refused for a bad signature, and those waiting or failed, when any exist."""
+def webhook_health() -> dict[str, Any] | None:
+    """Deliveries refused for a bad signature, and those waiting or set aside (with their
+    reasons), when any exist."""
+    from inbox.arrive.webhook_failures import failed_total, summary
     from inbox.arrive.webhooks import rejected_total, waiting_total
-    from inbox.models import WebhookDelivery
-    counts = {"pending": waiting_total(runtime()),
-              "failed": WebhookDelivery.select().where(WebhookDelivery.status == "failed").count(),
+    counts = {"pending": waiting_total(runtime()), "failed": failed_total(),
               "rejected": rejected_total()}
     uses = any(a.kind == "whatsapp" for a in runtime().config.accounts.values())
-    return counts if uses or any(counts.values()) else None
+    if not (uses or any(counts.values())):
+        return None
+    return {**counts, "failures": summary() if counts["failed"] else []}

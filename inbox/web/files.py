@@ -1,4 +1,5 @@
-"""Attachments served behind login and the case's role checks, and the set-aside items.
+"""Attachments served behind login and the case's role checks, and the set-aside items (of the
+connectors, and the webhook deliveries that could not be ingested).
 
 A citizen's photo of a KTP is personal data: it is served only to a user who may open the
 case it belongs to (``workflow.can_view``), never hot-linked from a platform CDN (the CSP keeps
@@ -10,9 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, send_file
+from flask import Blueprint, abort, flash, g, redirect, render_template, send_file, url_for
 
 from inbox import pii
+from inbox.arrive import webhook_failures
 from inbox.arrive.attachments import INLINE_TYPES, absolute_path
 from inbox.arrive.setaside import recent
 from inbox.models import ATTACHMENT_STATES, Attachment, Case, Message, SetAside
@@ -74,7 +76,10 @@ def thread_attachments(messages: list[Message],
             "inline": files_allowed and row.status == "stored" and row.mime in INLINE_TYPES,
             "stored": files_allowed and row.status == "stored", "size": row.size,
             "label": {"image": "Foto", "sticker": "Stiker", "video": "Video",
-                      "audio": "Rekaman suara"}.get(row.kind, "Berkas"),
+                      "audio": "Rekaman suara", "link": "Tautan"}.get(row.kind, "Berkas"),
+            # a shared link is shown for an officer to open, never fetched by aduan
+            "link": row.url if files_allowed and row.kind == "link" else None,
+            "name": row.name,
         })
     return found
 
@@ -82,8 +87,21 @@ def thread_attachments(messages: list[Message],
 @bp.route("/kelola/tersisih")
 @roles_required(superuser=True)
 def set_aside_list() -> str:
-    """The items connectors could not read, newest first."""
-    return render_template("admin/set_aside.html", rows=list(recent()))
+    """The items connectors could not read and the webhook deliveries set aside, newest first."""
+    return render_template("admin/set_aside.html", rows=list(recent()),
+                           deliveries=list(webhook_failures.recent()),
+                           failed_total=webhook_failures.failed_total(),
+                           causes=webhook_failures.CAUSES)
+
+
+@bp.route("/kelola/tersisih/webhook/ulang", methods=["POST"])
+@roles_required(superuser=True)
+def requeue_deliveries() -> Any:
+    """Put every webhook delivery set aside back in the daemon's queue (after a fix)."""
+    count = webhook_failures.requeue()
+    flash(f"{count} kiriman webhook dikembalikan ke antrean; layanan aduan memprosesnya dalam "
+          "beberapa detik." if count else "Tidak ada kiriman webhook yang disisihkan.", "success")
+    return redirect(url_for("files.set_aside_list"))
 
 
 @bp.route("/kelola/tersisih/<int:row_id>")

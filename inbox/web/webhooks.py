@@ -2,15 +2,21 @@
 
 GET is Meta's subscription handshake (``hub.verify_token`` compared in constant time). POST must
 be JSON, at most 1 MB, and signed (``X-Hub-Signature-256`` over the raw bytes, checked before
-anything is parsed); a missing or wrong signature is 403 and counted for the dashboard. A good
-delivery is stored (a row, or on SQLite a spool file) and answered 200 at once; the daemon ingests it (``inbox.arrive.webhooks``).
+anything is parsed); a missing or wrong signature is 403 and counted for the dashboard, a body
+nested deeper than any platform sends is 400. A good delivery is stored (a row, or on SQLite a
+spool file) and answered 200 at once; the daemon ingests it (``inbox.arrive.webhooks``).
 """
 from __future__ import annotations
+
+import logging
 
 from flask import Blueprint, Response, request
 
 from inbox.arrive import webhooks
+from inbox.arrive.webhook_failures import MAX_DEPTH, too_deep
 from inbox.web.current import runtime
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
 
@@ -26,7 +32,7 @@ def verify() -> Response:
 
 @bp.route("/webhooks/meta", methods=["POST"])
 def receive() -> Response:
-    """Store a signed delivery, then 200; 403 for a bad signature, 413/415 for the wrong body."""
+    """Store a signed delivery, then 200; 403 for a bad signature, 413/415/400 for the wrong body."""
     if (request.content_length or 0) > webhooks.MAX_BODY:
         return Response("too large", status=413, mimetype="text/plain")
     if request.mimetype != "application/json":  # the header only: the body is not parsed yet
@@ -38,5 +44,8 @@ def receive() -> Response:
                                  webhooks.app_secrets(runtime())):
         webhooks.count_rejected()
         return Response("forbidden", status=403, mimetype="text/plain")
+    if too_deep(body):  # no platform nests so deep; every later reader would overflow on it
+        log.warning("webhook delivery refused: nested deeper than %d levels", MAX_DEPTH)
+        return Response("too deeply nested", status=400, mimetype="text/plain")
     webhooks.store(runtime(), body)
     return Response("EVENT_RECEIVED", mimetype="text/plain")
