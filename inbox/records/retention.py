@@ -99,7 +99,8 @@ def erase_contact(data_dir: Path, handle: str, actor: User, reason: str) -> Eras
             data_dir, Attachment.select().where(Attachment.message.in_(messages)), ERASED)
         _rewrite(cases, messages, lambda _text: ERASED, lambda _case: ERASED)
         for contact in contacts:
-            for needle in {contact.platform_user_id, contact.handle.lstrip("@")} - {""}:
+            for needle in {contact.platform_user_id, contact.alias_id or "",
+                           contact.handle.lstrip("@")} - {""}:
                 SetAside.update(raw=None, context={}).where(SetAside.raw.contains(needle)).execute()
                 # Meta's raw deliveries (the WhatsApp number is the platform id) once ingested.
                 WebhookDelivery.update(body=ERASED_DELIVERY).where(
@@ -107,10 +108,11 @@ def erase_contact(data_dir: Path, handle: str, actor: User, reason: str) -> Eras
                     & WebhookDelivery.body.contains(needle)).execute()
             # A status answer with no case is addressed by the platform id (a WhatsApp number).
             Outbox.update(recipient_id=f"dihapus-{contact.id}").where(
-                (Outbox.recipient_id == contact.platform_user_id) & Outbox.account.in_(
+                Outbox.recipient_id.in_([contact.platform_user_id, contact.alias_id or ""])
+                & Outbox.account.in_(
                     Account.select(Account.id).where(Account.kind == contact.kind))).execute()
             # A new message from the same person starts a new contact: the old one is nobody now.
-            Contact.update(handle=f"dihapus-{contact.id}", name="",
+            Contact.update(handle=f"dihapus-{contact.id}", name="", alias_id=None,
                            platform_user_id=f"dihapus-{contact.id}").where(
                 Contact.id == contact.id).execute()
         for case_id in cases:
