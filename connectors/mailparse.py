@@ -27,8 +27,12 @@ KINDS = {"image": "image", "video": "video", "audio": "audio"}
 #: (``mailer-daemon``) is one by its name; the others are senders nobody can answer.
 DAEMON_LOCAL_PARTS = ("mailer-daemon",)
 NOREPLY_LOCAL_PARTS = ("postmaster", "no-reply", "noreply", "do-not-reply", "donotreply")
+#: The kinds of machine mail ``machine_reason`` tells apart (``inbox.labels`` has their words).
+MACHINE_KINDS = ("auto_submitted", "precedence", "mailing_list", "autoreply", "bounce",
+                 "mailer_daemon", "noreply_sender")
 #: Message-ID prefix of aduan's own replies; a mail in reply to one carries its thread in it.
 OWN_PREFIX = "aduan."
+KEEP_HEADERS = policy.SMTP.clone(refold_source="none")
 CASE_NUMBER = re.compile(r"\[([A-Z]{2,10}-[0-9A-Z-]{3,30})\]")
 
 
@@ -60,7 +64,13 @@ def _lost_parts(part: Message) -> bool:
 def header_text(mail: Message, name: str) -> str:
     """A header's text: encoded-words in any charset and raw 8-bit bytes decoded the way mail
     clients do (``connectors.mailtext``), not as U+FFFD."""
-    return mailtext.header_text(_raw_header(mail, name))
+    return mailtext.header_text(_raw_header(mail, name), text_charset(mail))
+
+
+def text_charset(mail: Message) -> str | None:
+    """The charset the mail's text is written in: what raw 8-bit header bytes most likely are."""
+    return next((p.get_content_charset() for p in mail.walk()
+                 if p.get_content_maintype() == "text" and p.get_content_charset()), None)
 
 
 def message_ids(value: str | None) -> list[str]:
@@ -116,7 +126,7 @@ def sender(mail: Message) -> tuple[str, str]:
             name, address = pairs[0]
             if header == "Reply-To":  # the name people know is still the From's
                 name = parseaddr(_raw_header(mail, "From"))[0] or name
-            return address.strip().lower(), mailtext.header_text(name)
+            return address.strip().lower(), mailtext.header_text(name, text_charset(mail))
     return "", ""
 
 
@@ -233,7 +243,9 @@ def without_files(mail: EmailMessage, parts: list[dict[str, Any]]) -> bytes:
         if position in indexes:
             part.set_payload("")
             del part["Content-Transfer-Encoding"]
-    return mail.as_bytes(policy=policy.SMTP)
+    # Headers as they came: re-folding would re-encode them from Python's reading of them
+    # (an iso-8859-1 word read as latin-1, raw 8-bit bytes as U+FFFD).
+    return mail.as_bytes(policy=KEEP_HEADERS)
 
 
 def case_number(subject: str) -> str | None:

@@ -39,8 +39,9 @@ WESTERN = frozenset({"ascii", "iso8859-1", "latin-1", "cp1252"})
 #: Text codecs no mail charset is: decoding by them turns bytes into escapes or worse.
 REFUSED = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode",
                      "undefined", "mbcs", "oem", "charmap"})
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(r"(=\?[^?\s]+\?[QqBb]\?[^?\s]*\?=)[ \t\r\n]+(?==\?[^?\s]+\?[QqBb]\?)")
+#: An encoded-word; broken mailers put blanks inside one, and clients still read it.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\r\n]*?)\?=")
+_BETWEEN_WORDS = re.compile(r"(=\?[^?\s]+\?[QqBb]\?[^?\r\n]*?\?=)[ \t\r\n]+(?==\?[^?\s]+\?[QqBb]\?)")
 ERRORS = "aduan-cp1252"
 
 
@@ -81,24 +82,42 @@ def _decoded(data: bytes, codec: str | None) -> str:
         return data.decode("utf-8", errors=ERRORS)
 
 
-def header_text(value: str | None) -> str:
+def header_text(value: str | None, fallback: str | None = None) -> str:
     """A raw header value (as ``EmailMessage.raw_items`` gives it, undecoded) as text: folded
-    lines joined, encoded-words and raw 8-bit bytes decoded."""
+    lines joined, encoded-words and raw 8-bit bytes decoded. Raw bytes that are not UTF-8 are
+    read by ``fallback`` (the charset of the mail's text, as mail clients do), else as
+    windows-1252."""
     if not value:
         return ""
     text = re.sub(r"\r?\n[ \t]+", " ", value).replace("\r", "").replace("\n", " ")
-    if any("\udc80" <= ch <= "\udcff" for ch in text):  # raw 8-bit bytes, kept as surrogates
-        text = decode_bytes(text.encode("utf-8", "surrogateescape"), None)
     text = _BETWEEN_WORDS.sub(r"\1", text)  # RFC 2047: blanks between two words are dropped
-    return _ENCODED_WORD.sub(_decode_word, text).strip()
+    out, last = [], 0
+    for match in _ENCODED_WORD.finditer(text):
+        out += [_plain(text[last:match.start()], fallback), _decode_word(match)]
+        last = match.end()
+    out.append(_plain(text[last:], fallback))
+    return "".join(out).strip()
+
+
+def _plain(segment: str, fallback: str | None) -> str:
+    """Header text outside encoded-words: raw 8-bit bytes (kept by the parser as surrogates)
+    read as UTF-8 when they are, else by the mail's charset, else as windows-1252."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in segment):
+        return segment
+    data = segment.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8").replace("\x00", "")
+    except UnicodeDecodeError:
+        return decode_bytes(data, fallback)
 
 
 def _decode_word(match: re.Match[str]) -> str:
     label, kind, payload = match.group(1).split("*", 1)[0], match.group(2).upper(), match.group(3)
     raw = payload.encode("utf-8", "surrogateescape")
     if kind == "B":
+        packed = re.sub(rb"[\s=]", b"", raw)
         try:
-            data = base64.b64decode(re.sub(rb"[^A-Za-z0-9+/]", b"", raw) + b"=" * (-len(raw) % 4))
+            data = base64.b64decode(packed + b"=" * (-len(packed) % 4), validate=True)
         except (binascii.Error, ValueError):
             return payload  # not base64 after all: what it held, without the markers
     else:

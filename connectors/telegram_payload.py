@@ -23,6 +23,8 @@ NOT_MESSAGES = ("my_chat_member", "chat_member", "chat_join_request", "message_r
                 "poll_answer", "callback_query", "inline_query", "chosen_inline_result",
                 "shipping_query", "pre_checkout_query", "business_connection",
                 "deleted_business_messages")
+#: Every kind of item the connector ignores (``inbox.labels`` has their words).
+IGNORED_KINDS = NOT_MESSAGES + ("service_message", "live_location_update")
 #: Message fields that make it a service message: what happened to the chat, nobody's words.
 SERVICE = frozenset({
     "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo",

@@ -18,10 +18,11 @@ by the preferred id with the other as ``Contact.alias_id``:
   nothing is merged: a phone number that changed hands must never show one citizen's
   complaints to another.
 
-Two workers on PostgreSQL: every id a batch resolves is locked first (transaction-scoped
+Two workers on PostgreSQL: every id a batch names is locked first (transaction-scoped
 advisory locks, in sorted order), so two batches about the same citizen resolve one after the
-other; a unique violation that slips through (an id locked by neither) is rolled back to a
-savepoint and resolved again as a merge.
+other and a late copy naming the citizen by number waits for the re-keying that renames its
+thread; a unique violation that slips through anyway is rolled back to a savepoint and the
+pair resolved again.
 """
 from __future__ import annotations
 
@@ -43,13 +44,13 @@ def canonical(kind: str, messages: list[InboundMessage]) -> list[InboundMessage]
     """``messages`` with each citizen's author and thread renamed to the contact's key, after
     linking every (id, alias) pair the batch carries; office messages are left as they are."""
     citizens = [m for m in messages if not m.from_office]
+    if not citizens:
+        return messages
+    _lock(kind, {m.author_id for m in citizens} | {m.author_alias for m in citizens if m.author_alias})
     pairs = list(dict.fromkeys((m.author_id, m.author_alias) for m in citizens if m.author_alias))
-    if not pairs:
-        return messages if not _aliased(kind, citizens) else _renamed(kind, messages)
-    _lock(sorted({i for pair in pairs for i in pair} | {m.author_id for m in citizens}))
     for preferred, alias in pairs:
         link(kind, preferred, alias)
-    return _renamed(kind, messages)
+    return _renamed(kind, messages) if pairs or _aliased(kind, citizens) else messages
 
 
 def link(kind: str, preferred: str, alias: str, retry: bool = True) -> Contact | None:
@@ -151,12 +152,14 @@ def _renamed(kind: str, messages: list[InboundMessage]) -> list[InboundMessage]:
     return out
 
 
-def _lock(ids: list[str]) -> None:
-    """Transaction-scoped advisory locks on PostgreSQL, in sorted order (no deadlock); SQLite's
-    one write lock, taken by ingest's IMMEDIATE transaction, already serialises writers."""
+def _lock(kind: str, ids: set[str]) -> None:
+    """Transaction-scoped advisory locks on PostgreSQL on every id the batch names, taken in
+    one statement in sorted order (two batches never wait for each other in a circle), before
+    the batch reads a contact; SQLite's one write lock, taken by ingest's IMMEDIATE
+    transaction, already serialises writers."""
     if not isinstance(database.obj, pw.PostgresqlDatabase):
         return
-    keys = sorted({int.from_bytes(hashlib.blake2b(f"contact:{i}".encode(), digest_size=8).digest(),
+    keys = sorted({int.from_bytes(hashlib.blake2b(f"{kind}:{i}".encode(), digest_size=8).digest(),
                                   "big", signed=True) for i in ids})
-    for key in keys:
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+    database.execute_sql("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k",
+                         (keys,))
