@@ -18,10 +18,10 @@ by the preferred id with the other as ``Contact.alias_id``:
   nothing is merged: a phone number that changed hands must never show one citizen's
   complaints to another.
 
-Two workers on PostgreSQL: every id a batch names is locked first (transaction-scoped
-advisory locks, in sorted order), so two batches about the same citizen resolve one after the
-other and a late copy naming the citizen by number waits for the re-keying that renames its
-thread; a unique violation that slips through anyway is rolled back to a savepoint and the
+Two workers on PostgreSQL: on a platform that has aliases, every id a batch names is locked
+first (transaction-scoped advisory locks, in sorted order), so two batches about the same
+citizen resolve one after the other and a late copy naming the citizen by number waits for
+the re-keying that renames its thread; a unique violation that slips through anyway is rolled back to a savepoint and the
 pair resolved again.
 """
 from __future__ import annotations
@@ -44,10 +44,13 @@ def canonical(kind: str, messages: list[InboundMessage]) -> list[InboundMessage]
     """``messages`` with each citizen's author and thread renamed to the contact's key, after
     linking every (id, alias) pair the batch carries; office messages are left as they are."""
     citizens = [m for m in messages if not m.from_office]
-    if not citizens:
+    pairs = list(dict.fromkeys((m.author_id, m.author_alias) for m in citizens if m.author_alias))
+    # A platform whose contacts have no aliases at all (every one but WhatsApp) costs one
+    # indexed query here and nothing more.
+    if not pairs and not Contact.select().where(
+            (Contact.kind == kind) & Contact.alias_id.is_null(False)).exists():
         return messages
     _lock(kind, {m.author_id for m in citizens} | {m.author_alias for m in citizens if m.author_alias})
-    pairs = list(dict.fromkeys((m.author_id, m.author_alias) for m in citizens if m.author_alias))
     for preferred, alias in pairs:
         link(kind, preferred, alias)
     return _renamed(kind, messages) if pairs or _aliased(kind, citizens) else messages
@@ -125,13 +128,10 @@ def _one(kind: str, condition: Any) -> Contact | None:
 
 
 def _aliased(kind: str, citizens: list[InboundMessage]) -> bool:
-    """Whether a message of the batch names a contact by its alias (only worth a query on a
-    platform that has aliases at all: one indexed lookup)."""
+    """Whether a message of the batch names a contact by its alias."""
     authors = list({m.author_id for m in citizens})
-    if not authors or not Contact.select().where(
-            (Contact.kind == kind) & Contact.alias_id.is_null(False)).exists():
-        return False
-    return Contact.select().where((Contact.kind == kind) & Contact.alias_id.in_(authors)).exists()
+    return bool(authors) and Contact.select().where(
+        (Contact.kind == kind) & Contact.alias_id.in_(authors)).exists()
 
 
 def _renamed(kind: str, messages: list[InboundMessage]) -> list[InboundMessage]:

@@ -187,16 +187,20 @@ class _Batch:
         citizens = [m for m in messages if not m.from_office]
         authors = list(dict.fromkeys(m.author_id for m in citizens))
         known = self._contacts(kind, authors)
-        missing = []
+        missing: list[dict[str, Any]] = []
+        aliases: set[str | None] = {None}
         for message in citizens:  # the first message of each author decides, as one by one did
             author = message.author_id
             if author in self.contacts:
                 continue
             contact = known.get(author)
             if contact is None:
+                # one new contact per alias (a number seen with two BSUIDs in one batch)
+                alias = message.author_alias if message.author_alias not in aliases else None
+                aliases.add(alias)
                 missing.append({"kind": kind, "platform_user_id": author,
                                 "handle": message.author_handle, "name": message.author_name,
-                                "alias_id": message.author_alias, "created_at": utcnow()})
+                                "alias_id": alias, "created_at": utcnow()})
                 self.contacts[author] = None
                 continue
             # A message without a name or handle keeps the ones the contact has: a later
