@@ -112,6 +112,13 @@ def test_a_number_now_used_with_another_bsuid_moves_but_merges_nothing(rt):
     assert Case.select().where(Case.contact == old.id).count() == 1  # never shown to the new one
 
 
+def test_one_number_with_two_bsuids_in_one_batch_stores_both_and_gives_the_number_to_one(rt):
+    ingest(Account.get(), [message("wamid.TWO1", SITI, "KK hilang", alias=CITIZEN),
+                           message("wamid.TWO2", "ID.9999999999999999", "KTP rusak", alias=CITIZEN)])
+    assert Message.select().count() == 2 and Contact.select().count() == 2
+    assert Contact.select().where(Contact.alias_id == CITIZEN).count() == 1
+
+
 def test_a_later_message_without_a_profile_name_keeps_the_name(rt, client):
     deliver(client, body("text"))
     process_all(rt)
