@@ -25,7 +25,7 @@ import requests
 
 from connectors.downloads import download
 from connectors.errors import ConnectorError
-from connectors.items import ItemReader, Unreadable
+from connectors.items import Ignored, ItemReader, Unreadable
 from connectors.messages import (ATTACHMENT_KINDS, KINDS_OF_MESSAGE, AttachmentRef, InboundMessage,
                                  OutboundReply, PollResult, utcnow)
 
@@ -105,6 +105,11 @@ class Connector:
                                  detail=pii.mask(repr(exc))[:2000]) from None
         if items.set_aside:
             result = dataclasses.replace(result, set_aside=result.set_aside + items.set_aside)
+        if items.ignored:
+            ignored = dict(result.ignored)
+            for kind, count in items.ignored.items():
+                ignored[kind] = ignored.get(kind, 0) + count
+            result = dataclasses.replace(result, ignored=ignored)
         return result
 
     def collect(self, cursor: dict[str, Any], items: ItemReader) -> PollResult:
@@ -115,13 +120,17 @@ class Connector:
         """Parse a set-aside item again with today's code (``aduan reprocess``).
 
         Returns the message (or None when the item is not a message at all, e.g. the office's
-        own event); raises :class:`~connectors.items.Unreadable` when it still cannot be read."""
+        own event or an item the connector now ignores); raises
+        :class:`~connectors.items.Unreadable` when it still cannot be read."""
         name = self.parsers.get(surface)
         if name is None:
             raise Unreadable(f"Jenis item {surface!r} tidak dikenal oleh konektor {self.kind}.")
         if not isinstance(raw, dict):
             raise Unreadable("Item bukan objek JSON.")
-        return getattr(self, name)(raw, context)
+        try:
+            return getattr(self, name)(raw, context)
+        except Ignored:
+            return None
 
     def fetch_attachment(self, session: requests.Session, url: str,
                          max_bytes: int) -> tuple[bytes, str | None]:

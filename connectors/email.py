@@ -13,7 +13,10 @@ the UID, UIDVALIDITY, the attachments' list and the mail with its files' bytes l
 are fetched later by the downloader from ``imap://<uidvalidity>/<uid>/<part>``.
 
 Auto-replies, bounces and mailing lists (``Auto-Submitted``, ``Precedence``, ``List-Id``,
-mailer-daemon) are read past and never open a case. Replies go by SMTP (SMTPS or STARTTLS)
+mailer-daemon, a no-reply sender: ``mailparse.machine_reason``) are read past, never open a case,
+and are counted per reason in ``aduan status``. Bodies and headers are read by their charset as
+mail clients read them (``connectors.mailtext``), and an Outlook-style unquoted boundary is
+repaired before the parts are read (``mailparse.parse_bytes``). Replies go by SMTP (SMTPS or STARTTLS)
 with ``In-Reply-To``/``References`` and the case number in the subject; the Message-ID aduan
 gives a reply is its platform id and carries the thread (``connectors.mailparse``).
 """
@@ -42,7 +45,7 @@ from connectors import mailparse as mp
 from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
 from connectors.downloads import too_large
-from connectors.items import ItemReader, Unreadable
+from connectors.items import Ignored, ItemReader, Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +194,6 @@ class EmailConnector(Connector):
         requests_made += 1
         uids = sorted(uids)[:int(self._opt("max_per_poll"))]
         messages: list[InboundMessage] = []
-        skipped = 0
         if uids:
             fetched = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
             requests_made += 1
@@ -204,16 +206,12 @@ class EmailConnector(Connector):
                 message = items.read("email.message", raw, self.parse_mail, {})
                 if message is not None:
                     messages.append(message)
-                elif raw.get("machine"):
-                    skipped += 1
                 newest = raw.get("received_at")
                 if newest and newest > (cursor.get("newest_at") or ""):
                     cursor["newest_at"] = newest
             cursor["last_uid"] = max(uids)
             if self._opt("mark_seen"):
                 client.add_flags(uids, [imapclient.SEEN])
-        if skipped:
-            notes.append(f"{skipped} surat otomatis (balasan otomatis, bounce, milis) dilewati.")
         return PollResult(messages, cursor, requests=requests_made, resources=len(uids), notes=notes)
 
     def _raw(self, uid: int, validity: int, body: bytes, received: Any) -> dict[str, Any]:
@@ -225,7 +223,6 @@ class EmailConnector(Connector):
             mail = mp.parse_bytes(body)
             parts = mp.attachment_parts(mail)
             raw["parts"] = parts
-            raw["machine"] = mp.machine_reason(mail)
             raw["id"] = mp.external_id(mail, body)
             body = mp.without_files(mail, parts)
         except Exception as exc:  # the raw bytes are kept; parse_mail says why it failed
@@ -237,7 +234,8 @@ class EmailConnector(Connector):
         return raw
 
     def parse_mail(self, raw: dict[str, Any], context: dict[str, Any]) -> InboundMessage | None:
-        """The message of one stored mail, or None for an auto-reply, bounce or list mail."""
+        """The message of one stored mail; :class:`~connectors.items.Ignored` (by the kind of
+        ``mailparse.machine_reason``) for an auto-reply, a bounce or a list mail."""
         try:
             data = base64.b64decode(str(raw.get("rfc822_b64") or ""), validate=True)
         except ValueError:
@@ -248,13 +246,13 @@ class EmailConnector(Connector):
         machine = mp.machine_reason(mail)
         if machine:
             log.info("account %s: mail UID %s skipped: %s", self.name, raw.get("uid"), machine)
-            return None
+            raise Ignored(machine)
         address, name = mp.sender(mail)
         if not address:
             raise Unreadable("Surat tanpa alamat pengirim (From) yang dapat dibalas.")
         own = mp.external_id(mail, data) if not raw.get("id") else str(raw["id"])
         received = _time(raw.get("received_at")) or utcnow()
-        subject = str(mail.get("Subject") or "").strip()
+        subject = mp.header_text(mail, "Subject")
         text = mp.body_text(mail)
         if subject and not mp.message_ids(mail.get("In-Reply-To")):
             text = f"{subject}\n\n{text}".strip()  # a new mail's subject is often the complaint

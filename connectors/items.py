@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -31,6 +32,8 @@ UNKNOWN_AUTHOR = "pengirim tidak diketahui"
 #: milliseconds from it: ``ms since the Unix epoch = (id >> 22) + 1288834974657``.
 SNOWFLAKE_EPOCH_MS = 1288834974657
 REASON_CHARS = 300
+#: Longest name of a kind of ignored item (``inbox.models.IgnoredCount.kind``).
+KIND_CHARS = 80
 
 
 class Unreadable(Exception):
@@ -39,6 +42,18 @@ class Unreadable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Ignored(Exception):
+    """An item that is no citizen's message and needs nobody's eye (a Telegram reaction, the
+    bot added to a group, an auto-reply mail): counted by ``kind``, never set aside.
+
+    ``kind`` is a short stable name (``my_chat_member``, ``auto_submitted``) that ``aduan
+    status`` shows per account; ``inbox.labels`` has its Indonesian word."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -72,15 +87,20 @@ class ItemReader:
     def __init__(self, account: str) -> None:
         self.account = account
         self.set_aside: list[SetAsideItem] = []
+        self.ignored: Counter[str] = Counter()
 
     def read(self, surface: str, item: Any, parse: Parser,
              context: dict[str, Any] | None = None) -> Any:
-        """``parse(item, context)``, or None after setting the item aside."""
+        """``parse(item, context)``, or None after setting the item aside (or counting it
+        as ignored, when the parser says it is no message at all)."""
         context = context or {}
         try:
             if not isinstance(item, dict):
                 raise Unreadable(f"Item bukan objek JSON melainkan {_json_type(item)}.")
             return parse(item, context)
+        except Ignored as exc:
+            self.ignored[exc.kind[:KIND_CHARS]] += 1
+            return None
         except Unreadable as exc:
             reason = exc.reason
         except Exception as exc:  # any bug or odd shape while normalising one item stays with it
@@ -133,6 +153,12 @@ def obj(value: Any) -> dict[str, Any]:
 def objects(value: Any) -> list[dict[str, Any]]:
     """The JSON objects of a list; anything else is an empty list."""
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def place_text(latitude: Any, longitude: Any, *names: str, label: str = "[lokasi]") -> str:
+    """A shared location as an officer reads it: ``[lokasi] Kantor X, Jl. Y (-6.87, 109.04)``."""
+    place = ", ".join(n for n in names if n)
+    return f"{label} {place + ' ' if place else ''}({latitude}, {longitude})"
 
 
 def snowflake_time(value: str | None) -> datetime | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from email import policy
+from email import errors, policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -17,20 +17,60 @@ from typing import Any
 
 import html2text
 
+from connectors import mailtext
+
 #: Longest id we store as is (Message.external_id and Case.thread_id hold 200 characters).
 MAX_ID = 190
 #: The part kinds AttachmentRef knows, by the MIME main type.
 KINDS = {"image": "image", "video": "video", "audio": "audio"}
-#: Senders that are machines: bounces and notifications never open a case.
-MACHINE_LOCAL_PARTS = ("mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply",
-                       "donotreply")
+#: Senders that are machines: bounces and notifications never open a case. A mail server
+#: (``mailer-daemon``) is one by its name; the others are senders nobody can answer.
+DAEMON_LOCAL_PARTS = ("mailer-daemon",)
+NOREPLY_LOCAL_PARTS = ("postmaster", "no-reply", "noreply", "do-not-reply", "donotreply")
+#: The kinds of machine mail ``machine_reason`` tells apart (``inbox.labels`` has their words).
+MACHINE_KINDS = ("auto_submitted", "precedence", "mailing_list", "autoreply", "bounce",
+                 "mailer_daemon", "noreply_sender")
 #: Message-ID prefix of aduan's own replies; a mail in reply to one carries its thread in it.
 OWN_PREFIX = "aduan."
+KEEP_HEADERS = policy.SMTP.clone(refold_source="none")
 CASE_NUMBER = re.compile(r"\[([A-Z]{2,10}-[0-9A-Z-]{3,30})\]")
 
 
 def parse_bytes(data: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.default).parsebytes(data)  # type: ignore[return-value]
+    """The mail, its multipart boundaries repaired where Python's modern parser cut them.
+
+    ``boundary=----=_NextPart_000_0012_01D9A0B1.2C3D4E50`` unquoted (Outlook Express and many
+    old clients write it so) is cut at the ``=`` by ``policy.default``: no part is found and
+    only the subject would be stored. The ``compat32`` parser reads such a boundary whole; it
+    is then written quoted and the mail parsed again."""
+    mail = BytesParser(policy=policy.default).parsebytes(data)
+    if not any(_lost_parts(part) for part in mail.walk()):
+        return mail  # type: ignore[return-value]
+    legacy = BytesParser(policy=policy.compat32).parsebytes(data)
+    for part in legacy.walk():
+        boundary = part.get_boundary() if part.is_multipart() else None
+        if boundary:
+            part.set_boundary(boundary)  # written quoted
+    return BytesParser(policy=policy.default).parsebytes(legacy.as_bytes())  # type: ignore[return-value]
+
+
+def _lost_parts(part: Message) -> bool:
+    return part.get_content_maintype() == "multipart" and (
+        not part.is_multipart()
+        or any(isinstance(d, (errors.StartBoundaryNotFoundDefect,
+                              errors.MultipartInvariantViolationDefect)) for d in part.defects))
+
+
+def header_text(mail: Message, name: str) -> str:
+    """A header's text: encoded-words in any charset and raw 8-bit bytes decoded the way mail
+    clients do (``connectors.mailtext``), not as U+FFFD."""
+    return mailtext.header_text(_raw_header(mail, name), text_charset(mail))
+
+
+def text_charset(mail: Message) -> str | None:
+    """The charset the mail's text is written in: what raw 8-bit header bytes most likely are."""
+    return next((p.get_content_charset() for p in mail.walk()
+                 if p.get_content_maintype() == "text" and p.get_content_charset()), None)
 
 
 def message_ids(value: str | None) -> list[str]:
@@ -76,33 +116,50 @@ def thread_key(root: str) -> str:
 
 
 def sender(mail: Message) -> tuple[str, str]:
-    """(address, display name) of the citizen: ``Reply-To`` when given, else ``From``."""
+    """(address, display name) of the citizen: ``Reply-To`` when given, else ``From``.
+
+    Addresses are read from the raw header (an encoded name may hold a comma) and the name is
+    decoded afterwards."""
     for header in ("Reply-To", "From"):
-        pairs = [(name, addr) for name, addr in getaddresses([str(mail.get(header) or "")]) if "@" in addr]
+        pairs = [(name, addr) for name, addr in getaddresses([_raw_header(mail, header)]) if "@" in addr]
         if pairs:
             name, address = pairs[0]
             if header == "Reply-To":  # the name people know is still the From's
-                name = parseaddr(str(mail.get("From") or ""))[0] or name
-            return address.strip().lower(), name.strip()
+                name = parseaddr(_raw_header(mail, "From"))[0] or name
+            return address.strip().lower(), mailtext.header_text(name, text_charset(mail))
     return "", ""
 
 
+def _raw_header(mail: Message, name: str) -> str:
+    for key, value in mail.raw_items() if hasattr(mail, "raw_items") else mail.items():
+        if key.lower() == name.lower():
+            return str(value)
+    return ""
+
+
 def machine_reason(mail: Message) -> str | None:
-    """Why the mail is an auto-reply, a bounce or a mailing list (never a case), or None."""
-    auto = str(mail.get("Auto-Submitted") or "").strip().lower()
+    """Why the mail is a machine's (never a case), as a kind ``aduan status`` counts, or None:
+    ``auto_submitted``, ``precedence``, ``mailing_list``, ``autoreply``, ``bounce``,
+    ``mailer_daemon`` (From ``mailer-daemon@`` or an empty ``Return-Path: <>``) or
+    ``noreply_sender`` (From ``noreply@``, ``no-reply@``, ``do-not-reply@``, ``donotreply@``,
+    ``postmaster@`` with no other sign). The README lists them."""
+    auto = _raw_header(mail, "Auto-Submitted").strip().lower()
     if auto and auto != "no":
-        return "balasan otomatis (Auto-Submitted)"
-    if str(mail.get("Precedence") or "").strip().lower() in ("bulk", "junk", "list", "auto_reply"):
-        return "surat massal atau balasan otomatis (Precedence)"
+        return "auto_submitted"
+    if _raw_header(mail, "Precedence").strip().lower() in ("bulk", "junk", "list", "auto_reply"):
+        return "precedence"
     if mail.get("List-Id") or mail.get("List-Unsubscribe"):
-        return "milis (List-Id)"
+        return "mailing_list"
     if mail.get("X-Autoreply") or mail.get("X-Autorespond"):
-        return "balasan otomatis"
+        return "autoreply"
     if mail.get_content_type() == "multipart/report":
-        return "laporan pengiriman gagal (bounce)"
-    address = parseaddr(str(mail.get("From") or ""))[1].lower()
-    if address.split("@")[0] in MACHINE_LOCAL_PARTS or not str(mail.get("Return-Path", "x")).strip("<> "):
-        return "dikirim oleh server surat (mailer-daemon)"
+        return "bounce"
+    local = parseaddr(_raw_header(mail, "From"))[1].lower().split("@")[0]
+    if local in DAEMON_LOCAL_PARTS or (mail.get("Return-Path") is not None
+                                       and not _raw_header(mail, "Return-Path").strip("<> \t")):
+        return "mailer_daemon"
+    if local in NOREPLY_LOCAL_PARTS:
+        return "noreply_sender"
     return None
 
 
@@ -132,12 +189,9 @@ def body_text(mail: EmailMessage) -> str:
 
 
 def _decoded(part: Message) -> str:
+    """The part's text by its charset as mail clients read it (``connectors.mailtext``)."""
     payload = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:  # a charset Python does not know
-        return payload.decode("latin-1", errors="replace")
+    return mailtext.decode_bytes(payload, part.get_content_charset())
 
 
 def _without_quote(text: str) -> str:
@@ -189,7 +243,9 @@ def without_files(mail: EmailMessage, parts: list[dict[str, Any]]) -> bytes:
         if position in indexes:
             part.set_payload("")
             del part["Content-Transfer-Encoding"]
-    return mail.as_bytes(policy=policy.SMTP)
+    # Headers as they came: re-folding would re-encode them from Python's reading of them
+    # (an iso-8859-1 word read as latin-1, raw 8-bit bytes as U+FFFD).
+    return mail.as_bytes(policy=KEEP_HEADERS)
 
 
 def case_number(subject: str) -> str | None:

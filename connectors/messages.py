@@ -55,6 +55,13 @@ class InboundMessage:
     ``case_reference`` is a case number the citizen quoted (an e-mail subject): a message whose
     thread has no case of its author yet joins that case when it is the same citizen's case on
     the same account.
+
+    ``author_alias`` is a second id the platform gives for the same author, by which the inbox
+    may know them from earlier messages (WhatsApp: the phone number beside the business-scoped
+    user id that ``author_id`` holds). The inbox keeps one contact for both ids, keyed by
+    ``author_id``; a thread named by either id is that contact's thread (docs/whatsapp.md).
+    ``author_name`` and ``author_handle`` may be empty when the platform did not give them in
+    this message: the inbox then keeps the ones it knew.
     """
 
     external_id: str
@@ -72,6 +79,7 @@ class InboundMessage:
     from_office: bool = False
     attachments: tuple[AttachmentRef, ...] = ()
     case_reference: str | None = None
+    author_alias: str | None = None
 
     def __post_init__(self) -> None:
         # A NUL or a lone surrogate ("\\ud83d" is valid JSON) cannot be stored: one such message
@@ -90,6 +98,8 @@ class InboundMessage:
             raise ValueError("created_at must be a timezone-aware datetime")
         if self.created_at.utcoffset() != timezone.utc.utcoffset(None):
             object.__setattr__(self, "created_at", self.created_at.astimezone(timezone.utc))
+        if not self.author_alias or self.author_alias == self.author_id:
+            object.__setattr__(self, "author_alias", None)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
@@ -131,6 +141,10 @@ class InboundMessage:
         if values.get("raw") is None:
             values["raw"] = {}
         values["attachments"] = _attachments_from(values.get("attachments"))
+        alias = values.get("author_alias")
+        if alias is not None and (not isinstance(alias, (str, int)) or isinstance(alias, bool)):
+            raise ValueError("kolom 'author_alias' harus berupa teks atau null")
+        values["author_alias"] = str(alias) if alias not in (None, "") else None
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +174,8 @@ class PollResult:
     run out); ``requests`` and ``resources`` count the platform calls and the items read, for
     the per-day usage an office pays for. ``set_aside`` are the items the poll could not read
     (``connectors.items``); they are stored with the messages and the cursor moves past them.
+    ``ignored`` counts, by kind, the items that were no message and need nobody (a Telegram
+    reaction, an auto-reply mail); the inbox adds them to the account's counts.
     """
 
     messages: list[InboundMessage]
@@ -169,6 +185,7 @@ class PollResult:
     resources: int = 0
     notes: list[str] = field(default_factory=list)
     set_aside: list[SetAsideItem] = field(default_factory=list)
+    ignored: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ answered with the configured greeting and not stored. An edited message is store
 message marked "[diubah]". Message ids are unique per chat only, so ``external_id`` is
 ``<chat id>:<message id>``.
 
+Updates that are no message (the bot added to a group, reactions, boosts, channel posts) and a
+group's service messages (a member joined) are counted as ignored by kind, never set aside or
+told to anyone; a location, contact card, poll or dice reads as words, never as an empty line
+(``connectors.telegram_payload``).
+
 Photos, documents, voice notes and stickers become attachments whose URL is
 ``tg-file:<file_id>``; :meth:`TelegramConnector.fetch_attachment` resolves it with ``getFile``
 (the Bot API serves files up to 20 MB). The token is part of every URL, so no URL is ever put in
@@ -28,13 +33,15 @@ from typing import Any, ClassVar
 
 import requests
 
-from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
-                             OutboundReply, PollResult, Setting, utcnow)
+from connectors import telegram_payload as tg
+from connectors.base import (Connector, ConnectorError, InboundMessage, OutboundReply, PollResult,
+                             Setting, utcnow)
 from connectors.downloads import download
 from connectors.errors import request_failed
 from connectors.graph import parse_time
-from connectors.items import (UNKNOWN_AUTHOR, ItemReader, Unreadable, item_id, obj, objects,
-                              require_id, text_of, unknown_author)
+from connectors.items import (UNKNOWN_AUTHOR, Ignored, ItemReader, Unreadable, item_id, obj,
+                              objects, require_id, text_of, unknown_author)
+from connectors.telegram_payload import SERVICE as SERVICE_FIELDS
 
 API = "https://api.telegram.org"
 GREETING = ("Halo, terima kasih telah menghubungi {kantor}. Silakan tulis keluhan atau pertanyaan "
@@ -121,11 +128,10 @@ class TelegramConnector(Connector):
         return PollResult(messages, cursor, requests=calls, resources=len(updates), notes=notes)
 
     def parse_message(self, update: dict[str, Any], context: dict[str, Any]) -> InboundMessage | None:
-        """One update as a message, or None when it is not for the office (group chatter)."""
-        edited = "edited_message" in update and "message" not in update
-        message = obj(update.get("edited_message" if edited else "message"))
-        if not message:
-            raise Unreadable("Update Telegram tanpa 'message' yang dapat dibaca.")
+        """One update as a message, or None when it is not for the office (group chatter);
+        :class:`~connectors.items.Ignored` for an update or service message that is no
+        message (``connectors.telegram_payload``)."""
+        message, edited = tg.the_message(update)
         message_id = require_id(message, "message_id")
         chat = obj(message.get("chat"))
         chat_id = item_id(chat)
@@ -135,9 +141,11 @@ class TelegramConnector(Connector):
         private = chat.get("type") == "private"
         sender = obj(message.get("from"))
         sender_id = item_id(sender) or (chat_id if private else None)
+        if SERVICE_FIELDS & message.keys():
+            raise Ignored("service_message")  # a member joined, the title changed: nobody wrote it
         if not private and not _addressed_to_bot(message, bot):
             return None
-        text = text_of(message, "text") or text_of(message, "caption")
+        text, files = tg.content(message, edited, private)
         external_id = f"{chat_id}:{message_id}"
         if edited:
             external_id += f":diubah:{message.get('edit_date') or ''}"
@@ -154,7 +162,7 @@ class TelegramConnector(Connector):
             in_reply_to=(f"{chat_id}:{item_id(obj(message.get('reply_to_message')), 'message_id')}"
                          if item_id(obj(message.get("reply_to_message")), "message_id") else None),
             raw=update, from_office=bool(sender_id) and sender_id == bot.get("id"),
-            attachments=_attachments(message))
+            attachments=files)
 
     def _greet(self, message: InboundMessage, notes: list[str]) -> int:
         text = str(self._opt("greeting")).replace("{kantor}", str(self._opt("office_name")))
@@ -273,31 +281,6 @@ def _addressed_to_bot(message: dict[str, Any], bot: dict[str, Any]) -> bool:
                 if word == f"@{username}" or word.endswith(f"@{username}"):
                     return True
     return bool(username) and f"@{username}" in text.lower()
-
-
-def _attachments(message: dict[str, Any]) -> tuple[AttachmentRef, ...]:
-    found = []
-    photos = [p for p in objects(message.get("photo")) if item_id(p, "file_id")]
-    if photos:  # the sizes of one photo, smallest first: keep the largest
-        best = max(photos, key=lambda p: (p.get("file_size") or 0, p.get("width") or 0))
-        found.append(_ref("image", best))
-    for key, kind in (("document", "file"), ("voice", "audio"), ("audio", "audio"),
-                      ("video", "video"), ("video_note", "video"), ("sticker", "sticker")):
-        entry = obj(message.get(key))
-        if item_id(entry, "file_id"):
-            if kind == "file" and str(entry.get("mime_type") or "").startswith("image/"):
-                kind = "image"
-            found.append(_ref(kind, entry))
-    return tuple(found)
-
-
-def _ref(kind: str, entry: dict[str, Any]) -> AttachmentRef:
-    size = entry.get("file_size")
-    return AttachmentRef(kind=kind, url=f"tg-file:{entry['file_id']}",
-                         platform_id=item_id(entry, "file_unique_id"),
-                         mime=text_of(entry, "mime_type") or None,
-                         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-                         name=text_of(entry, "file_name")[:200])
 
 
 def _is_start(message: InboundMessage) -> bool:

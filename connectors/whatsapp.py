@@ -4,14 +4,19 @@ WhatsApp has no endpoint that lists past messages, so this connector polls nothi
 receives Meta's deliveries at ``/webhooks/meta`` and stores them before answering 200
 (``inbox.arrive.webhooks``), and the daemon hands each ``messages`` change to :meth:`parse_message`
 through the same item reader as every poll, so an unknown message type is set aside, never
-dropped. One case per citizen phone number (``thread_id`` = the ``wa_id``); the phone number is
-personal data and is shown masked, the contact is named from ``contacts[].profile.name``.
+dropped. One case per citizen thread: ``thread_id`` is the sender's business-scoped user id
+(BSUID) when Meta gives one, else the phone number (``connectors.whatsapp_payload``); a phone
+number given beside a BSUID travels as ``author_alias``, so the inbox keeps one contact for a
+citizen first seen by number and later by BSUID (docs/whatsapp.md). The phone number is personal
+data and is shown masked; the contact is named from ``contacts[].profile.name`` and its
+``profile.username`` is the handle. A message edit is stored as ``[diubah] …`` on the same thread.
 
 Photos, documents, voice notes and stickers carry a media id: the attachment URL is
 ``wa-media:<id>``, and :meth:`fetch_attachment` asks ``GET /{media-id}`` for a short-lived URL and
 downloads it with the access token.
 
-Replies: free text inside the 24-hour customer-service window after the citizen's last message;
+Replies go ``to`` a phone number, or to ``recipient`` = the BSUID of a citizen known by BSUID
+alone: free text inside the 24-hour customer-service window after the citizen's last message;
 after it only an approved template (``template_name``, ``template_language``, the case number as
 its one body variable), and a plain refusal when none is configured. Reactions are not stored:
 a thumbs-up on the office's answer is not a complaint and must not reopen the case.
@@ -23,6 +28,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from connectors import whatsapp_payload as wa
 from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMessage,
                              OutboundReply, PollResult, Setting, utcnow)
 from connectors.downloads import download
@@ -32,8 +38,6 @@ from connectors.items import ItemReader, Unreadable, item_id, obj, objects, requ
 
 GRAPH = "https://graph.facebook.com"
 WINDOW = timedelta(hours=24)
-MEDIA_KINDS = {"image": "image", "sticker": "sticker", "document": "file", "audio": "audio",
-               "video": "video"}
 #: Cloud API error codes (developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
 RATE_CODES = frozenset({4, 80007, 130429, 131056})
 TRANSIENT_CODES = frozenset({1, 2, 131000, 131016})
@@ -81,60 +85,45 @@ class WhatsAppConnector(Connector):
 
     def read_change(self, value: dict[str, Any], items: ItemReader) -> list[InboundMessage]:
         """The messages of one ``messages`` change (its ``value`` object), each read on its own."""
-        names = {item_id(c, "wa_id"): text_of(obj(c.get("profile")), "name")
-                 for c in objects(value.get("contacts"))}
+        known = wa.people(value.get("contacts"))
         messages: list[InboundMessage] = []
         listed = value.get("messages")
         if listed is not None and not isinstance(listed, list):
             items.put_aside("whatsapp.message", value, "Daftar 'messages' WhatsApp tidak dapat dibaca.")
             return messages
         for item in listed or []:
-            sender = item_id(item, "from") if isinstance(item, dict) else None
-            context = {"name": names.get(sender, "")}
+            bsuid, phone = wa.sender_ids(item) if isinstance(item, dict) else (None, None)
+            person = known.get(bsuid or "") or known.get(phone or "") or {}
+            context = {"name": person.get("name", ""), "username": person.get("username", "")}
             message = items.read("whatsapp.message", item, self.parse_message, context)
             if message is not None:
                 messages.append(message)
         return messages
 
     def parse_message(self, item: dict[str, Any], context: dict[str, Any]) -> InboundMessage | None:
+        """One message; the sender is its BSUID when given (the phone number its alias), else
+        its phone number. ``context`` holds the profile name and username of ``contacts[]``."""
         wamid = require_id(item)
-        sender = item_id(item, "from")
+        bsuid, phone = wa.sender_ids(item)
+        sender = bsuid or phone
         if sender is None:
-            raise Unreadable("Pesan WhatsApp tanpa nomor pengirim ('from').")
+            raise Unreadable("Pesan WhatsApp tanpa pengirim ('from' atau 'from_user_id').")
         kind = text_of(item, "type")
-        body = obj(item.get(kind)) if kind else {}
-        attachments: tuple[AttachmentRef, ...] = ()
-        if kind == "text":
-            text = text_of(body, "body")
-        elif kind in MEDIA_KINDS:
-            media_id = item_id(body)
-            if media_id is None:
-                raise Unreadable(f"Lampiran WhatsApp ({kind}) tanpa id media.")
-            text = text_of(body, "caption")
-            attachments = (AttachmentRef(kind=MEDIA_KINDS[kind], url=f"wa-media:{media_id}",
-                                         platform_id=media_id, mime=text_of(body, "mime_type") or None,
-                                         name=text_of(body, "filename")[:200]),)
-        elif kind == "location":
-            place = ", ".join(p for p in (text_of(body, "name"), text_of(body, "address")) if p)
-            text = f"[lokasi] {place} ({text_of(body, 'latitude')}, {text_of(body, 'longitude')})".replace(
-                "[lokasi]  (", "[lokasi] (")
-        elif kind == "contacts":
-            people = [text_of(obj(c.get("name")), "formatted_name") for c in objects(item.get("contacts"))]
-            text = "[kontak] " + ", ".join(p for p in people if p)
-        elif kind == "interactive":
-            choice = obj(body.get("button_reply")) or obj(body.get("list_reply"))
-            text = text_of(choice, "title") or text_of(choice, "id")
-        elif kind == "button":
-            text = text_of(body, "text") or text_of(body, "payload")
-        elif kind == "reaction":
-            return None  # see the module docstring
-        else:
-            raise Unreadable(f"Jenis pesan WhatsApp {kind or 'tanpa jenis'!r} belum dikenal aduan; "
-                             "buka pesan ini di aplikasi WhatsApp Business.")
         replied = item_id(obj(item.get("context")))
+        attachments: tuple[AttachmentRef, ...] = ()
+        if kind == "reaction":
+            return None  # see the module docstring
+        if kind == "edit":
+            text, replied = wa.edited(item)
+        else:
+            text, attachments = wa.content(item)
+        name, username = str(context.get("name") or ""), str(context.get("username") or "")
+        # The username is the handle people know; without one and without a name, the number
+        # (masked) tells two citizens apart. A later message without a name keeps the known one.
+        handle = username or ("" if name else (wa.masked_phone(phone) if phone else "pengguna WhatsApp"))
         return InboundMessage(
             external_id=wamid, thread_id=sender, kind="dm", public=False, author_id=sender,
-            author_handle="", author_name=str(context.get("name") or _masked_phone(sender)),
+            author_handle=handle, author_name=name, author_alias=phone if bsuid else None,
             text=text, created_at=parse_time(item.get("timestamp")) or utcnow(), in_reply_to=replied, raw=item,
             attachments=attachments)
 
@@ -142,8 +131,9 @@ class WhatsAppConnector(Connector):
 
     def send(self, reply: OutboundReply) -> str:
         """A text inside the 24-hour window, else the configured template; the new ``wamid``."""
-        payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                                   "to": reply.recipient_id}
+        payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
+        # A contact known only by a BSUID is addressed by ``recipient``; a phone number by ``to``.
+        payload["recipient" if wa.is_bsuid(reply.recipient_id) else "to"] = reply.recipient_id
         if self.within_window(reply.last_inbound_at):
             payload.update(type="text", text={"preview_url": False, "body": reply.text})
             if reply.in_reply_to:
@@ -221,11 +211,3 @@ def _error(status: int, body: dict[str, Any], detail: str) -> ConnectorError:
                               "izinnya lalu buat token baru.", permanent=True, detail=detail)
     return ConnectorError(f"WhatsApp menolak (kode {code}): {scrub(said)[:300]}", permanent=True,
                           detail=detail)
-
-
-def _masked_phone(number: str) -> str:
-    """``6281234567890`` as ``+62 812****7890``: enough to tell two citizens apart."""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    if len(digits) < 8:
-        return "nomor WhatsApp"
-    return f"+{digits[:2]} {digits[2:5]}****{digits[-4:]}"

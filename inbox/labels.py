@@ -152,6 +152,27 @@ LABELS: dict[str, dict[Any, str]] = {
                          "diteruskan ke warga",
                 "group_admin": "Pengaduan yang diteruskan Admin ke Group Admin",
                 "division": "Pengaduan yang diserahkan ke bidang Anda dan belum dijawab"},
+    # what a connector read past because it is no citizen's message (aduan status, by kind):
+    # Telegram updates that are not messages, group service messages, machine mail
+    "ignored": {
+        "my_chat_member": "bot ditambahkan, dikeluarkan atau diblokir",
+        "chat_member": "anggota grup berubah", "chat_join_request": "permintaan masuk grup",
+        "message_reaction": "reaksi pada pesan", "message_reaction_count": "jumlah reaksi",
+        "chat_boost": "boost grup atau kanal", "removed_chat_boost": "boost dicabut",
+        "purchased_paid_media": "pembelian media berbayar", "channel_post": "unggahan kanal",
+        "edited_channel_post": "unggahan kanal diubah", "poll": "hasil polling",
+        "poll_answer": "jawaban polling", "callback_query": "tombol bot ditekan",
+        "inline_query": "pencarian inline", "chosen_inline_result": "hasil inline dipilih",
+        "shipping_query": "pengiriman pembayaran", "pre_checkout_query": "pembayaran",
+        "business_connection": "sambungan akun bisnis",
+        "deleted_business_messages": "pesan akun bisnis dihapus",
+        "service_message": "pemberitahuan grup (anggota masuk atau keluar, judul diubah)",
+        "live_location_update": "lokasi langsung yang bergerak",
+        "auto_submitted": "balasan otomatis (Auto-Submitted)",
+        "precedence": "surat massal (Precedence)", "mailing_list": "milis (List-Id)",
+        "autoreply": "balasan otomatis (X-Autoreply)", "bounce": "laporan gagal kirim (bounce)",
+        "mailer_daemon": "server surat (mailer-daemon, Return-Path kosong)",
+        "noreply_sender": "pengirim no-reply atau postmaster"},
     # the keys of an event's detail worth showing, and what they are called
     "detail": {"note": "Catatan", "text": "Isi", "reason": "Alasan", "division": "Bidang",
                "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",

@@ -147,16 +147,21 @@ class Usage(BaseModel):
 
 
 class Contact(BaseModel):
-    """A citizen on one platform."""
+    """A citizen on one platform.
+
+    ``alias_id`` (migration 14) is a second id of the same citizen on the platform, by which
+    messages may still name them (WhatsApp: the phone number of a contact keyed by its
+    business-scoped user id); replies prefer it when set (``inbox.arrive.identities``)."""
 
     kind = pw.CharField(max_length=40)
     platform_user_id = pw.CharField(max_length=120)
     handle = pw.CharField(max_length=200, default="")
     name = pw.CharField(max_length=200, default="")
     created_at = UTCDateTimeField(default=utcnow)
+    alias_id = pw.CharField(max_length=120, null=True)
 
     class Meta:
-        indexes = ((("kind", "platform_user_id"), True),)
+        indexes = ((("kind", "platform_user_id"), True), (("kind", "alias_id"), True))
 
 
 class Case(BaseModel):
@@ -375,6 +380,29 @@ class SetAside(BaseModel):
         return cls.select().where(cls.resolved_at.is_null())
 
 
+class IgnoredCount(BaseModel):
+    """Items a connector read past because they are no message and need nobody (a Telegram
+    reaction, an auto-reply mail), counted per account and kind (migration 14)."""
+
+    account = pw.ForeignKeyField(Account, backref="ignored", on_delete="CASCADE")
+    kind = pw.CharField(max_length=80)
+    count = pw.IntegerField(default=0)
+    first_seen_at = UTCDateTimeField(default=utcnow)
+    last_seen_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("account", "kind"), True),)
+
+    @classmethod
+    def by_account(cls) -> dict[int, dict[str, int]]:
+        """{account id: {kind: count}}, the kinds in name order."""
+        found: dict[int, dict[str, int]] = {}
+        for account_id, kind, count in (cls.select(cls.account, cls.kind, cls.count)
+                                        .order_by(cls.kind).tuples()):
+            found.setdefault(account_id, {})[kind] = count
+        return found
+
+
 ATTACHMENT_STATES: dict[str, str] = {
     "pending": "menunggu diunduh",
     "stored": "tersimpan",
@@ -573,7 +601,7 @@ class SchemaMigration(BaseModel):
 MODELS: list[type[BaseModel]] = [
     Division, User, Account, Usage, Contact, Case, CaseCategory, Message, Event, Outbox,
     Template, Recap, Counter, SetAside, Attachment, WebhookDelivery, WebSession, LoginThrottle,
-    BackupRun, Heartbeat, NotificationPreference, Notification, SurveyResponse,
+    BackupRun, Heartbeat, NotificationPreference, Notification, SurveyResponse, IgnoredCount,
 ]
 
 

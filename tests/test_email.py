@@ -194,6 +194,10 @@ def test_every_kind_of_mail_is_read_once_and_machines_never_open_a_case(
 
     code, out, _ = aduan("poll")
     assert code == 0 and Message.select().count() == 6  # a second poll reads nothing again
+    code, out, _ = aduan("status", "--json")  # machine mail is counted by reason, once each
+    (row,) = json.loads(out)["accounts"]
+    assert row["ignored"] == {"auto_submitted": 1, "bounce": 1, "precedence": 1}
+    assert row["set_aside"]["total"] == 0 and row["warning"] is None
     with dovecot.client() as other:  # aduan changed no flag: everything is still unread
         other.select_folder("INBOX", readonly=True)
         assert other.search(["SEEN"]) == []

@@ -89,3 +89,11 @@ def test_the_case_page_names_the_reply_and_the_history_in_indonesian(
     for english in ("answer", "acknowledgement", "reply_queued", "delivered"):
         assert not re.search(rf"\b{english}\b", history), english
     assert "Jawaban: Terkirim" in html  # the outbox row
+
+
+def test_every_kind_of_ignored_item_has_a_word() -> None:
+    from connectors.mailparse import MACHINE_KINDS
+    from connectors.telegram_payload import IGNORED_KINDS
+    for kind in IGNORED_KINDS + MACHINE_KINDS:
+        assert label("ignored", kind) != kind, kind
+

@@ -198,3 +198,28 @@ def test_an_outbox_from_before_migration_8_can_hold_status_answers_and_keeps_its
     assert "outbox_recipient_id_created_at" in index_names("outbox")
     SurveyResponse.create(case=case.id, rating=3, external_id="r1", answered_at=case.opened_at)
     assert migrate() == []
+
+
+def test_migration_14_gives_an_older_contact_table_its_alias_and_keeps_its_rows(rt: Runtime) -> None:
+    """A contact table made before migration 14 (no ``alias_id``) holding a citizen and a case:
+    the column and its unique index are added, the rows stay, and a second run changes nothing."""
+    from inbox.models import Contact, IgnoredCount
+    from inbox.setup.migrations import _migration_14
+    from tests.workflow_helpers import open_case
+
+    case = open_case(rt, 1, public=False)
+    database.execute_sql(f'DROP INDEX IF EXISTS "{Contact._meta.table_name}_kind_alias_id"')
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+    apply(SchemaMigrator.from_database(database.obj).drop_column(Contact._meta.table_name, "alias_id"))
+    database.drop_tables([IgnoredCount])
+    assert "alias_id" not in {c.name for c in database.get_columns("contact")}
+    SchemaMigration.delete().where(SchemaMigration.number == 14).execute()
+
+    assert migrate() == ["014 contact alias ids and ignored-item counts"]
+    _migration_14(database.obj)  # safe to run twice
+    contact = Contact.get_by_id(case.contact_id)
+    assert contact.alias_id is None and Case.get_by_id(case.id).contact_id == contact.id
+    Contact.update(alias_id="6281234567890").where(Contact.id == contact.id).execute()
+    with pytest.raises(peewee.IntegrityError), database.atomic():
+        Contact.create(kind=contact.kind, platform_user_id="other", alias_id="6281234567890")
+    assert IgnoredCount.select().count() == 0

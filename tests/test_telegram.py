@@ -266,3 +266,71 @@ def test_aduan_poll_stores_every_message_once_downloads_the_photo_and_answers_in
     # the answer goes to the newest message of Dewi's chat: the edit of message 41
     assert sent["chat_id"] == DEWI and sent["text"] == ANSWER
     assert Outbox.get().platform_id == f"{DEWI}:43" and Case.get_by_id(cases[DEWI].id).status == "answered"
+
+
+# --- what citizens send besides text, and updates that are no message -------------------------------
+
+def test_dice_locations_venues_contact_cards_and_polls_read_as_words(api):
+    api.get(f"{API}/getMe", json=fixture("get_me.json"))
+    api.get(f"{API}/getUpdates", json=fixture("updates_kinds.json"))
+    result = connector().poll({})
+    texts = {m.external_id: m.text for m in result.messages}
+    assert texts == {
+        f"{DEWI}:51": "[dadu] 🎲 4",
+        f"{DEWI}:52": "[lokasi] (-6.872938, 109.043121)",
+        f"{DEWI}:53": "[lokasi] Kantor Disdukcapil Brebes, Jl. Jend. Sudirman No. 1, Brebes (-6.8729, 109.0431)",
+        f"{DEWI}:54": "[kontak] Budi Santoso, +6281234509876",
+        f"{DEWI}:55": "[polling] Jam berapa loket buka hari Sabtu?: 08.00 / 09.00"}
+    # a kind of message aduan does not know yet waits for a person; nothing else is set aside
+    assert [(s.platform_id, "'hologram_note' belum dikenal" in s.reason) for s in result.set_aside] == [
+        (None, True)]
+    assert result.ignored == {"my_chat_member": 1, "message_reaction": 1, "chat_boost": 1,
+                              "purchased_paid_media": 1, "channel_post": 1, "service_message": 2,
+                              "live_location_update": 1}
+    assert result.cursor["offset"] == 815000215
+
+
+def test_ignored_updates_are_counted_by_kind_in_status_and_notify_nobody(tmp_path, capsys):
+    from inbox.models import Notification, SetAside
+    from inbox.run.daemon import Daemon
+    from tests.conftest import make_runtime
+    from tests.web_helpers import make_users
+    rt = make_runtime(write_config(tmp_path, accounts=ACCOUNT))
+    make_users()  # a superuser who would be told of anything set aside
+    page = fixture("updates_kinds.json")
+    page["result"] = [u for u in page["result"] if "hologram_note" not in u.get("message", {})]
+    with time_machine.travel(NOW, tick=False), responses.RequestsMock() as mock:
+        mock.get(f"{API}/getMe", json=fixture("get_me.json"))
+        mock.get(f"{API}/getUpdates", json=page)
+        outcome = Daemon(rt).poll_account("tg_dukcapil")
+    assert outcome.ok and outcome.report.ignored == 8 and "8 bukan pesan warga" in outcome.line()
+    assert SetAside.select().count() == 0 and Notification.select().count() == 0
+    assert Message.select().count() == 5 and all(m.text.strip() for m in Message.select())
+    assert main.main(["--config", str(tmp_path / "config.toml"), "status", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)["accounts"]
+    assert row["ignored"] == {"channel_post": 1, "chat_boost": 1, "live_location_update": 1,
+                              "message_reaction": 1, "my_chat_member": 1,
+                              "purchased_paid_media": 1, "service_message": 2}
+    assert row["set_aside"] == {"today": 0, "total": 0}
+    assert main.main(["--config", str(tmp_path / "config.toml"), "status"]) == 0
+    assert "diabaikan (bukan pesan warga): unggahan kanal 1" in capsys.readouterr().out
+    rt.close()
+
+
+def test_updates_set_aside_by_older_code_are_closed_by_reprocess_as_no_messages(tmp_path):
+    from connectors.items import SetAsideItem
+    from inbox.arrive.ingest import store_set_aside
+    from inbox.arrive.setaside import reprocess
+    from inbox.models import SetAside
+    from tests.conftest import make_runtime
+    rt = make_runtime(write_config(tmp_path, accounts=ACCOUNT))
+    updates = {u["update_id"]: u for u in fixture("updates_kinds.json")["result"]}
+    store_set_aside(Account.get(), [
+        SetAsideItem("telegram.message", "Update Telegram tanpa 'message' yang dapat dibaca.",
+                     updates[815000207], context={"bot": {"id": "7012345678"}}),
+        SetAsideItem("telegram.message", "Update Telegram tanpa 'message' yang dapat dibaca.",
+                     updates[815000208], context={"bot": {"id": "7012345678"}})])
+    report = reprocess(rt)
+    assert (report.not_messages, report.ingested, report.still_unreadable) == (2, [], [])
+    assert SetAside.open_items().count() == 0 and Message.select().count() == 0
+    rt.close()

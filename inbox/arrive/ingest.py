@@ -32,10 +32,10 @@ from connectors.base import InboundMessage
 from connectors.items import SetAsideItem
 from inbox import pii
 from inbox.arrive import attachments as attachment_rows
-from inbox.arrive import selfservice
+from inbox.arrive import identities, selfservice
 from inbox.db import atomic_write, database
 from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, CaseCategory, Contact,
-                          Counter, Event, Message, Outbox, SetAside, Usage, utcnow)
+                          Counter, Event, IgnoredCount, Message, Outbox, SetAside, Usage, utcnow)
 from inbox.setup.runtime import IngestOptions
 from inbox.sla import reply_window_closes_at
 from inbox.understand.classify import Classifier
@@ -69,15 +69,17 @@ class IngestReport:
     reopened: int = 0
     outbound: int = 0
     set_aside: int = 0
+    ignored: int = 0
     attachments: int = 0
     cases: list[str] = field(default_factory=list)
 
 
 def ingest(account: Account, messages: list[InboundMessage], cursor: dict[str, Any] | None = None,
            options: IngestOptions | None = None, requests: int = 0, resources: int = 0,
-           set_aside: list[SetAsideItem] | None = None) -> IngestReport:
+           set_aside: list[SetAsideItem] | None = None,
+           ignored: dict[str, int] | None = None) -> IngestReport:
     """Store ``messages`` for ``account`` and, in the same transaction, the items the poll set
-    aside and its new ``cursor``.
+    aside, the counts of the items it ignored and its new ``cursor``.
 
     ``cursor=None`` leaves the account's cursor alone (``aduan import``). Raises whatever the
     database raises; then nothing of the batch is stored."""
@@ -85,7 +87,7 @@ def ingest(account: Account, messages: list[InboundMessage], cursor: dict[str, A
     report = IngestReport()
     with atomic_write():
         batch = _Batch(account, options, report)
-        fresh = batch.new_messages(messages)
+        fresh = identities.canonical(account.kind, batch.new_messages(messages))
         batch.load(fresh)
         batch.classify_ahead(fresh)
         for message in fresh:
@@ -93,6 +95,7 @@ def ingest(account: Account, messages: list[InboundMessage], cursor: dict[str, A
             report.stored += 1
         batch.write()
         report.set_aside = store_set_aside(account, set_aside or [])
+        report.ignored = count_ignored(account, ignored or {})
         if cursor is not None:
             Account.update(cursor=cursor).where(Account.id == account.id).execute()
             account.cursor = cursor
@@ -184,21 +187,27 @@ class _Batch:
         citizens = [m for m in messages if not m.from_office]
         authors = list(dict.fromkeys(m.author_id for m in citizens))
         known = self._contacts(kind, authors)
-        missing = []
+        missing: list[dict[str, Any]] = []
+        aliases: set[str | None] = {None}
         for message in citizens:  # the first message of each author decides, as one by one did
             author = message.author_id
             if author in self.contacts:
                 continue
             contact = known.get(author)
             if contact is None:
+                # one new contact per alias (a number seen with two BSUIDs in one batch)
+                alias = message.author_alias if message.author_alias not in aliases else None
+                aliases.add(alias)
                 missing.append({"kind": kind, "platform_user_id": author,
                                 "handle": message.author_handle, "name": message.author_name,
-                                "created_at": utcnow()})
+                                "alias_id": alias, "created_at": utcnow()})
                 self.contacts[author] = None
                 continue
-            if (message.author_handle, message.author_name) != (contact.handle, contact.name) \
-                    and message.author_handle != message.author_id:
-                contact.handle, contact.name = message.author_handle, message.author_name
+            # A message without a name or handle keeps the ones the contact has: a later
+            # WhatsApp message without a profile name must not unname the citizen.
+            seen = (message.author_handle or contact.handle, message.author_name or contact.name)
+            if seen != (contact.handle, contact.name) and message.author_handle != message.author_id:
+                contact.handle, contact.name = seen
                 contact.save()
             self.contacts[author] = contact
         if missing:
@@ -577,6 +586,21 @@ def store_set_aside(account: Account, items: list[SetAsideItem]) -> int:
     if items:
         log.warning("account %s: %d item(s) set aside (see aduan status)", account.name, len(items))
     return len(items)
+
+
+def count_ignored(account: Account, counts: dict[str, int]) -> int:
+    """Add the items a poll read past (by kind) to the account's counts, inside the caller's
+    transaction; the number added."""
+    now = utcnow()
+    for kind, count in sorted(counts.items()):
+        if count <= 0:
+            continue
+        IgnoredCount.insert(account=account.id, kind=kind[:80], count=count, first_seen_at=now,
+                            last_seen_at=now).on_conflict(
+            conflict_target=[IgnoredCount.account, IgnoredCount.kind],
+            update={IgnoredCount.count: IgnoredCount.count + count,
+                    IgnoredCount.last_seen_at: now}).execute()
+    return sum(c for c in counts.values() if c > 0)
 
 
 def _wants_acknowledgement(case: Any, options: IngestOptions) -> bool:

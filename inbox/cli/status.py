@@ -15,7 +15,7 @@ from inbox.arrive.webhooks import waiting_total
 from inbox.cli.common import Context
 from inbox.dates import format_datetime_id
 from inbox.labels import label
-from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
+from inbox.models import OPEN_STATUSES, Account, Case, IgnoredCount, Outbox, Usage, utcnow
 from inbox.records.schedule import backup_health
 from inbox.run.health import office_offline_since
 from inbox.setup.runtime import Runtime
@@ -26,6 +26,7 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
     today = now.astimezone(runtime.config.tz).date()  # usage is counted by the office's day
     usage = {u.account_id: u for u in Usage.select().where(Usage.day == today)}
     aside = set_aside_counts(runtime.config.tz, now)
+    ignored = IgnoredCount.by_account()
     accounts = []
     for acc in Account.select().where(Account.name.in_(list(runtime.config.accounts))).order_by(Account.name):
         u = usage.get(acc.id)
@@ -39,6 +40,8 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
             "usage_today": {"requests": u.requests if u else 0, "resources": u.resources if u else 0,
                             "messages": u.messages if u else 0},
             "set_aside": aside.get(acc.id, {"today": 0, "total": 0}),
+            # read past, no citizen's message (a Telegram reaction, an auto-reply mail), by kind
+            "ignored": ignored.get(acc.id, {}),
         })
     by_status = {status: count for status, count in
                  Case.select(Case.status, peewee.fn.COUNT(Case.id)).group_by(Case.status).tuples()}
@@ -82,6 +85,9 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         if acc["set_aside"]["total"]:
             ctx.print(f"{'':<20} disisihkan (tidak terbaca): hari ini {acc['set_aside']['today']}, "
                       f"total {acc['set_aside']['total']}; lihat dasbor atau jalankan aduan reprocess")
+        if acc["ignored"]:
+            kinds = ", ".join(f"{label('ignored', k)} {v}" for k, v in acc["ignored"].items())
+            ctx.print(f"{'':<20} diabaikan (bukan pesan warga): {kinds}")
     cases = data["cases"]
     parts = ", ".join(f"{label('status', k).lower()} {v}" for k, v in sorted(cases["by_status"].items()))
     ctx.print(f"pengaduan: {cases['total']} ({parts or 'belum ada'}); terlambat: {cases['overdue']}")

@@ -104,13 +104,15 @@ def contact_keys(identifier: str) -> set[str]:
 
 
 def find_contacts(identifier: str, channel: str | None = None) -> list[Contact]:
-    """The contacts ``identifier`` names by handle, platform user id or phone number; only on
+    """The contacts ``identifier`` names by handle, platform user id (a WhatsApp BSUID too), the
+    second id kept beside it (a WhatsApp number, ``Contact.alias_id``) or phone number; only on
     ``channel`` (a connector kind) when given."""
     keys = contact_keys(identifier)
     if not keys:
         return []
     query = Contact.select().where(pw.fn.LOWER(Contact.handle).in_(keys)
-                                   | pw.fn.LOWER(Contact.platform_user_id).in_(keys))
+                                   | pw.fn.LOWER(Contact.platform_user_id).in_(keys)
+                                   | pw.fn.LOWER(Contact.alias_id).in_(keys))
     if channel:
         query = query.where(Contact.kind == channel)
     return list(query.order_by(Contact.id))
@@ -149,7 +151,8 @@ def erase_contact(data_dir: Path, identifier: str, actor: User, reason: str,
             Outbox.update(thread_id=erased_thread).where(
                 (Outbox.case == case_id) & Outbox.thread_id.is_null(False)).execute()
         for contact in contacts:
-            for needle in {contact.platform_user_id, contact.handle.lstrip("@")} - {""}:
+            for needle in {contact.platform_user_id, contact.alias_id or "",
+                           contact.handle.lstrip("@")} - {""}:
                 SetAside.update(raw=None, context={}, reason=ERASED).where(
                     _holds(SetAside.raw, needle)).execute()
                 # Meta's raw deliveries (the WhatsApp number is the platform id) once ingested.
@@ -159,10 +162,11 @@ def erase_contact(data_dir: Path, identifier: str, actor: User, reason: str,
             # A status answer with no case is addressed by the platform id (a WhatsApp number).
             Outbox.update(recipient_id=f"dihapus-{contact.id}", thread_id=f"dihapus-{contact.id}",
                           last_error=None).where(
-                (Outbox.recipient_id == contact.platform_user_id) & Outbox.account.in_(
+                Outbox.recipient_id.in_([contact.platform_user_id, contact.alias_id or ""])
+                & Outbox.account.in_(
                     Account.select(Account.id).where(Account.kind == contact.kind))).execute()
             # A new message from the same person starts a new contact: the old one is nobody now.
-            Contact.update(handle=f"dihapus-{contact.id}", name="",
+            Contact.update(handle=f"dihapus-{contact.id}", name="", alias_id=None,
                            platform_user_id=f"dihapus-{contact.id}").where(
                 Contact.id == contact.id).execute()
         for case_id in cases:

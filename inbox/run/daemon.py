@@ -59,6 +59,7 @@ class PollOutcome:
             return f"{self.account}: GAGAL — {self.error}"
         r = self.report or IngestReport()
         aside = f", {r.set_aside} disisihkan (lihat aduan status)" if r.set_aside else ""
+        aside += f", {r.ignored} bukan pesan warga (diabaikan)" if r.ignored else ""
         return (f"{self.account}: ok — {r.stored} pesan baru, {r.new_cases} pengaduan baru, "
                 f"{r.reopened} dibuka kembali, {r.duplicates} sudah ada{aside}")
 
@@ -137,7 +138,7 @@ class Daemon:
                     raise LeaseLost(account.name)
                 report = ingest(account, result.messages, result.cursor, self.runtime.ingest_options,
                                 requests=result.requests, resources=result.resources,
-                                set_aside=result.set_aside)
+                                set_aside=result.set_aside, ignored=result.ignored)
                 if report.set_aside:
                     notify.set_aside(self.runtime.config, account, report.set_aside)
         except ConnectorError as exc:

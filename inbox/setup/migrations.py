@@ -13,9 +13,10 @@ from collections.abc import Callable
 import peewee
 
 from inbox.db import database
-from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, Heartbeat, LoginThrottle,
-                          Notification, NotificationPreference, Outbox, Recap, SchemaMigration,
-                          SetAside, SurveyResponse, WebhookDelivery, WebSession,
+from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, Contact, Heartbeat,
+                          IgnoredCount, LoginThrottle, Notification, NotificationPreference, Outbox,
+                          Recap, SchemaMigration, SetAside, SurveyResponse, WebhookDelivery,
+                          WebSession,
                           drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,18 @@ def _migration_13(db: peewee.Database) -> None:
     apply(*steps)
 
 
+def _migration_14(db: peewee.Database) -> None:
+    """A contact's second id on its platform (WhatsApp: the phone number beside the BSUID, one
+    contact per citizen whatever id Meta names them by) and the per-kind counts of items the
+    connectors read past (Telegram updates that are no message, auto-reply mails)."""
+    if "alias_id" not in {c.name for c in db.get_columns(Contact._meta.table_name)}:
+        from playhouse.migrate import SchemaMigrator, migrate as apply
+        apply(SchemaMigrator.from_database(db).add_column(
+            Contact._meta.table_name, "alias_id", peewee.CharField(max_length=120, null=True)))
+    Contact._schema.create_indexes(safe=True)
+    db.create_tables([IgnoredCount], safe=True)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
@@ -157,6 +170,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (10, "webhook deliveries", _migration_10),
     (11, "webhook spool names", _migration_11),
     (13, "offline accounts and set-aside webhook deliveries", _migration_13),
+    (14, "contact alias ids and ignored-item counts", _migration_14),
 ]
 
 

@@ -99,7 +99,9 @@ def build_reply(row: Outbox) -> OutboundReply:
     return OutboundReply(
         reply_id=row.id, case_reference=case.reference, text=row.text, public=row.public,
         thread_id=case.thread_id, in_reply_to=last.external_id if last else None,
-        recipient_id=case.contact.platform_user_id,
+        # A contact's alias, where it has one, is the address every send API takes (WhatsApp:
+        # the phone number beside the BSUID; inbox.arrive.identities).
+        recipient_id=case.contact.alias_id or case.contact.platform_user_id,
         kind=last.kind if last else ("comment" if row.public else "dm"),
         last_inbound_at=case.last_inbound_at)
 
