@@ -158,6 +158,7 @@ class CaseRow:
     lapor_tracking_id: str | None = None
     report_type: str | None = None
     follow_up: str | None = None
+    referral_forwarded: bool = False
 
     @property
     def referred(self) -> bool:
@@ -209,7 +210,7 @@ _COLUMNS = (Case.id, Case.reference, Case.account, Case.public, Case.status, Cas
             # issue 30 (recap.handling)
             Case.complaint_class, Case.resolution_due_at, Case.resolved_at, Case.maladministration,
             Case.maladministration_suggested, Case.referred_to, Case.lapor_tracking_id,
-            Case.report_type, Case.follow_up)
+            Case.report_type, Case.follow_up, Case.referral_forwarded)
 
 
 def _moment(value: Any) -> datetime | None:
@@ -241,13 +242,13 @@ def _row(t: tuple) -> CaseRow:
     (id_, ref, account, public, status, division, cats, override, intent, intent_override,
      summary, reason, opened, due, first, escalated, div_answered, answered, closed, recapped,
      klass, resolution_due, resolved, maladministration, suggested, referred, tracking,
-     report_type, follow_up) = t
+     report_type, follow_up, forwarded) = t
     return CaseRow(id_, ref, account, bool(public), status, division, list(_codes(cats, override)),
                    intent_override or intent, summary or "", reason, _moment(opened), _moment(due),
                    _moment(first), _moment(escalated), _moment(div_answered), _moment(answered),
                    _moment(closed), _day(recapped), klass, _moment(resolution_due),
                    _moment(resolved), maladministration, suggested, referred, tracking, report_type,
-                   follow_up)
+                   follow_up, bool(forwarded))
 
 
 def _select() -> pw.ModelSelect:
