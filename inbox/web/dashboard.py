@@ -92,6 +92,11 @@ def index() -> str:
         month=period_stats(month_start, next_month, now, scope), now=now,
         open_count=sum(by_status.values()),
         overdue=open_cases.clone().where(Case.due_at < now).count(),
+        # issue 30: classed cases past their resolution deadline with no follow-up recorded
+        resolution_overdue=scope.clone().where(Case.resolution_overdue_condition(now)).count(),
+        referred_month=scope.clone().where(
+            Case.referred_to.is_null(False) & Case.status.in_(("answered", "not_complaint"))
+            & (Case.closed_at >= month_start) & (Case.closed_at < next_month)).count(),
         due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
         waiting={s: by_status.get(s, 0) for s in waiting_statuses_shown(user)},
         channels=channel_health(now) if health else None, month_label=local.date(),
