@@ -140,7 +140,6 @@ _CASE_COLUMNS_15: tuple[tuple[str, peewee.Field], ...] = (
     ("maladministration", peewee.CharField(max_length=40, null=True)),
     ("maladministration_suggested", peewee.CharField(max_length=40, null=True)),
     ("referred_to", peewee.CharField(max_length=200, null=True)),
-    ("referral_forwarded", peewee.BooleanField(default=False)),
     ("report_type", peewee.CharField(max_length=30, null=True)),
     ("lapor_tracking_id", peewee.CharField(max_length=20, null=True)),
 )
@@ -161,6 +160,12 @@ def _migration_15(db: peewee.Database) -> None:
              if name not in present]
     if steps:
         apply(*steps)
+    if "referral_forwarded" not in present:
+        # NOT NULL with a default in one statement: peewee's migrator would add it nullable and
+        # then rebuild SQLite's whole case table to forbid NULL.
+        kind = "BOOLEAN NOT NULL DEFAULT false" if isinstance(db, peewee.PostgresqlDatabase) \
+            else "INTEGER NOT NULL DEFAULT 0"
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN referral_forwarded {kind}')
     Case._schema.create_indexes(safe=True)
     old = [i for (i,) in db.execute_sql(
         f'SELECT id FROM "{table}" WHERE dismiss_reason = {db.param} ORDER BY id',
