@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from zoneinfo import ZoneInfo
 
@@ -358,3 +359,42 @@ def test_a_dismissal_cannot_use_the_old_reason(rt: Runtime, people: dict[str, Us
         workflow.dismiss(rt, case, people["admin"], "not_our_authority")
     with pytest.raises(peewee.DoesNotExist):
         Event.get(Event.action == "dismissed")
+
+
+# --- the case page's forms: the server checks every role ----------------------------------------
+
+@pytest.mark.parametrize("role, action, data, status", [
+    ("supervisor", "set_class", {"complaint_class": "ringan"}, 403),
+    ("admin", "set_class", {"complaint_class": "ringan"}, 403),
+    ("group_admin", "refer", {"agency": "bpjs_kesehatan"}, 403),
+    ("division", "lapor", {"tracking_id": "1916449"}, 403),
+    ("admin", "maladministration", {"maladministration": "tidak_patut"}, 403),
+    ("group_admin", "set_class", {"complaint_class": "ringan"}, 302),
+    ("group_admin", "maladministration", {"maladministration": "tidak_patut"}, 302),
+    ("admin", "lapor", {"tracking_id": "1916449", "report_type": "aspirasi"}, 302),
+    ("admin", "refer", {"agency": "bpjs_kesehatan"}, 302),
+])
+def test_the_case_page_runs_each_handling_action_only_for_its_roles(
+        rt: Runtime, client_for: Any, role: str, action: str, data: dict[str, str],
+        status: int) -> None:
+    from tests.web_helpers import make_case, post_form
+    case = make_case(rt, 1)
+    client = client_for(role)
+    response = post_form(client, f"/pengaduan/{case.id}/aksi/{action}", data)
+    assert response.status_code == status
+    changed = Case.get_by_id(case.id)
+    values = (changed.complaint_class, changed.referred_to, changed.lapor_tracking_id,
+              changed.maladministration)
+    assert any(values) is (status == 302)
+
+
+def test_a_refused_follow_up_keeps_what_the_officer_typed(rt: Runtime, client_for: Any) -> None:
+    from tests.web_helpers import make_case, page_text, post_form
+    case = make_case(rt, 1)
+    handling.set_class(rt, case, User.get(User.username == "super1"), "normatif")
+    client = client_for("admin")
+    response = post_form(client, f"/pengaduan/{case.id}/aksi/follow_up",
+                         {"text": "  ", "message": "Kabar saya", "notify": "1"})
+    assert response.status_code == 422
+    assert "Tindak lanjut tidak boleh kosong" in page_text(response)
+    assert "Kabar saya" in page_text(response)

@@ -173,6 +173,10 @@ def interim_text(rt: Runtime, case: Case) -> str:
 
 
 def follow_up_message(rt: Runtime, case: Case, follow_up: str = "") -> str:
+    """The news for the citizen when the follow-up is recorded, with what was done."""
+    follow_up = " ".join(follow_up.split())
+    if follow_up and follow_up[-1] not in ".!?":
+        follow_up += "."
     text = rt.config.resolution.get("follow_up_text") or FOLLOW_UP_TEXT
     return workflow.render_template(rt, text, case, {"tindak_lanjut": follow_up})
 

@@ -95,8 +95,6 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
             and request.args.get("templat") is None:
         # the class needs longer than the SOP's days: the answer now is the interim one
         drafts["reply"] = handling.interim_text(rt, case)
-    if "follow_up" in actions and "follow_up_message" not in drafts:
-        drafts["follow_up_message"] = handling.follow_up_message(rt, case)
     if "forward" in actions and "forward" not in drafts:
         drafts["forward"] = division_answer_text(case)
     templates = []
@@ -175,6 +173,7 @@ def act(case_id: int, action: str) -> Any:
         kept = {action: text} if action in TEXT_ACTIONS + HANDLING_TEXTS else {}
         if action == "follow_up":
             kept["follow_up_message"] = form.get("message", "")
+            kept["follow_up_notify"] = form.get("notify", "")
         return render_case(fresh, kept or None, 422, confirm)
     flash(DONE[action], "success")
     return redirect(url_for("case.show", case_id=case.id))
@@ -215,7 +214,10 @@ def perform(action: str, case: Case, form: Any, text: str) -> None:
     elif action == "set_class":
         handling.set_class(rt, case, user, form.get("complaint_class", ""), note=text)
     elif action == "follow_up":
-        handling.record_follow_up(rt, case, user, text, form.get("message", ""),
+        message = form.get("message", "").strip()
+        if form.get("notify") == "1" and not message:
+            message = handling.follow_up_message(rt, case, text)
+        handling.record_follow_up(rt, case, user, text, message if form.get("notify") == "1" else "",
                                   confirm_personal_data=confirm)
     elif action == "maladministration":
         handling.set_maladministration(rt, case, user, form.get("maladministration", ""))
