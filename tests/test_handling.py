@@ -398,3 +398,15 @@ def test_a_refused_follow_up_keeps_what_the_officer_typed(rt: Runtime, client_fo
     assert response.status_code == 422
     assert "Tindak lanjut tidak boleh kosong" in page_text(response)
     assert "Kabar saya" in page_text(response)
+
+
+def test_the_dashboard_never_counts_a_late_referral_as_a_late_answer(
+        rt: Runtime, people: dict[str, User]) -> None:
+    from inbox.web.dashboard import period_stats
+    case = open_case(rt, 1, text="sertifikat tanah saya belum jadi")
+    with time_machine.travel(wib(2026, 12, 3, 10), tick=False):   # after its due (26 Nov)
+        handling.refer(rt, case, people["admin"], "pertanahan")
+        deliver_everything(rt)
+    assert fresh(case).answered_at > fresh(case).due_at
+    stats = period_stats(wib(2026, 12, 1), wib(2027, 1, 1), wib(2026, 12, 4))
+    assert (stats["answered"], stats["late"], stats["dismissed"]) == (0, 0, 0)

@@ -29,12 +29,14 @@ def period_stats(start: datetime, end: datetime, now: datetime,
     over ``scope`` (the cases the user may see; every case when None)."""
     cases = scope if scope is not None else Case.select()
     received = cases.clone().where((Case.opened_at >= start) & (Case.opened_at < end)).count()
-    answered_q = cases.clone().where((Case.answered_at >= start) & (Case.answered_at < end))
+    # a "bukan wewenang" answer counts apart, never for or against the SLA (issue 30)
+    answered_q = cases.clone().where((Case.answered_at >= start) & (Case.answered_at < end)
+                                     & Case.referred_to.is_null())
     answered = answered_q.count()
     on_time = answered_q.clone().where(Case.due_at.is_null() | (Case.answered_at <= Case.due_at)).count()
     escalated = cases.clone().where((Case.escalated_at >= start) & (Case.escalated_at < end)).count()
     dismissed = cases.clone().where((Case.status == "not_complaint") & (Case.closed_at >= start)
-                                    & (Case.closed_at < end)).count()
+                                    & (Case.closed_at < end) & Case.referred_to.is_null()).count()
     compliance = f"{100 * on_time / answered:.0f}%" if answered else "–"
     return {"received": received, "answered": answered, "on_time": on_time, "late": answered - on_time,
             "escalated": escalated, "dismissed": dismissed, "compliance": compliance}
