@@ -7,7 +7,6 @@ Screenshots (1366×768) are saved under the test's tmp_path for a person to look
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ import time_machine
 from inbox.models import Case, Outbox
 from inbox.setup.runtime import Runtime
 from inbox.sop.outbox import deliver_one
-from tests.test_web_e2e import ARGS, CHROMIUM, Officer, pytestmark  # noqa: F401 (the markers)
+# the markers (skipped without Chromium unless CI requires it) and the server and browser fixtures
+from tests.test_web_e2e import Officer, browser, pytestmark, server  # noqa: F401
 from tests.web_helpers import make_case, make_users
 from tests.workflow_helpers import FakeConnector, use_connector
 
@@ -28,23 +28,6 @@ WIB = ZoneInfo("Asia/Jakarta")
 
 def wib(*args: int) -> datetime:
     return datetime(*args, tzinfo=WIB)
-
-
-@pytest.fixture
-def server(rt: Runtime) -> Iterator[Any]:
-    from inbox.cli.serve import WebServer
-    web = WebServer(rt, host="127.0.0.1", port=0).start()
-    yield web
-    web.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def deliver(rt: Runtime) -> None:

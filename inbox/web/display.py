@@ -63,13 +63,20 @@ def sla_clock(case: Case, now: datetime, calendar: WorkCalendar) -> Clock:
                      "late" if late else "done")
     if case.due_at is None:
         return Clock("Belum ada batas waktu.", "ok")
-    due = f"Batas waktu: {format_datetime_id(case.due_at, tz)}"
-    if case.due_at < now:
-        return Clock(f"{due} — TERLAMBAT", "late")
-    if case.due_at.astimezone(tz).date() == now.astimezone(tz).date():
-        return Clock(f"{due} — HARI INI", "today")
-    days = calendar.working_days_between(now, case.due_at)
-    return Clock(f"{due} — sisa {days} hari kerja", "ok")
+    return _countdown(f"Batas waktu: {format_datetime_id(case.due_at, tz)}", case.due_at, now,
+                      calendar, "TERLAMBAT")
+
+
+def _countdown(line: str, due: datetime, now: datetime, calendar: WorkCalendar,
+               late: str) -> Clock:
+    """``line`` followed by ``late`` once ``due`` passed, HARI INI on its day, or the working
+    days left."""
+    tz = calendar.tz
+    if due < now:
+        return Clock(f"{line} — {late}", "late")
+    if due.astimezone(tz).date() == now.astimezone(tz).date():
+        return Clock(f"{line} — HARI INI", "today")
+    return Clock(f"{line} — sisa {calendar.working_days_between(now, due)} hari kerja", "ok")
 
 
 def resolution_clock(case: Case, now: datetime, calendar: WorkCalendar,
@@ -87,13 +94,9 @@ def resolution_clock(case: Case, now: datetime, calendar: WorkCalendar,
                      f" — {verdict}.", "late" if late else "done")
     if case.resolution_due_at is None:
         return Clock(f"Kelas {name}: belum ada batas tindak lanjut.", "ok")
-    due = f"Kelas {name}: batas tindak lanjut {format_datetime_id(case.resolution_due_at, tz)}"
-    if case.resolution_due_at < now:
-        return Clock(f"{due} — TINDAK LANJUT TERLAMBAT", "late")
-    if case.resolution_due_at.astimezone(tz).date() == now.astimezone(tz).date():
-        return Clock(f"{due} — HARI INI", "today")
-    days = calendar.working_days_between(now, case.resolution_due_at)
-    return Clock(f"{due} — sisa {days} hari kerja", "ok")
+    return _countdown(f"Kelas {name}: batas tindak lanjut "
+                      f"{format_datetime_id(case.resolution_due_at, tz)}", case.resolution_due_at,
+                      now, calendar, "TINDAK LANJUT TERLAMBAT")
 
 
 def due_badge(case: Case, now: datetime, tz: Any) -> tuple[str, str] | None:
