@@ -69,6 +69,19 @@ def test_a_class_gives_the_case_a_resolution_deadline_on_the_working_day_calenda
     assert event.detail["class"] == code and event.detail["note"] == "perlu pemeriksaan"
 
 
+def test_a_class_needs_a_reason_and_an_existing_code(rt: Runtime, people: dict[str, User]) -> None:
+    case = open_case(rt, 1)
+    with pytest.raises(WorkflowError, match="Tulis alasan"):
+        handling.set_class(rt, case, people["group_admin"], "ringan", note="  ")
+    with pytest.raises(WorkflowError, match="Kelas \"berat\" tidak dikenal"):
+        handling.set_class(rt, case, people["group_admin"], "berat", note="uji")
+    assert fresh(case).complaint_class is None and not Event.select().where(
+        Event.action == "class_set").exists()
+    handling.set_class(rt, case, people["group_admin"], "ringan", note="uji")
+    handling.set_class(rt, fresh(case), people["group_admin"], "")   # out again: no reason needed
+    assert (fresh(case).complaint_class, fresh(case).resolution_due_at) == (None, None)
+
+
 @pytest.mark.parametrize("role, allowed", [
     ("admin", False), ("group_admin", True), ("division", True), ("division_other", False),
     ("supervisor", False), ("superuser", True)])
@@ -76,12 +89,12 @@ def test_who_may_set_a_class_follows_config(rt: Runtime, people: dict[str, User]
                                             allowed: bool) -> None:
     case = case_in_status(rt, people, "at_division", 1)   # at dafduk's bidang
     if allowed:
-        handling.set_class(rt, case, people[role], "normatif")
+        handling.set_class(rt, case, people[role], "normatif", note="uji")
         assert fresh(case).complaint_class == "normatif"
         assert "set_class" in handling.allowed_actions(rt, people[role], fresh(case))
     else:
         with pytest.raises(WorkflowError):
-            handling.set_class(rt, case, people[role], "normatif")
+            handling.set_class(rt, case, people[role], "normatif", note="uji")
         assert fresh(case).complaint_class is None
         assert "set_class" not in handling.allowed_actions(rt, people[role], case)
 
@@ -104,11 +117,11 @@ set_by = ["group_admin"]
         people = make_users()
         case = case_in_status(rt, people, "at_division", 1)
         with pytest.raises(WorkflowError, match="tidak boleh menetapkan kelas \"Pengawasan"):
-            handling.set_class(rt, case, people["division"], "pengawasan")
-        handling.set_class(rt, case, people["group_admin"], "pengawasan")
+            handling.set_class(rt, case, people["division"], "pengawasan", note="uji")
+        handling.set_class(rt, case, people["group_admin"], "pengawasan", note="uji")
         # nor may the bidang move it out of that class again
         with pytest.raises(WorkflowError, match="tidak boleh"):
-            handling.set_class(rt, fresh(case), people["division"], "ringan")
+            handling.set_class(rt, fresh(case), people["division"], "ringan", note="uji")
         assert fresh(case).complaint_class == "pengawasan"
 
 
@@ -134,7 +147,7 @@ def test_check_config_names_a_bad_class_or_agency_by_its_key(tmp_path: Path, ext
 def test_the_interim_answer_names_the_resolution_deadline_and_the_answer_clock_stops(
         rt: Runtime, people: dict[str, User]) -> None:
     case = open_case(rt, 1)
-    handling.set_class(rt, case, people["superuser"], "berkadar_pengawasan")
+    handling.set_class(rt, case, people["superuser"], "berkadar_pengawasan", note="uji")
     case = fresh(case)
     assert handling.needs_interim(case)
     text = handling.interim_text(rt, case)
@@ -153,7 +166,7 @@ def test_recording_the_follow_up_stops_the_clock_and_tells_the_citizen_without_t
         rt: Runtime, people: dict[str, User]) -> None:
     case = case_in_status(rt, people, "answered", 1)
     answered_at = case.answered_at
-    handling.set_class(rt, case, people["group_admin"], "tidak_berkadar_pengawasan")
+    handling.set_class(rt, case, people["group_admin"], "tidak_berkadar_pengawasan", note="uji")
     with pytest.raises(WorkflowError, match="tidak boleh kosong"):
         handling.record_follow_up(rt, fresh(case), people["group_admin"], "  ")
     with pytest.raises(WorkflowError, match="bukan untuk bidang Anda"):   # not its bidang's case
@@ -176,7 +189,7 @@ def test_recording_the_follow_up_stops_the_clock_and_tells_the_citizen_without_t
     with pytest.raises(WorkflowError, match="tidak punya kelas"):
         handling.record_follow_up(rt, case, people["admin"], "lagi")
     with pytest.raises(WorkflowError, match="sudah dicatat"):
-        handling.set_class(rt, case, people["group_admin"], "ringan")
+        handling.set_class(rt, case, people["group_admin"], "ringan", note="uji")
 
 
 # --- bukan wewenang -----------------------------------------------------------------------------
@@ -307,7 +320,8 @@ def test_a_lapor_id_quoted_by_the_citizen_is_recognised_once_and_never_overwrite
 def test_a_class_past_its_deadline_is_overdue_in_the_inbox_after_the_answer(
         rt: Runtime, people: dict[str, User]) -> None:
     case = case_in_status(rt, people, "answered", 1)
-    handling.set_class(rt, case, people["group_admin"], "ringan")   # due Wed 25 Nov 16:00 WIB
+    handling.set_class(rt, case, people["group_admin"], "ringan",   # due Wed 25 Nov 16:00 WIB
+                       note="uji")
     visible = workflow.visible_cases(people["admin"])
     before, after = wib(2026, 11, 25, 15), wib(2026, 11, 25, 17)
     overdue = InboxFilter(overdue="1")
@@ -369,7 +383,7 @@ def test_a_dismissal_cannot_use_the_old_reason(rt: Runtime, people: dict[str, Us
     ("group_admin", "refer", {"agency": "bpjs_kesehatan"}, 403),
     ("division", "lapor", {"tracking_id": "1916449"}, 403),
     ("admin", "maladministration", {"maladministration": "tidak_patut"}, 403),
-    ("group_admin", "set_class", {"complaint_class": "ringan"}, 302),
+    ("group_admin", "set_class", {"complaint_class": "ringan", "text": "keluhan ringan"}, 302),
     ("group_admin", "maladministration", {"maladministration": "tidak_patut"}, 302),
     ("admin", "lapor", {"tracking_id": "1916449", "report_type": "aspirasi"}, 302),
     ("admin", "refer", {"agency": "bpjs_kesehatan"}, 302),
@@ -391,7 +405,7 @@ def test_the_case_page_runs_each_handling_action_only_for_its_roles(
 def test_a_refused_follow_up_keeps_what_the_officer_typed(rt: Runtime, client_for: Any) -> None:
     from tests.web_helpers import make_case, page_text, post_form
     case = make_case(rt, 1)
-    handling.set_class(rt, case, User.get(User.username == "super1"), "normatif")
+    handling.set_class(rt, case, User.get(User.username == "super1"), "normatif", note="uji")
     client = client_for("admin")
     response = post_form(client, f"/pengaduan/{case.id}/aksi/follow_up",
                          {"text": "  ", "message": "Kabar saya", "notify": "1"})

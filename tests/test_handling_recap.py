@@ -83,7 +83,8 @@ class History:
 
     def klass(self, name: str, code: str, when: datetime) -> None:
         with time_machine.travel(when, tick=False):
-            handling.set_class(self.rt, self.case(name), self.people["group_admin"], code)
+            handling.set_class(self.rt, self.case(name), self.people["group_admin"], code,
+                               note="perlu tindak lanjut")
 
     def follow_up(self, name: str, when: datetime) -> None:
         with time_machine.travel(when, tick=False):

@@ -110,14 +110,18 @@ def allowed_actions(rt: Runtime, user: User, case: Case) -> list[str]:
 # --- the class and its follow-up -----------------------------------------------------------------
 
 def set_class(rt: Runtime, case: Case, actor: User, code: str, note: str = "") -> None:
-    """Put ``case`` in the class ``code`` (or out of any class, for ``""``): its resolution clock
-    is the class's working days from the day of receipt."""
+    """Put ``case`` in the class ``code`` (or out of any class, for ``""``) for the reason
+    ``note`` (required when setting one: the SOP event says who and why); its resolution clock is
+    the class's working days from the day of receipt."""
     code = (code or "").strip()
     chosen = class_named(rt, code) if code else None
     if code and chosen is None:
         names = ", ".join(f"{c.code} ({c.name})" for c in class_list(rt))
         raise WorkflowError(f"Kelas \"{code}\" tidak dikenal; pilih salah satu: {names}.")
     check_set_class(rt, actor, case, chosen)
+    note = (note or "").strip()
+    if chosen is not None and not note:
+        raise WorkflowError("Tulis alasan penetapan kelas (tercatat di riwayat pengaduan).")
     if (case.complaint_class or "") == code:
         raise WorkflowError("Kelas itu sudah tercatat; tidak ada yang diubah.")
     due = rt.calendar.due_at(case.opened_at, chosen.days) if chosen else None
@@ -129,8 +133,8 @@ def set_class(rt: Runtime, case: Case, actor: User, code: str, note: str = "") -
                                   "before": before.code if before else None}
         if due is not None:
             detail["resolution_due"] = format_datetime_id(due, rt.calendar.tz)
-        if note.strip():
-            detail["note"] = note.strip()
+        if note:
+            detail["note"] = note
         Event.record("class_set", case=case, actor=actor, **detail)
 
 

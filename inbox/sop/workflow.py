@@ -104,8 +104,6 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "maladministration": {"group_admin": _COMPLAINT, "division": _COMPLAINT},
     "follow_up": {"admin": _COMPLAINT, "group_admin": _COMPLAINT, "division": _COMPLAINT},
 }
-#: Actions whose roles config decides (``[resolution] set_by``): checked in inbox.sop.handling.
-CONFIGURED_ACTIONS = ("set_class",)
 
 KIND_LABELS = {"nik": "NIK", "kk": "Nomor KK", "phone": "Nomor HP", "email": "Email"}
 TEMPLATE_VARIABLE = re.compile(r"\{(nama|nomor|batas_waktu|kantor|kelas|batas_penyelesaian)\}")
