@@ -18,7 +18,8 @@ from inbox.arrive.ingest import ingest
 from inbox.db import database
 from inbox.models import Account, Case, Event, Outbox, SchemaMigration, User
 from inbox.setup.config import check_config
-from inbox.setup.migrations import _CASE_COLUMNS_15, MIGRATIONS, UNRECORDED_AGENCY, migrate
+from inbox.setup.migrations import (_CASE_COLUMNS_15, MIGRATIONS, UNRECORDED_AGENCY, _migration_15,
+                                    migrate)
 from inbox.setup.runtime import Runtime
 from inbox.sop import handling, workflow
 from inbox.sop.outbox import deliver_one
@@ -347,9 +348,11 @@ def test_migration_15_upgrades_a_case_table_of_the_previous_release_and_moves_ol
     assert "referred_to" not in {c.name for c in database.get_columns("case")}
     Case.update(dismiss_reason="not_our_authority", status="not_complaint").where(
         Case.id == other.id).execute()
-    SchemaMigration.delete().where(SchemaMigration.number == 15).execute()
+    number = next(n for n, _, apply in MIGRATIONS if apply is _migration_15)
+    SchemaMigration.delete().where(SchemaMigration.number == number).execute()
 
-    assert migrate() == [f"015 {MIGRATIONS[-1][1]}"]
+    assert [f"{n:03d} {name}" for n, name, apply in MIGRATIONS if apply is _migration_15] == \
+        migrate()
 
     moved, spam = Case.get_by_id(other.id), Case.get_by_id(spam.id)
     assert (moved.referred_to, moved.dismiss_reason, moved.outcome) == (
