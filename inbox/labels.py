@@ -40,8 +40,34 @@ DISMISS_REASONS: dict[str, str] = {
     "spam": "Spam / iklan",
     "greeting": "Salam / sapaan saja",
     "duplicate": "Duplikat pengaduan lain",
-    "not_our_authority": "Bukan kewenangan Dinas Dukcapil",
 }
+#: Another agency's matter is no dismissal but an outcome of its own ("bukan wewenang",
+#: inbox.sop.handling.refer); cases dismissed so before migration 15 keep a word in their history.
+OLD_DISMISS_REASONS: dict[str, str] = {
+    "not_our_authority": "Bukan kewenangan (cara lama, sebelum ada \"bukan wewenang\")"}
+
+#: Ombudsman RI's maladministration types (Peraturan Ombudsman 26/2017 Pasal 11; UU 37/2008
+#: Pasal 1 angka 3), one or none per case, never shown to the citizen (inbox.understand.
+#: maladministration suggests one; the group admin or the bidang confirms it).
+MALADMINISTRATION_LABELS: dict[str, str] = {
+    "penundaan_berlarut": "Penundaan berlarut",
+    "tidak_memberikan_pelayanan": "Tidak memberikan pelayanan",
+    "tidak_kompeten": "Tidak kompeten",
+    "penyalahgunaan_wewenang": "Penyalahgunaan wewenang",
+    "penyimpangan_prosedur": "Penyimpangan prosedur",
+    "permintaan_imbalan": "Permintaan imbalan uang, barang atau jasa",
+    "tidak_patut": "Tidak patut",
+    "berpihak": "Berpihak",
+    "diskriminasi": "Diskriminasi",
+    "konflik_kepentingan": "Konflik kepentingan",
+}
+#: A person's "no maladministration" (stored as this code, so it differs from "not yet decided").
+NO_MALADMINISTRATION = "none"
+
+#: LAPOR!'s klasifikasi of a report, in its words (SP4N-LAPOR! v3; whistle-blowing and pengadaan
+#: are LAPOR!'s own channels, not a citizen's social-media message).
+REPORT_TYPES: dict[str, str] = {"pengaduan": "Pengaduan", "aspirasi": "Aspirasi",
+                                "permintaan_informasi": "Permintaan Informasi"}
 
 EVENT_LABELS: dict[str, str] = {
     "opened": "Pengaduan masuk",
@@ -74,6 +100,12 @@ EVENT_LABELS: dict[str, str] = {
     "status_check": "Warga menanyakan status (dijawab otomatis)",
     "survey_queued": "Survei kepuasan disiapkan",
     "survey_answered": "Warga menjawab survei kepuasan",
+    "class_set": "Kelas pengaduan ditetapkan",
+    "follow_up_recorded": "Tindak lanjut dicatat (pengaduan tuntas)",
+    "referred": "Bukan wewenang: warga diarahkan ke instansi lain",
+    "maladministration_set": "Jenis maladministrasi ditetapkan",
+    "lapor_linked": "Data SP4N-LAPOR! diubah",
+    "lapor_recognised": "ID LAPOR! dikenali dari pesan warga",
 }
 
 # What a notification is about: its subject line, and its name on the preferences page.
@@ -96,7 +128,19 @@ LABELS: dict[str, dict[Any, str]] = {
     "role": ROLES,
     "intent": INTENT_LABELS,
     "category": CATEGORY_LABELS,
-    "dismiss_reason": DISMISS_REASONS,
+    "dismiss_reason": {**DISMISS_REASONS, **OLD_DISMISS_REASONS},
+    "maladministration": {**MALADMINISTRATION_LABELS, NO_MALADMINISTRATION: "Tidak ada maladministrasi"},
+    "report_type": REPORT_TYPES,
+    # how a case ended (Case.outcome)
+    "outcome": {"open": "Masih diproses", "answered": "Selesai dijawab",
+                "in_follow_up": "Dijawab; tindak lanjut berjalan",
+                "resolved": "Tuntas ditindaklanjuti", "bukan_wewenang": "Bukan wewenang",
+                "dismissed": "Bukan pengaduan"},
+    # a case's stage in LAPOR!'s words (recap.lapor)
+    "lapor_status": {"diterima": "Diterima", "diverifikasi": "Diverifikasi",
+                     "didisposisi": "Didisposisi", "ditindaklanjuti": "Ditindaklanjuti",
+                     "selesai": "Selesai", "bukan_wewenang": "Bukan Wewenang",
+                     "diarsipkan": "Diarsipkan"},
     "event": EVENT_LABELS,
     "notify_event": NOTIFY_EVENTS,
     # what a citizen's message is on its platform
@@ -105,7 +149,8 @@ LABELS: dict[str, dict[Any, str]] = {
     "reply": {True: "balasan publik", False: "balasan pribadi"},
     "public": {True: "publik", False: "pribadi"},
     "purpose": {"answer": "Jawaban", "acknowledgement": "Tanda terima",
-                "status": "Jawaban cek status", "survey": "Survei kepuasan"},
+                "status": "Jawaban cek status", "survey": "Survei kepuasan",
+                "follow_up": "Kabar tindak lanjut"},
     # what a status check was answered with (inbox.arrive.selfservice)
     "status_check": {"owner": "status dikirim ke warga pemilik pengaduan",
                      "other": "jawaban netral (bukan pemilik atau nomor tidak ada)",
@@ -178,14 +223,20 @@ LABELS: dict[str, dict[Any, str]] = {
                "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",
                "delivered": "Terkirim", "day": "Tanggal", "purpose": "Jenis",
                "previous_status": "Status sebelumnya", "format": "Format",
-               "reference": "Nomor yang ditanyakan", "outcome": "Hasil", "rating": "Nilai"},
+               "reference": "Nomor yang ditanyakan", "outcome": "Hasil", "rating": "Nilai",
+               "class_name": "Kelas", "resolution_due": "Batas tindak lanjut",
+               "agency": "Instansi", "forwarded": "Sudah diteruskan ke instansi itu",
+               "maladministration": "Jenis maladministrasi",
+               "tracking_id": "ID LAPOR!", "report_type": "Klasifikasi LAPOR!"},
 }
 
 #: detail key -> the group its values are names of (``purpose: "answer"`` reads "Jawaban").
 DETAIL_VALUES: dict[str, str] = {"purpose": "purpose", "reason": "dismiss_reason",
                                  "previous_status": "status", "delivered": "yes_no",
                                  "format": "format", "before": "category", "after": "category",
-                                 "outcome": "status_check", "rating": "rating"}
+                                 "outcome": "status_check", "rating": "rating",
+                                 "forwarded": "yes_no", "maladministration": "maladministration",
+                                 "report_type": "report_type"}
 
 
 def label(group: str, name: Any) -> str:

@@ -196,10 +196,25 @@ class Case(BaseModel):
     recapped_on = pw.DateField(null=True)
     reopen_count = pw.IntegerField(default=0)
     updated_at = UTCDateTimeField(default=utcnow)
+    # Issue 30 (migration 15), inbox.sop.handling: the resolution clock of a complaint class
+    # beside the SOP's answer clock, the maladministration axis, "bukan wewenang" and LAPOR!.
+    complaint_class = pw.CharField(max_length=40, null=True)       # a code of [resolution] classes
+    resolution_due_at = UTCDateTimeField(null=True)
+    resolved_at = UTCDateTimeField(null=True)                      # the follow-up was recorded
+    follow_up = pw.TextField(null=True)                            # what was done (internal)
+    maladministration = pw.CharField(max_length=40, null=True)     # confirmed by a person; "none"
+    maladministration_suggested = pw.CharField(max_length=40, null=True)  # the classifier's
+    referred_to = pw.CharField(max_length=200, null=True)          # bukan wewenang: the agency
+    referral_forwarded = pw.BooleanField(default=False)            # the office forwarded it there
+    report_type = pw.CharField(max_length=30, null=True)           # LAPOR!'s klasifikasi
+    lapor_tracking_id = pw.CharField(max_length=20, null=True, index=True)
 
     class Meta:
         indexes = (
             (("account", "thread_id", "contact"), False),
+            # Class clocks past due (inbox tabs, dashboard): most cases have no class, so the
+            # unresolved ones with a due date are a short range of this index.
+            (("resolved_at", "resolution_due_at"), False),
             (("status", "id"), False),
             # Overdue / due-today counts and lists (inbox tabs, dashboard): with due_at alone the
             # planner walks every past due date of a year (~200k rows) to find the few open ones.
@@ -222,6 +237,43 @@ class Case(BaseModel):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def outcome(self) -> str:
+        """How the case ended (JSONL export, recaps): ``open`` while the SOP is not done;
+        ``bukan_wewenang`` (another agency's matter), ``dismissed`` (not a complaint);
+        ``in_follow_up`` (answered, its class's follow-up still due), ``resolved`` (answered and
+        followed up) or ``answered``."""
+        if self.status in OPEN_STATUSES:
+            return "open"
+        if self.referred_to:
+            return "bukan_wewenang"
+        if self.status == "not_complaint":
+            return "dismissed"
+        if self.complaint_class:
+            return "resolved" if self.resolved_at else "in_follow_up"
+        return "answered"
+
+    @property
+    def resolution_open(self) -> bool:
+        """The case's class clock still runs (a class set, no follow-up recorded, not closed as
+        not a complaint or another agency's matter)."""
+        return bool(self.complaint_class and self.resolved_at is None and not self.referred_to
+                    and self.status != "not_complaint")
+
+    @classmethod
+    def resolution_overdue_condition(cls, now: datetime) -> pw.Expression:
+        """Cases whose class clock ran out before ``now`` with no follow-up recorded."""
+        return (cls.resolved_at.is_null() & (cls.resolution_due_at < now)
+                & cls.complaint_class.is_null(False) & cls.referred_to.is_null()
+                & (cls.status != "not_complaint"))
+
+    @classmethod
+    def overdue_condition(cls, now: datetime) -> pw.Expression:
+        """Overdue on either clock: the answer (open, ``due_at`` passed) or the class's
+        resolution (``resolution_overdue_condition``)."""
+        return ((cls.status.in_(OPEN_STATUSES) & (cls.due_at < now))
+                | cls.resolution_overdue_condition(now))
+
     @classmethod
     def latest_in_thread(cls, account: Account, thread_id: str, contact: Contact) -> Case | None:
         return (cls.select()
@@ -233,7 +285,7 @@ class Case(BaseModel):
     @classmethod
     def overdue(cls, now: datetime | None = None) -> pw.ModelSelect:
         now = now or utcnow()
-        return cls.select().where(cls.status.in_(OPEN_STATUSES) & (cls.due_at < now))
+        return cls.select().where(cls.overdue_condition(now))
 
 
 class CaseCategory(BaseModel):

@@ -51,10 +51,12 @@ class WorkCalendar:
                 found += 1
         return current
 
-    def due_at(self, opened_at: datetime) -> datetime:
-        """When the answer is due for a case opened at ``opened_at`` (returned in UTC)."""
+    def due_at(self, opened_at: datetime, days: int | None = None) -> datetime:
+        """When the answer is due for a case opened at ``opened_at`` (returned in UTC); with
+        ``days``, the end of that many working days instead of the SOP's (a complaint class's
+        resolution clock, inbox.sop.handling)."""
         local_day = opened_at.astimezone(self.tz).date()
-        due_day = self.nth_working_day_after(local_day, self.working_days)
+        due_day = self.nth_working_day_after(local_day, self.working_days if days is None else days)
         return datetime.combine(due_day, self.end_of_day, tzinfo=self.tz).astimezone(timezone.utc)
 
     def working_days_between(self, start: datetime, end: datetime) -> int:

@@ -10,7 +10,7 @@ when it was reopened and answered after its last recap.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,8 @@ class DailyFigures:
     overdue: list[CaseRow]
     recapped: list[CaseRow]
     marked: int  # cases this run marked as recapped
+    referred: list[CaseRow] = field(default_factory=list)           # bukan wewenang that day
+    resolution_overdue: list[CaseRow] = field(default_factory=list)  # class clocks run out
 
     def answered_by_path(self) -> dict[str, int]:
         counts = Counter(c.path for c in self.answered)
@@ -58,7 +60,8 @@ class DailyFigures:
     def day_cases(self) -> list[CaseRow]:
         """The cases something happened to that day, in order of arrival."""
         seen: dict[int, CaseRow] = {}
-        for group in (self.received, self.answered, self.escalated, self.dismissed, self.recapped):
+        for group in (self.received, self.answered, self.escalated, self.dismissed, self.referred,
+                      self.recapped):
             for c in group:
                 seen.setdefault(c.id, c)
         return sorted(seen.values(), key=lambda c: (c.opened_at, c.id))
@@ -105,4 +108,9 @@ def daily_figures(rt: Runtime, day: date, actor: User | None = None, mark: bool 
         open_cases=[c for c in cases if c.open_at_end(p)],
         overdue=[c for c in cases if c.overdue_at_end(p)],
         recapped=[c for c in cases if c.recapped_on == p.first_day],
-        marked=marked)
+        marked=marked,
+        referred=[c for c in cases if c.referred_in(p)],
+        resolution_overdue=[c for c in cases if c.resolution_due_at is not None
+                            and not c.referred_to and c.status != "not_complaint"
+                            and c.complaint_class and c.resolution_due_at < p.as_of
+                            and (c.resolved_at is None or c.resolved_at >= p.as_of)])

@@ -9,6 +9,7 @@ import peewee as pw
 from inbox.dates import format_date_id, format_datetime_id
 from inbox.labels import label as label_of
 from inbox.models import Event, User, utcnow
+from inbox.setup.handling_config import classes
 from inbox.understand.classify import CATEGORY_LABELS
 from recap import figures as fg
 from recap.daily import DailyFigures
@@ -76,8 +77,10 @@ def daily_document(rt: Runtime, f: DailyFigures, actor: User | None,
         [f"   Tepat waktu (paling lama {days} hari kerja)", sum(c.on_time for c in f.answered)],
         ["Diteruskan ke Group Admin", len(f.escalated)],
         ["Bukan pengaduan", len(f.dismissed)],
+        ["Bukan wewenang (diarahkan ke instansi lain)", len(f.referred)],
         [f"Masih terbuka {as_of_text(rt, p)}", len(f.open_cases)],
         ["Terlambat (melewati batas waktu)", len(f.overdue)],
+        ["Tindak lanjut kelas pengaduan lewat batas", len(f.resolution_overdue)],
         ["Selesai direkap", len(f.recapped)],
     ], sheet="Ringkasan", widths=[4, 1],
         note=(f"Selesai direkap termasuk {carried} pengaduan yang dijawab sebelum hari ini "
@@ -110,12 +113,21 @@ def daily_document(rt: Runtime, f: DailyFigures, actor: User | None,
           category_text(c.categories), label_of("status", c.status),
           c.due_at.astimezone(tz) if c.due_at else None] for c in f.overdue],
         sheet="Terlambat", widths=[2.3, 2.2, 2.2, 3, 2.2, 2.2], pdf_limit=PRINT_LIMIT, wide=True)
+    class_names = {k["code"]: k["name"] for k in classes(rt.config.resolution)}
+    late_follow_up = Table(
+        "Tindak lanjut kelas pengaduan lewat batas (belum dicatat)",
+        ["Nomor", "Masuk (WIB)", "Kelas", "Status", "Batas tindak lanjut (WIB)"],
+        [[c.reference, c.opened_at.astimezone(tz), class_names.get(c.complaint_class or "", ""),
+          label_of("status", c.status),
+          c.resolution_due_at.astimezone(tz)] for c in f.resolution_overdue],
+        sheet="Tindak lanjut terlambat", widths=[2.3, 2.2, 3, 2.2, 2.2], pdf_limit=PRINT_LIMIT)
+    overdue_tables = [overdue, late_follow_up] if f.resolution_overdue else [overdue]
     sections = [
         Section("Ringkasan", tables=[summary]),
         Section("Pengaduan masuk", tables=[channel_table, category_table]),
         Section("Bukan pengaduan", tables=[reasons]),
         Section("Daftar pengaduan", tables=[case_list]),
-        Section("Pengaduan terlambat", tables=[overdue]),
+        Section("Pengaduan terlambat", tables=overdue_tables),
     ]
     office = rt.config.office
     return Document(
@@ -138,6 +150,8 @@ def activity(c: CaseRow, p: fg.Period) -> str:
         words.append("dijawab")
     if c.dismissed_in(p):
         words.append("bukan pengaduan")
+    if c.referred_in(p):
+        words.append("bukan wewenang")
     if c.recapped_on == p.first_day:
         words.append("direkap")
     return ", ".join(words)

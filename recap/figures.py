@@ -18,7 +18,10 @@ PDF, the XLSX, the CSV and on both databases. The definitions, for a period [sta
 - dismissed (not a complaint): status ``not_complaint`` and ``closed_at`` in the period;
 - open at the end: opened before ``as_of`` and not closed before it (``closed_at`` is set when
   the answer is delivered or the case dismissed, and cleared when a case reopens);
-- overdue at the end: open at the end with ``due_at < as_of``.
+- overdue at the end: open at the end with ``due_at < as_of``;
+- *bukan wewenang* (another agency's matter, issue 30): ``referred_to`` set and ``closed_at`` in
+  the period; such a case counts apart: never as answered, on time, late, dismissed or overdue.
+  The class clocks, maladministration and LAPOR! figures are in ``recap.handling``.
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ DIRECT, GROUP_ADMIN, DIVISION = "direct", "group_admin", "division"
 PATH_LABELS = {DIRECT: "Langsung oleh Admin", GROUP_ADMIN: "Oleh Group Admin",
                DIVISION: "Melalui Bidang Teknis"}
 CHUNK = 500
+EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 class RecapError(ValueError):
@@ -148,6 +152,24 @@ class CaseRow:
     answered_at: datetime | None
     closed_at: datetime | None
     recapped_on: date | None
+    complaint_class: str | None = None
+    resolution_due_at: datetime | None = None
+    resolved_at: datetime | None = None
+    maladministration: str | None = None
+    maladministration_suggested: str | None = None
+    referred_to: str | None = None
+    lapor_tracking_id: str | None = None
+    report_type: str | None = None
+    follow_up: str | None = None
+    referral_forwarded: bool = False
+
+    @property
+    def referred(self) -> bool:
+        """Closed as another agency's matter (counted apart, never against the SLA)."""
+        return bool(self.referred_to) and self.status in CLOSED_STATUSES
+
+    def referred_in(self, p: Period) -> bool:
+        return self.referred and p.has(self.closed_at)
 
     @property
     def on_time(self) -> bool:
@@ -163,13 +185,13 @@ class CaseRow:
         return p.has(self.opened_at)
 
     def answered_in(self, p: Period) -> bool:
-        return p.has(self.answered_at)
+        return p.has(self.answered_at) and not self.referred
 
     def escalated_in(self, p: Period) -> bool:
         return p.has(self.escalated_at)
 
     def dismissed_in(self, p: Period) -> bool:
-        return self.status == "not_complaint" and p.has(self.closed_at)
+        return self.status == "not_complaint" and p.has(self.closed_at) and not self.referred
 
     def open_at_end(self, p: Period) -> bool:
         if self.opened_at >= p.as_of:
@@ -179,14 +201,19 @@ class CaseRow:
         return not closed
 
     def overdue_at_end(self, p: Period) -> bool:
-        return self.open_at_end(p) and self.due_at is not None and self.due_at < p.as_of
+        return self.open_at_end(p) and self.due_at is not None and self.due_at < p.as_of \
+            and not self.referred_to  # a referral still in the outbox is no missed SLA
 
 
 _COLUMNS = (Case.id, Case.reference, Case.account, Case.public, Case.status, Case.division,
             Case.categories, Case.categories_override, Case.intent, Case.intent_override,
             Case.summary, Case.dismiss_reason, Case.opened_at, Case.due_at,
             Case.first_response_at, Case.escalated_at, Case.division_answered_at,
-            Case.answered_at, Case.closed_at, Case.recapped_on)
+            Case.answered_at, Case.closed_at, Case.recapped_on,
+            # issue 30 (recap.handling)
+            Case.complaint_class, Case.resolution_due_at, Case.resolved_at, Case.maladministration,
+            Case.maladministration_suggested, Case.referred_to, Case.lapor_tracking_id,
+            Case.report_type, Case.follow_up, Case.referral_forwarded)
 
 
 def _moment(value: Any) -> datetime | None:
@@ -216,11 +243,15 @@ def _codes(categories: str | None, override: str | None) -> list[str]:
 
 def _row(t: tuple) -> CaseRow:
     (id_, ref, account, public, status, division, cats, override, intent, intent_override,
-     summary, reason, opened, due, first, escalated, div_answered, answered, closed, recapped) = t
+     summary, reason, opened, due, first, escalated, div_answered, answered, closed, recapped,
+     klass, resolution_due, resolved, maladministration, suggested, referred, tracking,
+     report_type, follow_up, forwarded) = t
     return CaseRow(id_, ref, account, bool(public), status, division, list(_codes(cats, override)),
                    intent_override or intent, summary or "", reason, _moment(opened), _moment(due),
                    _moment(first), _moment(escalated), _moment(div_answered), _moment(answered),
-                   _moment(closed), _day(recapped))
+                   _moment(closed), _day(recapped), klass, _moment(resolution_due),
+                   _moment(resolved), maladministration, suggested, referred, tracking, report_type,
+                   follow_up, bool(forwarded))
 
 
 def _select() -> pw.ModelSelect:
@@ -240,6 +271,12 @@ def load_cases(p: Period, extra_ids: Iterable[int] = ()) -> dict[int, CaseRow]:
         _select().where((Case.status == "not_complaint") & (Case.closed_at >= s) & (Case.closed_at < e)),
         _select().where(Case.status.in_(OPEN_STATUSES) & (Case.opened_at < as_of)),
         _select().where(Case.status.in_(CLOSED_STATUSES) & (Case.closed_at >= as_of)
+                        & (Case.opened_at < as_of)),
+        # the class clocks (recap.handling): followed up in or after the period, or still
+        # running; read through the (resolved_at, resolution_due_at) index, which holds few
+        # rows with a due date
+        _select().where((Case.resolved_at >= s) & (Case.opened_at < as_of)),
+        _select().where(Case.resolved_at.is_null() & (Case.resolution_due_at > EPOCH)
                         & (Case.opened_at < as_of)),
     ]
     missing = list(dict.fromkeys(extra_ids))

@@ -39,6 +39,7 @@ class Headline:
     overdue_end: int
     first_response_hours: list[float] = field(default_factory=list)
     answer_hours: list[float] = field(default_factory=list)
+    referred: int = 0  # bukan wewenang: counted apart (recap.handling)
 
     @property
     def compliance(self) -> float | None:
@@ -171,6 +172,7 @@ def headline(rows: list[CaseRow], p: Period, clock: WorkClock) -> Headline:
             h.answer_hours.append(clock.hours(c.opened_at, c.answered_at))
         h.escalated += c.escalated_in(p)
         h.dismissed += c.dismissed_in(p)
+        h.referred += c.referred_in(p)
         if c.open_at_end(p):
             h.open_end += 1
             h.overdue_end += c.overdue_at_end(p)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 from inbox.dates import format_date_id, format_month_id
 from inbox.labels import label as label_of
 from inbox.models import User
+from inbox.setup.handling_config import classes
 from inbox.understand.classify import CATEGORY_LABELS
-from recap import charts
+from recap import charts, handling
 from recap import figures as fg
 from recap.daily_doc import as_of_text, category_text, made_line
 from recap.document import Chart, Cover, Document, Pct, Section, Table, change
@@ -41,6 +42,7 @@ def headline_table(f: MonthlyFigures, days: int) -> Table:
         (f"Dijawab tepat waktu (paling lama {days} hari kerja)", now.on_time, then.on_time),
         ("Diteruskan ke Group Admin", now.escalated, then.escalated),
         ("Bukan pengaduan", now.dismissed, then.dismissed),
+        ("Bukan wewenang (diarahkan ke instansi lain)", now.referred, then.referred),
         ("Masih terbuka pada akhir periode", now.open_end, then.open_end),
         ("Terlambat pada akhir periode", now.overdue_end, then.overdue_end),
     ]:
@@ -134,10 +136,11 @@ DATA_COLUMNS = [
 ]
 
 
-def data_table(f: MonthlyFigures, tz: Any) -> Table:
+def data_table(f: MonthlyFigures, tz: Any, class_names: dict[str, str] | None = None) -> Table:
     """Every case that counts in the month, one row each, with a 1/0 column per headline
     figure, so each figure of the report can be checked by summing a column."""
     p, clock = f.period, f.clock
+    class_names = class_names or {}
 
     def local(moment: Any) -> Any:
         return moment.astimezone(tz) if moment is not None else None
@@ -157,8 +160,10 @@ def data_table(f: MonthlyFigures, tz: Any) -> Table:
             round(clock.hours(c.opened_at, c.answered_at), 2) if c.answered_at else None,
             int(c.received_in(p)), int(c.answered_in(p)), int(c.escalated_in(p)),
             int(c.dismissed_in(p)), int(c.open_at_end(p)), int(c.overdue_at_end(p)), c.summary,
+            *handling.data_cells(c, p, class_names, tz),
         ])
-    return Table("Data pengaduan", DATA_COLUMNS, rows, sheet="Data pengaduan", in_pdf=False)
+    return Table("Data pengaduan", DATA_COLUMNS + handling.DATA_COLUMNS, rows,
+                 sheet="Data pengaduan", in_pdf=False)
 
 
 def _no_pdf(table: Table) -> Table:
@@ -233,13 +238,15 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
                 section.paragraphs = [f"Tidak ada pengaduan yang masuk pada {month}."]
                 section.tables = [_no_pdf(t) for t in section.tables]
     sections.append(satisfaction_section(f, "10. " if len(sections) > 2 else "", tz))
+    sections.append(handling.handling_section(rt, f, "11. " if len(sections) > 3 else "", tz))
     period_text = f"{format_date_id(p.first_day)} – {format_date_id(p.last_day)}"
     return Document(
         kind="monthly", period_key=p.key, stem=f"laporan-bulanan-{p.key}",
         title=f"Laporan Bulanan Penanganan Pengaduan Media Sosial — {month}",
         subtitle=office["name"],
         footer=f"{office['short_name'] or office['name']} · Laporan bulanan {month}",
-        sections=sections, data=data_table(f, tz),
+        sections=sections, data=data_table(f, tz, {c["code"]: c["name"] for c in
+                                                   classes(rt.config.resolution)}),
         cover=Cover(office=office["name"], title="Laporan Bulanan Penanganan Pengaduan "
                     "dan Keluhan Masyarakat melalui Media Sosial", period=f"{month}\n{period_text}",
                     legal_basis=office.get("legal_basis") or "", made=made_line(rt, actor, made_by)))

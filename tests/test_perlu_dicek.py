@@ -55,6 +55,9 @@ def test_the_inbox_list_marks_only_the_unsure_category(rt: Runtime) -> None:
     assert "perlu dicek" not in row_of(page, sure.reference)
     # a case opened before probabilities were stored (no "confidence") shows no doubt
     old = make_case(rt, 3, TEXT)
+    event = Event.get((Event.case == old.id) & (Event.action == "opened"))
+    event.detail = {k: v for k, v in event.detail.items() if k != "confidence"}
+    event.save()   # as ingest wrote it before it kept the probabilities
     assert "perlu dicek" not in row_of(page_text(client.get("/")), old.reference)
 
 

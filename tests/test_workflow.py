@@ -199,8 +199,8 @@ def test_dismissing_closes_the_case_with_its_reason_and_no_deadline(
     assert (case.status, case.dismiss_reason, case.due_at) == ("not_complaint", "thanks", None)
     assert case.closed_at is not None
     assert case.events.where(Event.action == "dismissed").get().detail == {"reason": "thanks"}
-    assert set(workflow.DISMISS_REASONS) == {"thanks", "spam", "greeting", "duplicate",
-                                             "not_our_authority"}
+    # issue 30: another agency's matter is the outcome "bukan wewenang", no dismissal reason
+    assert set(workflow.DISMISS_REASONS) == {"thanks", "spam", "greeting", "duplicate"}
 
 
 def test_a_second_officer_acting_on_a_stale_page_is_refused(rt: Runtime, users: dict[str, User]) -> None:

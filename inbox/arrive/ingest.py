@@ -39,6 +39,8 @@ from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, CaseCatego
 from inbox.setup.runtime import IngestOptions
 from inbox.sla import reply_window_closes_at
 from inbox.understand.classify import Classifier
+from inbox.understand.lapor import find_tracking_id
+from inbox.understand.maladministration import suggest as suggest_maladministration
 from inbox.understand.training import shipped_classifier
 
 log = logging.getLogger(__name__)
@@ -315,7 +317,26 @@ class _Batch:
         else:
             self._touch(case, message, has_pii)
             self.report.joined += 1
+        self._recognise_lapor(case, message)
         self.add_message(message, case, contact, "in", has_pii)
+
+    def _recognise_lapor(self, case: _CaseState, message: InboundMessage) -> None:
+        """A message that quotes a LAPOR! link or tracking ID gives its case that ID, unless the
+        case has one (an officer's entry is never overwritten). In the batch's transaction."""
+        if "lapor" not in message.text.lower() and "tracking" not in message.text.lower():
+            return  # the usual message: no regular expression run at all
+        tracking_id = find_tracking_id(message.text)
+        if not tracking_id:
+            return
+        if case.row is not None:  # a case this batch opens
+            if case.row.get("lapor_tracking_id"):
+                return
+            case.row["lapor_tracking_id"] = tracking_id
+        elif not Case.update(lapor_tracking_id=tracking_id).where(
+                (Case.id == case.id) & Case.lapor_tracking_id.is_null()).execute():
+            return
+        self.add_event(case, "lapor_recognised", tracking_id=tracking_id,
+                       external_id=message.external_id)
 
     def _open_case(self, contact: Contact, message: InboundMessage, classification: Any,
                    has_pii: bool) -> _CaseState:
@@ -326,6 +347,8 @@ class _Batch:
             thread_id=message.thread_id, public=message.public,
             categories=list(classification.categories), intent=classification.intent,
             personal_data=has_pii, summary=summary_of(message)[:280],
+            maladministration_suggested=_suggested_maladministration(message, classification),
+            lapor_tracking_id=None,
             opened_at=message.created_at, due_at=options.calendar.due_at(message.created_at),
             last_inbound_at=message.created_at,
             reply_window_closes_at=reply_window_closes_at(message.created_at, message.public,
@@ -381,7 +404,9 @@ class _Batch:
         cleared so the new round is counted on its own; the earlier Events keep their times."""
         previous = case.status
         options = self.options
+        # The last round's outcome goes too ("bukan wewenang" included): the new round decides.
         case.update(status="new", queue="admin", dismiss_reason=None, closed_at=None, alert=None,
+                    referred_to=None, referral_forwarded=False,
                     answered_at=None, escalated_at=None, division_answered_at=None, recapped_on=None,
                     reopen_count=_Plus(1), last_inbound_at=message.created_at,
                     due_at=options.calendar.due_at(message.created_at),
@@ -543,6 +568,13 @@ def next_reference(opened_at: datetime, tz: Any) -> str:
     """``ADU-YYYYMM-NNNN``, numbered per month (WIB) inside the caller's transaction."""
     month = opened_at.astimezone(tz).strftime("%Y%m")
     return f"ADU-{month}-{Counter.next('ADU-' + month):04d}"
+
+
+def _suggested_maladministration(message: InboundMessage, classification: Any) -> str | None:
+    """The maladministration type the new case's first message suggests (a person confirms)."""
+    found = suggest_maladministration(message.text, list(classification.categories),
+                                      classification.intent)
+    return found.code if found else None
 
 
 def classify(options: IngestOptions, message: InboundMessage) -> Any:

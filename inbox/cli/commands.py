@@ -202,9 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status", cmd_status, "accounts' health and case counts")
     p.add_argument("--json", action="store_true")
     p = add("export", cmd_export, "cases with messages and events")
-    p.add_argument("--format", choices=["csv", "csv-excel", "jsonl"], default="jsonl",
-                   help="csv-excel: semicolons and a byte-order mark, for Excel in Indonesia")
+    p.add_argument("--format", choices=["csv", "csv-excel", "jsonl", "lapor"], default="jsonl",
+                   help="csv-excel: semicolons and a byte-order mark, for Excel in Indonesia; "
+                        "lapor: the fields an admin re-types into SP4N-LAPOR! (CSV for Excel, "
+                        "or XLSX when --out ends in .xlsx)")
     p.add_argument("--out", help="file to write (default: standard output)")
+    p.add_argument("--month", help="lapor: only the cases received in this month (YYYY-MM)")
+    p.add_argument("--linked-only", action="store_true",
+                   help="lapor: only the cases with a LAPOR! tracking ID")
     p.add_argument("--unmasked", action="store_true", help="superuser only; recorded as an event")
     p.add_argument("--as", dest="as_user",
                    help="the superuser asking for unmasked data (their password is asked)")

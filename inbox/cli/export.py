@@ -25,6 +25,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from werkzeug.security import check_password_hash
@@ -33,6 +34,7 @@ from inbox import pii
 from inbox.cli.common import Context, UserError, read_secret, user_by_name
 from inbox.cli.status import iso
 from inbox.models import Case, Event, Message, utcnow
+from inbox.understand.lapor import report_type_of
 from recap.safe_cells import csv_value
 
 
@@ -103,6 +105,7 @@ def case_record(case: Case) -> dict[str, Any]:
         "division_answered_at": iso(case.division_answered_at), "answered_at": iso(case.answered_at),
         "answered_late": bool(case.answered_at and case.due_at and case.answered_at > case.due_at),
         "recapped_on": case.recapped_on.isoformat() if case.recapped_on else None,
+        **handling_fields(case),
         "messages": [{"external_id": m.external_id, "direction": m.direction, "kind": m.kind,
                       "public": m.public, "text": m.text, "created_at": iso(m.created_at),
                       "author": m.author.username if m.author_id else None}
@@ -111,6 +114,51 @@ def case_record(case: Case) -> dict[str, Any]:
                     "detail": e.detail or {}}
                    for e in case.events.order_by(Event.at, Event.id)],
     }
+
+
+def handling_fields(case: Case) -> dict[str, Any]:
+    """Issue 30's fields of a case: LAPOR!'s klasifikasi, the class and its resolution clock,
+    the confirmed maladministration type (``null`` when none was confirmed; ``"none"`` when a
+    person confirmed there is none), how the case ended, the agency of a *bukan wewenang* case,
+    and the LAPOR! tracking ID."""
+    return {
+        "report_type": report_type_of(case.report_type, case.effective_intent),
+        "complaint_class": case.complaint_class,
+        "resolution_due_at": iso(case.resolution_due_at), "resolved_at": iso(case.resolved_at),
+        "maladministration": case.maladministration,
+        "maladministration_suggested": case.maladministration_suggested,
+        "outcome": case.outcome, "referred_to": case.referred_to,
+        "referral_forwarded": case.referral_forwarded if case.referred_to else None,
+        "lapor_tracking_id": case.lapor_tracking_id,
+    }
+
+
+def export_lapor(args: argparse.Namespace, ctx: Context, unmasked: bool) -> int:
+    """``--format lapor``: the cases as LAPOR! reports, CSV for Excel or XLSX (by ``--out``)."""
+    from recap import lapor
+    from recap.figures import RecapError
+    rt = ctx.runtime()
+    month = None
+    if args.month:
+        try:
+            year, number = (int(part) for part in args.month.split("-"))
+            month = (year, number)
+            lapor.selected_cases(month, rt.config.tz)  # checks the month
+        except (ValueError, RecapError) as exc:
+            raise UserError(f"--month: {exc}" if isinstance(exc, RecapError)
+                            else "--month: tulis bulan seperti 2026-11") from None
+    cases = lapor.selected_cases(month, rt.config.tz, args.linked_only).iterator()
+    found = lapor.reports(cases, unmasked)
+    if args.out and args.out.lower().endswith(".xlsx"):
+        lapor.write_xlsx(found, Path(args.out), rt.config.tz)
+        return 0
+    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else ctx.out
+    try:
+        lapor.write_csv_excel(found, out, rt.config.tz)
+    finally:
+        if args.out:
+            out.close()
+    return 0
 
 
 def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
@@ -130,6 +178,8 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
             raise UserError("kata sandi superuser salah; ekspor tanpa penyamaran dibatalkan", 1)
         Event.record("export_unmasked", actor=user, format=args.format)
         unmasked = True
+    if args.format == "lapor":
+        return export_lapor(args, ctx, unmasked)
     from inbox.web.app import secret_key
     secret = hashlib.sha256(b"aduan export pseudonyms\0" + secret_key(ctx.runtime()).encode()).digest()
     alias = pseudonym(secret)

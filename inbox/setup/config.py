@@ -95,6 +95,22 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "survey": Setting(bool, default=False, help="config.toml ships it on"),
         "survey_text": Setting(str, default="", help="{nomor} is the case number; empty = default"),
     },
+    # Issue 30 (inbox.sop.handling): complaint classes with their own resolution clocks, and
+    # "bukan wewenang" (another agency's matter) with the agencies citizens are sent to.
+    "resolution": {
+        "classes": Setting(list, default=None, help="[[resolution.classes]]: code, name, days, set_by"),
+        "set_by": Setting(list, default=["group_admin", "division"],
+                          help="roles that may put a case in a class (a superuser always may)"),
+        "interim_text": Setting(str, default="", help="the answer within the SOP's days when the "
+                                "class needs longer; empty = built-in"),
+        "follow_up_text": Setting(str, default="", help="the citizen's news when the follow-up is "
+                                  "recorded; empty = built-in"),
+    },
+    "referral": {
+        "agencies": Setting(list, default=None, help="[[referral.agencies]]: code, name, where"),
+        "answer_text": Setting(str, default="", help="the answer of a bukan wewenang case; "
+                               "empty = built-in"),
+    },
     "backup": {
         "enabled": Setting(bool, default=True, help="the daemon makes a backup every day"),
         "folder": Setting(str, default="", help="where backups go; empty = data_dir/backups"),
@@ -170,6 +186,8 @@ class Config:
     citizen: dict[str, Any]
     backup: dict[str, Any]
     notify: dict[str, Any]
+    resolution: dict[str, Any]
+    referral: dict[str, Any]
     divisions: list[dict[str, str]]
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
 
@@ -332,6 +350,9 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
         pass  # already named by the time checks above
 
     findings.extend(_check_citizen(sections["citizen"]))
+    from inbox.setup.handling_config import check_referral, check_resolution
+    findings.extend(check_resolution(sections["resolution"]))
+    findings.extend(check_referral(sections["referral"]))
     if isinstance(sections["classify"].get("extra_keywords"), dict):
         from inbox.understand.classify import check_extra_keywords
         markers = sections["classify"].get("extra_intent_markers")

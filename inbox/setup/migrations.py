@@ -156,6 +156,57 @@ def _migration_14(db: peewee.Database) -> None:
     db.create_tables([IgnoredCount], safe=True)
 
 
+#: The agency of a case closed with the old "not_our_authority" dismissal, which named none.
+UNRECORDED_AGENCY = "Instansi lain (tidak dicatat)"
+#: Migration 15's columns of the case table, as they were added (the model may change later).
+_CASE_COLUMNS_15: tuple[tuple[str, peewee.Field], ...] = (
+    ("complaint_class", peewee.CharField(max_length=40, null=True)),
+    ("resolution_due_at", peewee.DateTimeField(null=True)),
+    ("resolved_at", peewee.DateTimeField(null=True)),
+    ("follow_up", peewee.TextField(null=True)),
+    ("maladministration", peewee.CharField(max_length=40, null=True)),
+    ("maladministration_suggested", peewee.CharField(max_length=40, null=True)),
+    ("referred_to", peewee.CharField(max_length=200, null=True)),
+    ("report_type", peewee.CharField(max_length=30, null=True)),
+    ("lapor_tracking_id", peewee.CharField(max_length=20, null=True)),
+)
+
+
+def _migration_15(db: peewee.Database) -> None:
+    """Complaint classes, maladministration, "bukan wewenang" and LAPOR! (issue 30): the case's
+    new columns, and every case dismissed as "not_our_authority" becomes a *bukan wewenang*
+    case of an unrecorded agency, with an event saying so (its status stays ``not_complaint``:
+    no answer was sent, and none is pretended). Migration 1 makes today's table, so each column
+    is added only when missing."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+    from inbox.models import Event
+    table = Case._meta.table_name
+    present = {c.name for c in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    steps = [migrator.add_column(table, name, field) for name, field in _CASE_COLUMNS_15
+             if name not in present]
+    if steps:
+        apply(*steps)
+    if "referral_forwarded" not in present:
+        # NOT NULL with a default in one statement: peewee's migrator would add it nullable and
+        # then rebuild SQLite's whole case table to forbid NULL.
+        kind = "BOOLEAN NOT NULL DEFAULT false" if isinstance(db, peewee.PostgresqlDatabase) \
+            else "INTEGER NOT NULL DEFAULT 0"
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN referral_forwarded {kind}')
+    Case._schema.create_indexes(safe=True)
+    old = [i for (i,) in db.execute_sql(
+        f'SELECT id FROM "{table}" WHERE dismiss_reason = {db.param} ORDER BY id',
+        ("not_our_authority",)).fetchall()]
+    for start in range(0, len(old), 500):
+        part = old[start:start + 500]
+        Case.update(referred_to=UNRECORDED_AGENCY, dismiss_reason=None).where(
+            Case.id.in_(part)).execute()
+        Event.insert_many([{"case": i, "actor": None, "actor_name": "system", "action": "referred",
+                            "detail": {"agency": UNRECORDED_AGENCY, "migrated": True,
+                                       "reason": "not_our_authority"}}
+                           for i in part]).execute()
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
@@ -171,6 +222,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (11, "webhook spool names", _migration_11),
     (13, "offline accounts and set-aside webhook deliveries", _migration_13),
     (14, "contact alias ids and ignored-item counts", _migration_14),
+    (15, "complaint classes, maladministration, bukan wewenang and LAPOR!", _migration_15),
 ]
 
 

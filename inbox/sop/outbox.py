@@ -256,7 +256,7 @@ def _settle_later(row: Outbox, worker_id: str, reason: str) -> Delivery:
 
 def _failed(row: Outbox, worker_id: str, reason: str) -> Delivery:
     alert = None
-    if row.purpose == "answer":
+    if row.purpose in ("answer", "follow_up"):  # a person wrote it and waits for it to arrive
         alert = f"Balasan gagal dikirim: {reason}. Periksa lalu kirim ulang jawabannya."
     _finish(row, worker_id, "failed", reason, "delivery_failed", alert)
     return Delivery(row.id, _reference(row), "failed", reason)

@@ -19,7 +19,15 @@ dismiss            admin                        new
 note               admin, group_admin, division any (division: own bidang's cases)
 categorise         admin, group_admin           any
 confirm_delivery   admin, group_admin           a reply of the case is ``uncertain``
+refer              admin                        new / division_answered (bukan wewenang)
+lapor              admin                        any
+maladministration  group_admin, division        any but not_complaint
+follow_up          admin, group_admin, division any but not_complaint, while its class runs
+set_class          ``[resolution] set_by``      any but not_complaint (inbox.sop.handling)
 =================  ===========================  ==========================================
+
+The last five (issue 30) are in ``inbox.sop.handling``: a complaint class's resolution clock
+beside the answer clock, "bukan wewenang", the maladministration type and SP4N-LAPOR!.
 
 A supervisor only reads. The division's answer is never sent to the citizen by the division:
 it is stored on the ``division_answered`` Event (``detail["text"]``) and the admin forwards it.
@@ -53,6 +61,11 @@ ACTION_LABELS: dict[str, str] = {
     "note": "Tambah catatan internal",
     "categorise": "Ubah kategori",
     "confirm_delivery": "Pastikan status pengiriman",
+    "refer": "Bukan wewenang: arahkan ke instansi lain",
+    "lapor": "SP4N-LAPOR!",
+    "maladministration": "Jenis maladministrasi",
+    "follow_up": "Catat tindak lanjut",
+    "set_class": "Kelas pengaduan",
 }
 
 # What each action does, in the words of a refusal ("... tidak boleh <verb>").
@@ -66,9 +79,15 @@ _VERBS: dict[str, str] = {
     "note": "menambah catatan",
     "categorise": "mengubah kategori",
     "confirm_delivery": "memastikan status pengiriman",
+    "refer": "menutup pengaduan sebagai bukan wewenang",
+    "lapor": "mengubah data SP4N-LAPOR!",
+    "maladministration": "menetapkan jenis maladministrasi",
+    "follow_up": "mencatat tindak lanjut",
+    "set_class": "menetapkan kelas pengaduan",
 }
 
 _ANY = tuple(STATUS_LABELS)
+_COMPLAINT = tuple(s for s in STATUS_LABELS if s != "not_complaint")
 #: action -> role -> the case statuses in which that role may do it.
 RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "reply": {"admin": ("new",), "group_admin": ("escalated",)},
@@ -80,10 +99,14 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "note": {"admin": _ANY, "group_admin": _ANY, "division": _ANY},
     "categorise": {"admin": _ANY, "group_admin": _ANY},
     "confirm_delivery": {"admin": _ANY, "group_admin": _ANY},
+    "refer": {"admin": ("new", "division_answered")},
+    "lapor": {"admin": _ANY},
+    "maladministration": {"group_admin": _COMPLAINT, "division": _COMPLAINT},
+    "follow_up": {"admin": _COMPLAINT, "group_admin": _COMPLAINT, "division": _COMPLAINT},
 }
 
 KIND_LABELS = {"nik": "NIK", "kk": "Nomor KK", "phone": "Nomor HP", "email": "Email"}
-TEMPLATE_VARIABLE = re.compile(r"\{(nama|nomor|batas_waktu|kantor)\}")
+TEMPLATE_VARIABLE = re.compile(r"\{(nama|nomor|batas_waktu|kantor|kelas|batas_penyelesaian)\}")
 
 
 class WorkflowError(Exception):
@@ -191,6 +214,8 @@ def allowed_actions(user: User, case: Case) -> list[str]:
             continue
         if action == "confirm_delivery" and not _uncertain_rows(case).exists():
             continue
+        if action == "follow_up" and not case.resolution_open:
+            continue
         actions.append(action)
     return actions
 
@@ -244,10 +269,13 @@ def _check_personal_data(rt: Runtime, case: Case, text: str, confirmed: bool) ->
 
 
 def _queue_answer(rt: Runtime, case: Case, actor: User, text: str, confirmed: bool,
-                  from_status: str) -> Outbox:
+                  from_status: str, referred_to: str | None = None, forwarded: bool = False) -> Outbox:
+    """Queue an answer; ``referred_to`` makes it a *bukan wewenang* answer (inbox.sop.handling.
+    refer), and any other answer clears an earlier referral: the last answer decides."""
     _check_personal_data(rt, case, text, confirmed)
     with atomic_write():
-        _move(case, (from_status,), status="replying", queue="admin")
+        _move(case, (from_status,), status="replying", queue="admin", referred_to=referred_to,
+              referral_forwarded=bool(referred_to and forwarded))
         row = Outbox.create(case=case, text=text, public=case.public, purpose="answer",
                             created_by=actor)
         Event.record("reply_queued", case=case, actor=actor, outbox_id=row.id, purpose="answer",
@@ -402,17 +430,27 @@ def confirm_delivery(rt: Runtime, outbox: Outbox, actor: User, delivered: bool) 
 
 # --- texts ------------------------------------------------------------------------------------
 
-def render_template(rt: Runtime, template_text: str, case: Case) -> str:
-    """Fill {nama} {nomor} {batas_waktu} {kantor}; any other brace is left as written, so a
-    template with a stray ``{`` still renders."""
+def render_template(rt: Runtime, template_text: str, case: Case,
+                    extra: dict[str, str] | None = None) -> str:
+    """Fill {nama} {nomor} {batas_waktu} {kantor}, the class's {kelas} and
+    {batas_penyelesaian} (its resolution deadline), and the names of ``extra``; any other brace
+    is left as written, so a template with a stray ``{`` still renders."""
+    from inbox.setup.handling_config import classes
     contact = case.contact
+    names = {c["code"]: c["name"] for c in classes(rt.config.resolution)}
     values = {
         "nama": pii.mask(contact.name or contact.handle or ""),  # a NIK in a name stays private
         "nomor": case.reference,
         "batas_waktu": format_datetime_id(case.due_at, rt.calendar.tz),
         "kantor": rt.config.office["short_name"] or rt.config.office["name"],
+        "kelas": names.get(case.complaint_class or "", ""),
+        "batas_penyelesaian": format_datetime_id(case.resolution_due_at, rt.calendar.tz)
+        if case.resolution_due_at else "",
+        **(extra or {}),
     }
-    return TEMPLATE_VARIABLE.sub(lambda m: values[m.group(1)], template_text)
+    pattern = re.compile(r"\{(" + "|".join(map(re.escape, values)) + r")\}") if extra \
+        else TEMPLATE_VARIABLE
+    return pattern.sub(lambda m: values[m.group(1)], template_text)
 
 
 def personal_data_warning(text: str) -> list[str]:

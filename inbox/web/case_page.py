@@ -12,15 +12,17 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from inbox import pii
+from inbox.labels import MALADMINISTRATION_LABELS, NO_MALADMINISTRATION, REPORT_TYPES
 from inbox.models import (Case, Division, Event, Message, Outbox, Template, User, utcnow)
-from inbox.sop import workflow
+from inbox.sop import handling, workflow
+from inbox.understand.lapor import report_type_of, report_url
 from inbox.understand.classify import INTENT_LABELS
 from inbox.web.auth import login_required
 from inbox.web.cases import category_choices
 from inbox.web.current import runtime
 from inbox.web.display import (KIND_LABELS, OUTBOX_LABELS, PURPOSE_LABELS, channel_label,
-                               division_names, event_line, handles_case, reply_window, sla_clock,
-                               unsure)
+                               division_names, event_line, handles_case, reply_window,
+                               resolution_clock, sla_clock, unsure)
 from inbox.web.files import thread_attachments
 from inbox.web.params import as_id
 
@@ -37,7 +39,14 @@ DONE = {
     "note": "Catatan disimpan.",
     "categorise": "Kategori disimpan.",
     "confirm_delivery": "Status pengiriman disimpan.",
+    "refer": "Ditutup sebagai bukan wewenang; jawaban untuk warga akan dikirim otomatis.",
+    "lapor": "Data SP4N-LAPOR! disimpan.",
+    "maladministration": "Jenis maladministrasi disimpan.",
+    "follow_up": "Tindak lanjut dicatat.",
+    "set_class": "Kelas pengaduan disimpan.",
 }
+#: The issue-30 actions whose form keeps its text after a refusal (besides TEXT_ACTIONS).
+HANDLING_TEXTS = ("refer", "follow_up")
 
 
 def get_case(case_id: int) -> Case:
@@ -80,8 +89,12 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
     for m in messages:
         if m.direction == "in":
             warnings.extend(f for f in workflow.personal_data_warning(m.text) if f not in warnings)
-    actions = workflow.allowed_actions(user, case)
+    actions = handling.allowed_actions(rt, user, case)
     drafts = dict(drafts or {})
+    if "reply" in actions and "reply" not in drafts and handling.needs_interim(case) \
+            and request.args.get("templat") is None:
+        # the class needs longer than the SOP's days: the answer now is the interim one
+        drafts["reply"] = handling.interim_text(rt, case)
     if "forward" in actions and "forward" not in drafts:
         drafts["forward"] = division_answer_text(case)
     templates = []
@@ -113,7 +126,25 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
                        .order_by(Division.name)),
         division_name=names.get(case.division.code) if case.division_id else None,
         unsure=unsure(case, Event.opened_confidence([case.id]).get(case.id)),
+        **handling_context(rt, case, now),
     ), status
+
+
+def handling_context(rt: Any, case: Case, now: Any) -> dict[str, Any]:
+    """What the case page's handling panel shows (issue 30): the class and its clock, the
+    maladministration type, the LAPOR! data, and the choices of their forms."""
+    chosen = handling.class_named(rt, case.complaint_class)
+    return {
+        "classes": handling.class_list(rt), "class_name": chosen.name if chosen else None,
+        "resolution": resolution_clock(case, now, rt.calendar, chosen.name if chosen else None),
+        "interim": handling.needs_interim(case),
+        "agencies": handling.agency_list(rt), "other_agency": handling.OTHER_AGENCY,
+        "maladministration_types": MALADMINISTRATION_LABELS,
+        "no_maladministration": NO_MALADMINISTRATION,
+        "report_types": REPORT_TYPES,
+        "report_type": report_type_of(case.report_type, case.effective_intent),
+        "lapor_url": report_url(case.lapor_tracking_id),
+    }
 
 
 @bp.route("/pengaduan/<int:case_id>/aksi/<action>", methods=["POST"])
@@ -121,7 +152,7 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
 def act(case_id: int, action: str) -> Any:
     """Run one workflow action on the case, if the user's role allows it."""
     case = get_case(case_id)
-    if action not in DONE or action not in workflow.allowed_actions(g.user, case):
+    if action not in DONE or action not in handling.allowed_actions(runtime(), g.user, case):
         abort(403)
     form = request.form
     text = form.get("text", "").strip()
@@ -135,8 +166,15 @@ def act(case_id: int, action: str) -> Any:
         # the check box is offered only where ticking it changes the outcome (privacy "warn")
         confirm = action if action in ("reply", "forward") and \
             workflow.personal_data_confirmable(runtime(), case, text) else None
+        if action in ("refer", "follow_up") and \
+                workflow.personal_data_confirmable(runtime(), case, form.get("message", text)):
+            confirm = action
         fresh = Case.get_by_id(case.id)
-        return render_case(fresh, {action: text} if action in TEXT_ACTIONS else None, 422, confirm)
+        kept = {action: text} if action in TEXT_ACTIONS + HANDLING_TEXTS else {}
+        if action == "follow_up":
+            kept["follow_up_message"] = form.get("message", "")
+            kept["follow_up_notify"] = form.get("notify", "")
+        return render_case(fresh, kept or None, 422, confirm)
     flash(DONE[action], "success")
     return redirect(url_for("case.show", case_id=case.id))
 
@@ -169,3 +207,19 @@ def perform(action: str, case: Case, form: Any, text: str) -> None:
         if row is None or row.case_id != case.id:
             abort(404)
         workflow.confirm_delivery(rt, row, user, form.get("delivered") == "1")
+    elif action == "refer":
+        handling.refer(rt, case, user, form.get("agency", ""), text,
+                       forwarded=form.get("forwarded") == "1", other_name=form.get("other_agency", ""),
+                       confirm_personal_data=confirm)
+    elif action == "set_class":
+        handling.set_class(rt, case, user, form.get("complaint_class", ""), note=text)
+    elif action == "follow_up":
+        message = form.get("message", "").strip()
+        if form.get("notify") == "1" and not message:
+            message = handling.follow_up_message(rt, case, text)
+        handling.record_follow_up(rt, case, user, text, message if form.get("notify") == "1" else "",
+                                  confirm_personal_data=confirm)
+    elif action == "maladministration":
+        handling.set_maladministration(rt, case, user, form.get("maladministration", ""))
+    elif action == "lapor":
+        handling.set_lapor(rt, case, user, form.get("tracking_id", ""), form.get("report_type", ""))

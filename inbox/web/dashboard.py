@@ -31,12 +31,14 @@ def period_stats(start: datetime, end: datetime, now: datetime,
     over ``scope`` (the cases the user may see; every case when None)."""
     cases = scope if scope is not None else Case.select()
     received = cases.clone().where((Case.opened_at >= start) & (Case.opened_at < end)).count()
-    answered_q = cases.clone().where((Case.answered_at >= start) & (Case.answered_at < end))
+    # a "bukan wewenang" answer counts apart, never for or against the SLA (issue 30)
+    answered_q = cases.clone().where((Case.answered_at >= start) & (Case.answered_at < end)
+                                     & Case.referred_to.is_null())
     answered = answered_q.count()
     on_time = answered_q.clone().where(Case.due_at.is_null() | (Case.answered_at <= Case.due_at)).count()
     escalated = cases.clone().where((Case.escalated_at >= start) & (Case.escalated_at < end)).count()
     dismissed = cases.clone().where((Case.status == "not_complaint") & (Case.closed_at >= start)
-                                    & (Case.closed_at < end)).count()
+                                    & (Case.closed_at < end) & Case.referred_to.is_null()).count()
     compliance = f"{100 * on_time / answered:.0f}%" if answered else "–"
     return {"received": received, "answered": answered, "on_time": on_time, "late": answered - on_time,
             "escalated": escalated, "dismissed": dismissed, "compliance": compliance}
@@ -97,6 +99,11 @@ def index() -> str:
         month=period_stats(month_start, next_month, now, scope), now=now,
         open_count=sum(by_status.values()),
         overdue=open_cases.clone().where(Case.due_at < now).count(),
+        # issue 30: classed cases past their resolution deadline with no follow-up recorded
+        resolution_overdue=scope.clone().where(Case.resolution_overdue_condition(now)).count(),
+        referred_month=scope.clone().where(
+            Case.referred_to.is_null(False) & Case.status.in_(("answered", "not_complaint"))
+            & (Case.closed_at >= month_start) & (Case.closed_at < next_month)).count(),
         due_today=open_cases.clone().where((Case.due_at >= now) & (Case.due_at < day_end)).count(),
         waiting={s: by_status.get(s, 0) for s in waiting_statuses_shown(user)},
         channels=channel_health(now) if health else None, month_label=local.date(),

@@ -51,6 +51,9 @@ class Clock:
 def sla_clock(case: Case, now: datetime, calendar: WorkCalendar) -> Clock:
     """``Batas waktu: Rabu, 2 Desember 2026 pukul 16.00 WIB — sisa 2 hari kerja`` or TERLAMBAT."""
     tz = calendar.tz
+    if case.referred_to and not case.is_open:
+        return Clock(f"Bukan wewenang — warga diarahkan ke {case.referred_to}; tidak dihitung "
+                     f"dalam batas waktu.", "done")
     if case.status == "not_complaint":
         return Clock("Bukan pengaduan — tidak ada batas waktu.", "done")
     if case.status == "answered" and case.answered_at:
@@ -60,17 +63,49 @@ def sla_clock(case: Case, now: datetime, calendar: WorkCalendar) -> Clock:
                      "late" if late else "done")
     if case.due_at is None:
         return Clock("Belum ada batas waktu.", "ok")
-    due = f"Batas waktu: {format_datetime_id(case.due_at, tz)}"
-    if case.due_at < now:
-        return Clock(f"{due} — TERLAMBAT", "late")
-    if case.due_at.astimezone(tz).date() == now.astimezone(tz).date():
-        return Clock(f"{due} — HARI INI", "today")
-    days = calendar.working_days_between(now, case.due_at)
-    return Clock(f"{due} — sisa {days} hari kerja", "ok")
+    return _countdown(f"Batas waktu: {format_datetime_id(case.due_at, tz)}", case.due_at, now,
+                      calendar, "TERLAMBAT")
+
+
+def _countdown(line: str, due: datetime, now: datetime, calendar: WorkCalendar,
+               late: str) -> Clock:
+    """``line`` followed by ``late`` once ``due`` passed, HARI INI on its day, or the working
+    days left."""
+    tz = calendar.tz
+    if due < now:
+        return Clock(f"{line} — {late}", "late")
+    if due.astimezone(tz).date() == now.astimezone(tz).date():
+        return Clock(f"{line} — HARI INI", "today")
+    return Clock(f"{line} — sisa {calendar.working_days_between(now, due)} hari kerja", "ok")
+
+
+def resolution_clock(case: Case, now: datetime, calendar: WorkCalendar,
+                     class_name: str | None) -> Clock | None:
+    """The class's resolution line (None for a case without a class): its deadline and what is
+    left, TERLAMBAT once it passed, or when the follow-up was recorded and whether in time."""
+    if not case.complaint_class or case.referred_to or case.status == "not_complaint":
+        return None
+    tz = calendar.tz
+    name = class_name or case.complaint_class
+    if case.resolved_at is not None:
+        late = case.resolution_due_at is not None and case.resolved_at > case.resolution_due_at
+        verdict = "TERLAMBAT dari batas tindak lanjut" if late else "tepat waktu"
+        return Clock(f"Kelas {name}: tindak lanjut dicatat {format_datetime_id(case.resolved_at, tz)}"
+                     f" — {verdict}.", "late" if late else "done")
+    if case.resolution_due_at is None:
+        return Clock(f"Kelas {name}: belum ada batas tindak lanjut.", "ok")
+    return _countdown(f"Kelas {name}: batas tindak lanjut "
+                      f"{format_datetime_id(case.resolution_due_at, tz)}", case.resolution_due_at,
+                      now, calendar, "TINDAK LANJUT TERLAMBAT")
 
 
 def due_badge(case: Case, now: datetime, tz: Any) -> tuple[str, str] | None:
-    """The short badge on a list row: (text, level) when overdue or due today."""
+    """The short badge on a list row: (text, level) when overdue or due today, on the answer
+    clock or on the class's resolution clock."""
+    if case.resolution_open and case.resolution_due_at is not None \
+            and case.resolution_due_at < now and not (case.is_open and case.due_at
+                                                      and case.due_at < now):
+        return "TINDAK LANJUT TERLAMBAT", "late"
     if not case.is_open or case.due_at is None:
         return None
     if case.due_at < now:

@@ -88,8 +88,8 @@ def apply_filter(query: pw.ModelSelect, flt: InboxFilter, now: datetime, tz: Any
         query = query.where(pw.fn.EXISTS(
             CaseCategory.select(CaseCategory.id).where(
                 (CaseCategory.code == flt.category) & (CaseCategory.case == Case.id))))
-    if flt.overdue:
-        query = query.where(Case.status.in_(OPEN_STATUSES) & (Case.due_at < now))
+    if flt.overdue:  # on the answer clock or on a class's resolution clock (issue 30)
+        query = query.where(Case.overdue_condition(now))
     if flt.due_today:
         start, end = day_bounds(now, tz)
         query = query.where(Case.status.in_(OPEN_STATUSES) & (Case.due_at >= max(start, now))
@@ -308,7 +308,7 @@ def queue_counts(visible: pw.ModelSelect, now: datetime, tz: Any) -> dict[str, i
     start, end = day_bounds(now, tz)
     open_ = visible.clone().where(Case.status.in_(OPEN_STATUSES))
     counts[OPEN] = sum(counts.get(s, 0) for s in OPEN_STATUSES)
-    counts["overdue"] = open_.clone().where(Case.due_at < now).count()
+    counts["overdue"] = visible.clone().where(Case.overdue_condition(now)).count()
     counts["due_today"] = open_.clone().where((Case.due_at >= now) & (Case.due_at < end)
                                               & (Case.due_at >= start)).count()
     return counts
