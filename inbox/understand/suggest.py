@@ -1,0 +1,453 @@
+"""Suggested answers: the best few answers for a citizen's message, from the office's knowledge
+base (``Template``) and from its own past answers to similar messages, ranked on this machine.
+
+What is compared (``inbox.understand.textsim``): the new message with each past question (the
+citizen's messages the answer replied to), with each answer's own text, and with a knowledge
+entry's title, keywords and text; plus the classifier's categories and how recent an answer
+is. A past answer is the final text that went to the citizen (an ``Outbox`` row sent with
+purpose ``answer``), generalised: the citizen's name becomes ``{nama}``, the case number
+``{nomor}``, and any NIK, KK, phone number or e-mail becomes a ``[[...]]`` gap the officer must
+fill (a reply holding one is refused). Identical answers are one suggestion, counted; an answer
+identical to a knowledge entry is that entry, whose example questions it then adds.
+
+Cost: the index is built once per process, on the first suggestion, and grows by the answers
+sent since (one indexed query per call). Candidates come from an inverted index over the past
+questions' words; only the best ``CANDIDATES`` of them are compared character by character, so
+a year of answers costs about as much per call as a month (bench/suggest_eval.py).
+"""
+from __future__ import annotations
+
+import functools
+import math
+import random
+import re
+import threading
+from array import array
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+import numpy as np
+
+from inbox import pii
+from inbox.models import Case, Contact, Message, Outbox, Template, utcnow
+from inbox.understand import textsim
+from inbox.understand.textsim import Idf, Vector
+
+#: How a score is made (decided on tests/data/suggest_dev.jsonl only; bench/RESULTS.md).
+WEIGHTS = {"question": 0.55, "answer": 0.30, "category": 0.08, "keyword": 0.10,
+           "recent": 0.03, "used": 0.02}
+WORD_SHARE = 0.5          # words' share of a similarity (the rest: character n-grams)
+ANSWER_COVERAGE = True    # an answer's similarity: the share of the question it covers, not a cosine
+QUESTION_COVERAGE = False
+CANDIDATES = 150          # past questions compared character by character per call
+CHAR_SAMPLE = 3000        # documents whose character n-grams set the idf
+RECENT_DAYS = 120.0       # an answer's recency weight halves in about this many days x 0.7
+MIN_ANSWER_CHARS = 15
+REBUILD_AFTER = timedelta(hours=6)
+GAP = {"nik": "[[NIK]]", "kk": "[[nomor KK]]", "number16": "[[nomor]]", "phone": "[[nomor HP]]",
+       "email": "[[alamat e-mail]]"}
+_PLACEHOLDER = re.compile(r"\{(?:nama|nomor|batas_waktu|kantor)\}|\[\[[^\]]*\]\]")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One suggested answer. ``text`` keeps its placeholders ({nama}, {nomor}...); ``label``
+    names its source as an officer reads it; ``reason`` says in a few words why it came."""
+
+    kind: str          # knowledge | answer | incident
+    source_id: int     # Template id, Outbox id, Incident id
+    label: str
+    text: str
+    score: float
+    reason: str
+    reference: str = ""        # the case number of a past answer
+    needs_review: bool = False
+    uses: int = 1
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.source_id}"
+
+
+def general_answer(text: str, names: Sequence[str], reference: str) -> str:
+    """A sent answer made fit for another citizen: name -> {nama}, case number -> {nomor},
+    personal data -> a ``[[...]]`` gap."""
+    found = pii.find_personal_data(text)
+    for finding in reversed(found):
+        text = text[:finding.start] + GAP.get(finding.kind, "[[nomor]]") + text[finding.end:]
+    if reference:
+        text = text.replace(reference, "{nomor}")
+    for name in sorted({n.strip().lstrip("@") for n in names if n and len(n.strip()) >= 3},
+                       key=len, reverse=True):
+        text = re.sub(rf"(?<!\w)@?{re.escape(name)}(?!\w)", "{nama}", text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _bare(text: str) -> str:
+    """Text without its placeholders, for comparing."""
+    return _PLACEHOLDER.sub(" ", text)
+
+
+@dataclass
+class _Group:
+    """One answer text and the past cases it went to."""
+
+    text: str
+    docs: list[int] = field(default_factory=list)
+    last_sent: datetime | None = None
+    outbox_id: int = 0
+    reference: str = ""
+    template_id: int | None = None
+    _char: Vector | None = None
+    _word: Vector | None = None
+
+
+@dataclass
+class _Entry:
+    template: Template
+    ask_char: Vector
+    ask_word: Vector
+    phrases: list[str]
+    answer_char: Vector
+    answer_word: Vector
+
+
+class Suggester:
+    """The index of one database's past answers and knowledge entries, and the ranking."""
+
+    def __init__(self, history_days: int = 365, now: datetime | None = None) -> None:
+        self.history_days = history_days
+        self.lock = threading.Lock()
+        self._built_at: datetime | None = None
+        self._now = now
+        self._reset()
+
+    def _reset(self) -> None:
+        self.docs_question: list[str] = []      # masked excerpt of each past question
+        self.docs_categories: list[tuple[str, ...]] = []
+        self.docs_group: list[int] = []
+        self.docs_case: list[int] = []
+        self.docs_reference: list[str] = []
+        self.groups: list[_Group] = []
+        self.group_of_text: dict[str, int] = {}
+        self.postings: dict[str, tuple[array, array]] = {}
+        self.word_idf = Idf(0, {})
+        self.char_idf = Idf(0, {})
+        self.entries: list[_Entry] = []
+        self.last_outbox = 0
+        self.kb_version: tuple[Any, ...] = ()
+        self._char_cache: dict[int, Vector] = {}
+
+    # --- building ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Bring the index up to date with the database (cheap when nothing changed)."""
+        now = self._now or utcnow()
+        newest = Outbox.select(Outbox.id).where(Outbox.status == "sent") \
+            .order_by(Outbox.id.desc()).limit(1).scalar() or 0
+        stale = self._built_at is None or now - self._built_at > REBUILD_AFTER \
+            or newest < self.last_outbox
+        if stale:
+            self._reset()
+            self._built_at = now
+            rows = self._answers_after(0, now)
+            self._idf_from(rows)
+            self._add(rows)
+        elif newest > self.last_outbox:
+            self._add(self._answers_after(self.last_outbox, now))
+        self.last_outbox = max(self.last_outbox, newest)
+        version = Template.select(Template.id, Template.updated_at, Template.active,
+                                  Template.valid_until).order_by(Template.id).tuples()
+        version = tuple(version)
+        if stale or version != self.kb_version:
+            self.kb_version = version
+            self._load_entries(now)
+
+    def _answers_after(self, last_id: int, now: datetime) -> list[tuple[Any, ...]]:
+        """(outbox id, case id, reference, answer, question, categories, sent_at) of each
+        answer sent within the history, after ``last_id``."""
+        since = now - timedelta(days=self.history_days)
+        sent = list(Outbox.select(Outbox.id, Outbox.case, Outbox.text, Outbox.sent_at,
+                                  Outbox.created_at)
+                    .where((Outbox.id > last_id) & (Outbox.status == "sent")
+                           & (Outbox.purpose == "answer") & Outbox.case.is_null(False)
+                           & (Outbox.sent_at >= since))
+                    .order_by(Outbox.id).tuples())
+        rows: list[tuple[Any, ...]] = []
+        for lo in range(0, len(sent), 500):
+            part = sent[lo:lo + 500]
+            case_ids = {case_id for _, case_id, _, _, _ in part}
+            cases = {c.id: c for c in Case.select(Case.id, Case.reference, Case.categories,
+                                                  Case.categories_override, Contact.name,
+                                                  Contact.handle)
+                     .join(Contact).where(Case.id.in_(case_ids))}
+            asked: dict[int, list[tuple[datetime, str]]] = {}
+            for case_id, text, at in (Message.select(Message.case, Message.text, Message.created_at)
+                                      .where(Message.case.in_(case_ids) & (Message.direction == "in"))
+                                      .order_by(Message.created_at, Message.id).tuples()):
+                asked.setdefault(case_id, []).append((at, text))
+            answered: dict[int, datetime] = {}
+            for outbox_id, case_id, text, sent_at, created_at in part:
+                case = cases.get(case_id)
+                if case is None:
+                    continue
+                before = answered.get(case_id)
+                question = " ".join(t for at, t in asked.get(case_id, [])
+                                    if at <= created_at and (before is None or at > before))
+                answered[case_id] = created_at
+                answer = general_answer(text, [case.contact.name, case.contact.handle],
+                                        case.reference)
+                if not question.strip() or len(answer) < MIN_ANSWER_CHARS:
+                    continue
+                rows.append((outbox_id, case_id, case.reference, answer,
+                             pii.mask(question)[:400], tuple(case.effective_categories), sent_at))
+        return rows
+
+    def _idf_from(self, rows: list[tuple[Any, ...]]) -> None:
+        """Document frequencies over the office's questions and answers and, as background,
+        the citizens' messages shipped with the classifier: on a young office's few answers
+        alone, "min", "bisa" and "ktp" would look as telling as "chip" or "palsu"."""
+        texts = [row[4] for row in rows] + list({row[3] for row in rows})
+        texts += [f"{t.name} {t.keywords} {_bare(t.text)}" for t in Template.select()]
+        texts += background_texts()
+        canon = [textsim.canonical_text(t) for t in texts]
+        self.word_idf = Idf.count(textsim.words(c) for c in canon)
+        sample = canon if len(canon) <= CHAR_SAMPLE else random.Random(17).sample(canon, CHAR_SAMPLE)
+        self.char_idf = Idf.count(textsim.char_grams(c) for c in sample)
+
+    def _add(self, rows: list[tuple[Any, ...]]) -> None:
+        for outbox_id, case_id, reference, answer, question, categories, sent_at in rows:
+            key = _key(answer)
+            g = self.group_of_text.get(key)
+            if g is None:
+                g = self.group_of_text[key] = len(self.groups)
+                self.groups.append(_Group(text=answer))
+            group = self.groups[g]
+            doc = len(self.docs_question)
+            group.docs.append(doc)
+            if group.last_sent is None or sent_at >= group.last_sent:
+                group.last_sent, group.outbox_id, group.reference = sent_at, outbox_id, reference
+            self.docs_question.append(question)
+            self.docs_categories.append(categories)
+            self.docs_group.append(g)
+            self.docs_case.append(case_id)
+            self.docs_reference.append(reference)
+            for word, weight in textsim.vector(textsim.words(textsim.canonical_text(question)),
+                                               self.word_idf).items():
+                ids, weights = self.postings.setdefault(word, (array("i"), array("f")))
+                ids.append(doc)
+                weights.append(weight)
+
+    def _load_entries(self, now: datetime) -> None:
+        today = now.date()
+        self.entries = []
+        for template in Template.select().where(Template.active == True):  # noqa: E712
+            if template.valid_until is not None and template.valid_until < today:
+                continue
+            phrases = [textsim.canonical_text(p) for p in re.split(r"[\n,;]", template.keywords or "")]
+            phrases = [p for p in phrases if p]
+            ask = textsim.canonical_text(" ".join([template.name, *phrases]))
+            answer = textsim.canonical_text(_bare(template.text))
+            self.entries.append(_Entry(template, self._chars(ask), self._words(ask), phrases,
+                                       self._chars(answer), self._words(answer)))
+        by_text = {_key(e.template.text): e.template.id for e in self.entries}
+        for group in self.groups:
+            group.template_id = by_text.get(_key(group.text))
+
+    def _chars(self, canonical: str) -> Vector:
+        return textsim.vector(textsim.char_grams(canonical), self.char_idf)
+
+    def _words(self, canonical: str) -> Vector:
+        return textsim.vector(textsim.words(canonical), self.word_idf)
+
+    # --- ranking -------------------------------------------------------------------------------
+
+    def suggest(self, text: str, categories: Sequence[str] = (), limit: int = 3,
+                sources: Sequence[str] = ("knowledge", "answer"),
+                exclude_cases: Sequence[int] = (), now: datetime | None = None,
+                labels: dict[str, str] | None = None) -> list[Suggestion]:
+        """The ``limit`` best answers for ``text`` (with the classifier's ``categories``), best
+        first; ``exclude_cases``: past answers of these cases are left out (the case itself)."""
+        with self.lock:
+            self.refresh()
+            return self._rank(text, tuple(categories), limit, tuple(sources), set(exclude_cases),
+                              now or self._now or utcnow(), labels or {})
+
+    def _rank(self, text: str, categories: tuple[str, ...], limit: int, sources: tuple[str, ...],
+              exclude: set[int], now: datetime, labels: dict[str, str]) -> list[Suggestion]:
+        canon = textsim.canonical_text(text)
+        q_word, q_char = self._words(canon), self._chars(canon)
+        if not q_word and not q_char:
+            return []
+        found: dict[str, Suggestion] = {}
+        example: dict[int, tuple[float, int]] = {}   # template id -> (similarity, document)
+        if "answer" in sources or "knowledge" in sources:
+            for g, (score, doc, sims) in self._groups(q_word, q_char, categories, exclude, now).items():
+                group = self.groups[g]
+                if group.template_id is not None:   # an entry's own text: its example question
+                    if sims > example.get(group.template_id, (0.0, -1))[0]:
+                        example[group.template_id] = (sims, doc)
+                    continue
+                if "answer" in sources:
+                    found[f"answer:{g}"] = self._answer_suggestion(group, doc, score, sims,
+                                                                   q_word, categories, labels)
+        if "knowledge" in sources:
+            for entry in self.entries:
+                suggestion = self._entry_suggestion(entry, canon, q_word, q_char, categories,
+                                                    example.get(entry.template.id), labels)
+                found[suggestion.key] = suggestion
+        ranked = sorted(found.values(), key=lambda s: (-s.score, s.kind, s.source_id))
+        return [s for s in ranked if s.score > 0][:limit]
+
+    def _groups(self, q_word: Vector, q_char: Vector, categories: tuple[str, ...],
+                exclude: set[int], now: datetime) -> dict[int, tuple[float, int, float]]:
+        """{group: (score, best document, that document's similarity)} for the candidates."""
+        n = len(self.docs_question)
+        if not n:
+            return {}
+        scores = np.zeros(n, dtype=np.float32)
+        covered = np.zeros(n, dtype=np.float32)
+        for word, weight in q_word.items():
+            posting = self.postings.get(word)
+            if posting is not None:
+                ids = np.frombuffer(posting[0], dtype=np.int32)
+                scores[ids] += weight * np.frombuffer(posting[1], dtype=np.float32)
+                covered[ids] += weight * weight
+                del ids
+        take = min(CANDIDATES, n)
+        candidates = np.argpartition(-scores, take - 1)[:take] if take < n else np.arange(n)
+        out: dict[int, tuple[float, int, float]] = {}
+        w = WEIGHTS
+        for doc in candidates.tolist():
+            if self.docs_case[doc] in exclude:
+                continue
+            if QUESTION_COVERAGE:
+                sim = WORD_SHARE * float(covered[doc]) + (1 - WORD_SHARE) * textsim.coverage(
+                    q_char, self._doc_chars(doc))
+            else:
+                sim = WORD_SHARE * float(scores[doc]) + (1 - WORD_SHARE) * textsim.cosine(
+                    q_char, self._doc_chars(doc))
+            g = self.docs_group[doc]
+            group = self.groups[g]
+            score = (w["question"] * sim + w["answer"] * self._answer_sim(group, q_word, q_char)
+                     + w["category"] * _overlap(categories, self.docs_categories[doc])
+                     + w["recent"] * _recency(group.last_sent, now)
+                     + w["used"] * _used(len(group.docs)))
+            if score > out.get(g, (-1.0, 0, 0.0))[0]:
+                out[g] = (score, doc, sim)
+        return out
+
+    def _doc_chars(self, doc: int) -> Vector:
+        found = self._char_cache.get(doc)
+        if found is None:
+            if len(self._char_cache) > 20_000:
+                self._char_cache.clear()
+            found = self._char_cache[doc] = self._chars(
+                textsim.canonical_text(self.docs_question[doc]))
+        return found
+
+    def _answer_sim(self, group: _Group, q_word: Vector, q_char: Vector) -> float:
+        if group._char is None:
+            canon = textsim.canonical_text(_bare(group.text))
+            group._char, group._word = self._chars(canon), self._words(canon)
+        return _similarity(q_word, q_char, group._word or {}, group._char, ANSWER_COVERAGE)
+
+    def _answer_suggestion(self, group: _Group, doc: int, score: float, sim: float,
+                           q_word: Vector, categories: tuple[str, ...],
+                           labels: dict[str, str]) -> Suggestion:
+        asked = self.docs_question[doc]
+        excerpt = asked if len(asked) <= 80 else asked[:77].rstrip() + "…"
+        reason = [f"pertanyaan mirip ({sim:.0%}) di {self.docs_reference[doc]}: “{excerpt}”"]
+        shared = [c for c in categories if c in self.docs_categories[doc]]
+        if shared:
+            reason.append("kategori sama: " + ", ".join(labels.get(c, c) for c in shared))
+        if len(group.docs) > 1:
+            reason.append(f"dipakai {len(group.docs)} kali")
+        return Suggestion("answer", group.outbox_id, f"jawaban untuk {group.reference}", group.text,
+                          round(score, 4), "; ".join(reason), reference=group.reference,
+                          uses=len(group.docs))
+
+    def _entry_suggestion(self, entry: _Entry, canon: str, q_word: Vector, q_char: Vector,
+                          categories: tuple[str, ...], example: tuple[float, int] | None,
+                          labels: dict[str, str]) -> Suggestion:
+        w = WEIGHTS
+        ask = _similarity(q_word, q_char, entry.ask_word, entry.ask_char)
+        seen = example[0] if example else 0.0
+        answer = _similarity(q_word, q_char, entry.answer_word, entry.answer_char, ANSWER_COVERAGE)
+        hits = [p for p in entry.phrases if re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", canon)]
+        template = entry.template
+        score = (w["question"] * max(ask, seen) + w["answer"] * answer
+                 + w["category"] * _overlap(categories, template.categories or ())
+                 + w["keyword"] * (1.0 if hits else 0.0))
+        reason = []
+        if hits:
+            reason.append("kata kunci: " + ", ".join(hits[:3]))
+        if seen > ask and example is not None:
+            reason.append(f"dipakai untuk pertanyaan mirip di {self.docs_reference[example[1]]}")
+        shared = [c for c in categories if c in (template.categories or ())]
+        if shared:
+            reason.append("kategori sama: " + ", ".join(labels.get(c, c) for c in shared))
+        if not reason:
+            words = textsim.shared_words(q_word, {**entry.ask_word, **entry.answer_word})
+            reason.append("kata yang sama: " + ", ".join(words) if words else "isi mirip")
+        return Suggestion("knowledge", template.id, f"basis pengetahuan: {template.name}",
+                          template.text, round(score, 4), "; ".join(reason),
+                          needs_review=bool(template.needs_review))
+
+
+def _similarity(q_word: Vector, q_char: Vector, d_word: Vector, d_char: Vector,
+                coverage: bool = False) -> float:
+    """Words and character n-grams together: the cosine, or (``coverage``) the share of the
+    question's weight found in the document, which does not punish a long answer."""
+    if coverage:
+        return (WORD_SHARE * textsim.coverage(q_word, d_word)
+                + (1 - WORD_SHARE) * textsim.coverage(q_char, d_char))
+    return WORD_SHARE * textsim.cosine(q_word, d_word) + (1 - WORD_SHARE) * textsim.cosine(q_char, d_char)
+
+
+@functools.lru_cache(maxsize=1)
+def background_texts() -> tuple[str, ...]:
+    """The shipped labelled citizen messages (``labelled_messages.jsonl``), for word statistics."""
+    from inbox.understand.training import SHIPPED_SET, read_examples
+    return tuple(text for text, _, _ in read_examples(SHIPPED_SET))
+
+
+def _overlap(a: Sequence[str], b: Sequence[str]) -> float:
+    """Jaccard overlap of two category lists (0 when either is empty)."""
+    if not a or not b:
+        return 0.0
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb)
+
+
+def _recency(when: datetime | None, now: datetime) -> float:
+    if when is None:
+        return 0.0
+    return math.exp(-max((now - when).total_seconds(), 0.0) / 86400.0 / RECENT_DAYS)
+
+
+def _used(count: int) -> float:
+    return min(1.0, math.log1p(count) / math.log(21.0))
+
+
+# --- one index per database, kept in the process -------------------------------------------------
+
+_suggesters: dict[tuple[Any, ...], Suggester] = {}
+_guard = threading.Lock()
+
+
+def suggester_for(db: Any, history_days: int = 365) -> Suggester:
+    """The process's index of ``db`` (an open peewee database), made on first use."""
+    key = (id(db), getattr(db, "database", None), history_days)
+    with _guard:
+        found = _suggesters.get(key)
+        if found is None:
+            if len(_suggesters) > 8:
+                _suggesters.clear()
+            found = _suggesters[key] = Suggester(history_days)
+        return found
