@@ -74,6 +74,14 @@ EVENT_LABELS: dict[str, str] = {
     "status_check": "Warga menanyakan status (dijawab otomatis)",
     "survey_queued": "Survei kepuasan disiapkan",
     "survey_answered": "Warga menjawab survei kepuasan",
+    "suggestion_outcome": "Saran jawaban",
+    "incident_proposed": "Gangguan massal diusulkan",
+    "incident_linked": "Ditautkan ke gangguan massal",
+    "incident_unlinked": "Dilepas dari gangguan massal",
+    "incident_rejected": "Usulan gangguan massal ditolak",
+    "incident_closed": "Gangguan massal ditutup",
+    "case_linked": "Ditautkan dengan pengaduan lain (warga yang sama)",
+    "case_unlinked": "Tautan dengan pengaduan lain dilepas",
 }
 
 # What a notification is about: its subject line, and its name on the preferences page.
@@ -105,7 +113,11 @@ LABELS: dict[str, dict[Any, str]] = {
     "reply": {True: "balasan publik", False: "balasan pribadi"},
     "public": {True: "publik", False: "pribadi"},
     "purpose": {"answer": "Jawaban", "acknowledgement": "Tanda terima",
-                "status": "Jawaban cek status", "survey": "Survei kepuasan"},
+                "status": "Jawaban cek status", "survey": "Survei kepuasan",
+                "followup": "Kabar susulan gangguan"},
+    # what became of the suggested answers when a reply was written (inbox.sop.suggestions)
+    "suggestion": {"used": "dipakai apa adanya", "edited": "dipakai lalu disunting",
+                   "ignored": "tidak dipakai"},
     # what a status check was answered with (inbox.arrive.selfservice)
     "status_check": {"owner": "status dikirim ke warga pemilik pengaduan",
                      "other": "jawaban netral (bukan pemilik atau nomor tidak ada)",
@@ -157,14 +169,16 @@ LABELS: dict[str, dict[Any, str]] = {
                "error": "Keterangan", "before": "Sebelumnya", "after": "Menjadi",
                "delivered": "Terkirim", "day": "Tanggal", "purpose": "Jenis",
                "previous_status": "Status sebelumnya", "format": "Format",
-               "reference": "Nomor yang ditanyakan", "outcome": "Hasil", "rating": "Nilai"},
+               "reference": "Nomor yang ditanyakan", "outcome": "Hasil", "rating": "Nilai",
+               "result": "Saran jawaban", "title": "Gangguan", "other": "Pengaduan tertaut"},
 }
 
 #: detail key -> the group its values are names of (``purpose: "answer"`` reads "Jawaban").
 DETAIL_VALUES: dict[str, str] = {"purpose": "purpose", "reason": "dismiss_reason",
                                  "previous_status": "status", "delivered": "yes_no",
                                  "format": "format", "before": "category", "after": "category",
-                                 "outcome": "status_check", "rating": "rating"}
+                                 "outcome": "status_check", "rating": "rating",
+                                 "result": "suggestion"}
 
 
 def label(group: str, name: Any) -> str:

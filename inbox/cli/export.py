@@ -12,7 +12,8 @@ from werkzeug.security import check_password_hash
 from inbox import pii
 from inbox.cli.common import Context, UserError, read_secret, user_by_name
 from inbox.cli.status import iso
-from inbox.models import Case, Event, Message, utcnow
+from inbox.models import Case, Event, IncidentCase, Message, utcnow
+from inbox.sop.related import linked
 from recap.safe_cells import csv_value
 
 
@@ -39,7 +40,16 @@ def export_case(case: Case, unmasked: bool = False) -> dict[str, Any]:
         "events": [{"at": iso(e.at), "actor": e.actor_name, "action": e.action,
                     "detail": json.loads(clean(json.dumps(e.detail, ensure_ascii=False)))}
                    for e in case.events.order_by(Event.at, Event.id)],
+        **incident_and_links(case),
     }
+
+
+def incident_and_links(case: Case) -> dict[str, Any]:
+    """The mass incident the case is linked to (its id, or null) and the case numbers an
+    officer linked as the same citizen's (issue 31)."""
+    incident = (IncidentCase.select(IncidentCase.incident)
+                .where((IncidentCase.case == case) & (IncidentCase.state == "linked")).scalar())
+    return {"incident_id": incident, "linked_cases": sorted(c.reference for c in linked(case))}
 
 
 def cmd_export(args: argparse.Namespace, ctx: Context) -> int:

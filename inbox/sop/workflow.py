@@ -84,6 +84,9 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
 
 KIND_LABELS = {"nik": "NIK", "kk": "Nomor KK", "phone": "Nomor HP", "email": "Email"}
 TEMPLATE_VARIABLE = re.compile(r"\{(nama|nomor|batas_waktu|kantor)\}")
+#: A gap of a knowledge-base entry or a suggested answer still to be written in ("[[alamat
+#: kantor]]", "[[NIK]]"): a reply holding one is refused, so a citizen never reads it.
+GAP = re.compile(r"\[\[[^\[\]]{0,80}\]\]")
 
 
 class WorkflowError(Exception):
@@ -245,6 +248,10 @@ def _check_personal_data(rt: Runtime, case: Case, text: str, confirmed: bool) ->
 
 def _queue_answer(rt: Runtime, case: Case, actor: User, text: str, confirmed: bool,
                   from_status: str) -> Outbox:
+    gap = GAP.search(text)
+    if gap:
+        raise WorkflowError(f"Balasan masih berisi isian {gap.group(0)}; ganti dengan keterangan "
+                            f"yang sebenarnya sebelum dikirim.")
     _check_personal_data(rt, case, text, confirmed)
     with atomic_write():
         _move(case, (from_status,), status="replying", queue="admin")
