@@ -119,13 +119,11 @@ def link_new_cases(rt: Runtime, now: datetime) -> int:
     for incident in incidents:
         members = _members(incident)
         outages = (incident.signature or {}).get("outages", [])
-        for item in items:
-            if item.case_id in taken or item.at < incident.started_at - timedelta(hours=1):
-                continue
-            if group.matches(item, members, outages) and _link(
-                    incident, item.case_id, "automatic" if incident.status == "open" else "proposed"):
+        fresh = [i for i in items if i.case_id not in taken
+                 and i.at >= incident.started_at - timedelta(hours=1)]
+        for item in group.matching(fresh, members, outages):
+            if _link(incident, item.case_id, "automatic" if incident.status == "open" else "proposed"):
                 taken.add(item.case_id)
-                members.append(item)
     return len(taken)
 
 
@@ -381,14 +379,13 @@ def close(rt: Runtime, incident: Incident, actor: User, followup: str = "") -> i
 
 
 def summary(incident: Incident) -> dict[str, Any]:
-    """Counts for a list line: linked cases, answers sent, skipped."""
-    links = list(IncidentCase.select(IncidentCase, Outbox.status).join(
-        Outbox, on=(IncidentCase.answer_outbox == Outbox.id), join_type="LEFT OUTER")
-        .where(IncidentCase.incident == incident).objects())
-    linked = [link for link in links if link.state == "linked"]
-    return {"linked": len(linked),
-            "sent": sum(1 for link in linked if getattr(link, "status", None) == "sent"),
-            "queued": sum(1 for link in linked if link.answer_outbox_id),
+    """Counts for a list line: linked cases, answers queued and sent, cases skipped."""
+    linked = list(IncidentCase.select(IncidentCase.answer_outbox, IncidentCase.answer_skipped)
+                  .where((IncidentCase.incident == incident) & (IncidentCase.state == "linked")))
+    queued = [link.answer_outbox_id for link in linked if link.answer_outbox_id]
+    sent = Outbox.select().where(Outbox.id.in_(queued) & (Outbox.status == "sent")).count() \
+        if queued else 0
+    return {"linked": len(linked), "queued": len(queued), "sent": sent,
             "skipped": sum(1 for link in linked if link.answer_skipped)}
 
 

@@ -11,7 +11,9 @@ wing stores proposals and links.
 """
 from __future__ import annotations
 
+import functools
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,22 +22,22 @@ from inbox.understand import textsim
 from inbox.understand.suggest import background_texts
 from inbox.understand.textsim import Idf, Vector
 
-#: Outage kinds and the canonical words (``textsim.canonical_text``) that name them. A message
+#: Outage kinds and the words (``textsim.canonical_text`` without concepts) that name them. A message
 #: names a kind when one of its patterns matches; "error" or "online" alone never does (an IKD
 #: activation error is one citizen's trouble, not an outage).
 OUTAGES: dict[str, tuple[str, ...]] = {
     "sistem": (r"server", r"siak", r"offline", r"down", r"gangguan", r"maintenance",
                r"sistem (?:\w+ )?(?:gagal|mati|lemot|lambat|rusak|eror|error|bermasalah|trouble)",
                r"(?:gagal|mati|lemot|lambat|rusak|bermasalah|trouble) (?:\w+ )?sistem",
-               r"jaringan (?:\w+ )?(?:putus|mati|gagal|lemot|down|hilang|tidak ada)",
+               r"(?:jaringan|koneksi) (?:\w+ ){0,2}(?:putus|mati|gagal|lemot|down|hilang|tidak ada)",
                r"data (?:\w+ )?pusat", r"pusat (?:\w+ )?(?:gagal|mati|down|offline|gangguan)"),
     "blangko": (r"blangko (?:\w+ ){0,2}(?:habis|kosong|tidak ada|belum datang|belum ada|langka)",
                 r"(?:habis|kosong|kehabisan) (?:\w+ )?blangko"),
     "listrik": (r"listrik (?:\w+ )?(?:padam|mati)", r"mati lampu", r"pemadaman"),
     "antrean_online": (r"antre online (?:\w+ )?(?:gagal|tidak bisa|kacau|penuh)",
                        r"(?:gagal|tidak bisa) (?:\w+ ){0,2}antre online"),
-    "tutup": (r"(?:layanan|pelayanan|loket|kantor) (?:\w+ )?(?:tutup|berhenti|dihentikan|libur mendadak)",
-              r"tidak ada (?:pelayanan|layanan)", r"tidak (?:dilayani|melayani)"),
+    "tutup": (r"(?:layanan|pelayanan|loket|kantor) (?:\w+ ){0,2}(?:tutup|ditutup|berhenti|terhenti|dihentikan|libur mendadak)",
+              r"tidak ada (?:pelayanan|layanan)"),
 }
 #: Pairs that name the same outage need at least this similarity (they share the outage, and a
 #: little of the wording); pairs without outage words need NEAR and the same categories.
@@ -71,7 +73,8 @@ class Grouper:
 
     def __init__(self, extra_words: Iterable[str] = ()) -> None:
         patterns = {kind: list(words) for kind, words in OUTAGES.items()}
-        patterns["sistem"] += [re.escape(textsim.canonical_text(w)) for w in extra_words if w.strip()]
+        patterns["sistem"] += [re.escape(textsim.canonical_text(w, concepts=False))
+                               for w in extra_words if w.strip()]
         self.patterns = {kind: re.compile(r"(?<![a-z0-9])(?:" + "|".join(words) + r")(?![a-z0-9])")
                          for kind, words in patterns.items()}
 
@@ -85,7 +88,7 @@ class Grouper:
             return []
         canon = [textsim.canonical_text(i.text) for i in items]
         vectors = _Vectors(canon)
-        kinds = [self.outages(c) for c in canon]
+        kinds = [self.outages(textsim.canonical_text(i.text, concepts=False)) for i in items]
         parent = list(range(len(items)))
 
         def root(i: int) -> int:
@@ -120,18 +123,22 @@ class Grouper:
                                vectors.top_words([i for i in group])))
         return sorted(found, key=lambda g: (-g.contacts, g.first_at))
 
-    def matches(self, item: Item, members: Sequence[Item], outages: Sequence[str]) -> bool:
-        """Whether a new case belongs to an incident whose cases are ``members`` and whose
-        outage kinds are ``outages``."""
-        if not members:
-            return False
-        canon = [textsim.canonical_text(item.text)] + [textsim.canonical_text(m.text) for m in members]
-        kinds = self.outages(canon[0])
+    def matching(self, items: Sequence[Item], members: Sequence[Item],
+                 outages: Sequence[str]) -> list[Item]:
+        """The new cases among ``items`` that belong to an incident whose cases are ``members``
+        and whose outage kinds are ``outages``."""
+        if not members or not items:
+            return []
+        canon = [textsim.canonical_text(m.text) for m in members] + \
+            [textsim.canonical_text(i.text) for i in items]
         vectors = _Vectors(canon)
-        best = max(vectors.similarity(0, j) for j in range(1, len(canon)))
-        if kinds & set(outages):
-            return best >= TOGETHER
-        return not outages and best >= NEAR
+        found = []
+        for k, item in enumerate(items, start=len(members)):
+            best = max(vectors.similarity(k, j) for j in range(len(members)))
+            kinds = self.outages(textsim.canonical_text(item.text, concepts=False))
+            if (kinds & set(outages) and best >= TOGETHER) or (not outages and best >= NEAR):
+                found.append(item)
+        return found
 
 
 def _common(lists: list[tuple[str, ...]]) -> list[str]:
@@ -143,13 +150,29 @@ def _common(lists: list[tuple[str, ...]]) -> list[str]:
     return sorted(c for c, n in counts.items() if 2 * n >= len(lists))
 
 
+@functools.lru_cache(maxsize=1)
+def _background() -> tuple[int, Counter[str], Counter[str]]:
+    """Document frequencies of words and character n-grams over the shipped messages."""
+    words: Counter[str] = Counter()
+    chars: Counter[str] = Counter()
+    texts = [textsim.canonical_text(t) for t in background_texts()]
+    for c in texts:
+        words.update(set(textsim.words(c)))
+        chars.update(set(textsim.char_grams(c)))
+    return len(texts), words, chars
+
+
 class _Vectors:
     """Word and character vectors of a few texts, idf from them plus the shipped messages."""
 
     def __init__(self, canonical: list[str]) -> None:
-        background = [textsim.canonical_text(t) for t in background_texts()[:400]]
-        self.word_idf = Idf.count(textsim.words(c) for c in canonical + background)
-        self.char_idf = Idf.count(textsim.char_grams(c) for c in canonical + background)
+        n, words, chars = _background()
+        word_df, char_df = Counter(words), Counter(chars)
+        for c in canonical:
+            word_df.update(set(textsim.words(c)))
+            char_df.update(set(textsim.char_grams(c)))
+        self.word_idf = Idf(n + len(canonical), word_df)
+        self.char_idf = Idf(n + len(canonical), char_df)
         self.words = [textsim.vector(textsim.words(c), self.word_idf) for c in canonical]
         self.chars = [textsim.vector(textsim.char_grams(c), self.char_idf) for c in canonical]
 

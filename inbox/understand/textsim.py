@@ -49,10 +49,8 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"sampai mana|sampe mana|udah dimana|sudah dimana", "status"),
         (r"non ?muslim", "nonmuslim"),
     ))
-#: One word for the spellings, slang, Ngapak and Sundanese forms of a word, and for the words
-#: shared/reference/indonesian-domain.md §1.2-1.3 lists under one concept (the keyword table's
-#: groups: damage, cost and brokers, staff manner, online services, queues, data changes).
-CANONICAL: dict[str, str] = {}
+#: One word for the spellings, slang, Ngapak and Sundanese forms of a word.
+SPELLING: dict[str, str] = {}
 for _word, _variants in {
     "belum": "blm blom durung urung acan",
     "sudah": "udh udah sdh dah wis wes uwis sampun",
@@ -60,8 +58,21 @@ for _word, _variants in {
     "saya": "sy aku ku inyong nyong kula abdi",
     "bagaimana": "gmn gimana gmna kepriwe priwe pimen kepriben kumaha carane caranya",
     "berapa": "brp pira sabaraha",
-    "buat": "bikin gawe nggawe damel ngadamel membuat pembuatan ngurus urus mengurus pengurusan",
     "akta": "akte",
+    "antre": "antri antrian antrean ngantri ngantre antreannya",
+    "blangko": "blanko belangko",
+    "error": "eror",
+    "hp": "handphone ponsel",
+}.items():
+    for _variant in _variants.split():
+        SPELLING[_variant] = _word
+#: One word for the words shared/reference/indonesian-domain.md §1.2-1.3 lists under one
+#: concept (the keyword table's groups: damage, cost and brokers, staff manner, online
+#: services, queues, data changes), for matching questions with answers; the outage patterns
+#: (``inbox.understand.outage``) read the text without them ("server mati" is no death).
+CONCEPTS: dict[str, str] = {}
+for _word, _variants in {
+    "buat": "bikin gawe nggawe damel ngadamel membuat pembuatan ngurus urus mengurus pengurusan",
     "syarat": "persyaratan syarate syaratna berkas berkase dokumen",
     "nikah": "menikah kawin perkawinan pernikahan",
     "cerai": "perceraian bercerai janda duda",
@@ -69,14 +80,12 @@ for _word, _variants in {
     "lahir": "kelahiran lair",
     "hilang": "ilang kehilangan raib kecopetan dicopet dijambret",
     "rusak": "patah retak luntur sobek terkelupas buram chip",
-    "antre": "antri antrian antrean ngantri ngantre antreannya",
     "kuota": "jatah dibatasi",
-    "blangko": "blanko belangko",
     "legalisir": "legalisasi dilegalisir legalisirnya",
     "asli": "keaslian palsu editan",
     "anak": "bocah bayi balita",
     "pindah": "pindahan boyongan domisili",
-    "hp": "handphone ponsel smartphone android",
+    "hp": "smartphone android",
     "kantor": "dinas dukcapil capil disdukcapil dindukcapil",
     "jam": "pukul",
     "biaya": "bayar tarif pungutan dipungut duit gratis",
@@ -85,7 +94,7 @@ for _word, _variants in {
     "petugas": "pegawai operator",
     "online": "daring website web situs laman link aplikasi apk",
     "unggah": "upload diunggah mengunggah",
-    "gagal": "error eror galat",
+    "gagal": "error galat",
     "ubah": "ganti mengubah perubahan mengganti diganti update perbarui memperbarui",
     "perbaiki": "betulkan dibetulkan pembetulan revisi koreksi dibenarkan benerin betulin",
     "salah": "keliru typo",
@@ -107,15 +116,18 @@ for _word, _variants in {
     "rekam": "perekaman direkam merekam",
 }.items():
     for _variant in _variants.split():
-        CANONICAL[_variant] = _word
+        CONCEPTS[_variant] = _word
+CANONICAL = {**SPELLING, **{k: SPELLING.get(v, v) for k, v in CONCEPTS.items()}}
 
 
-def canonical_text(text: str) -> str:
-    """The normalised text with phrases and informal spellings brought to one word each."""
+def canonical_text(text: str, concepts: bool = True) -> str:
+    """The normalised text with phrases and informal spellings brought to one word each, and
+    (``concepts``) the words of one concept to one word."""
     norm = model_text(normalise(text or ""))
     for pattern, word in PHRASES:
         norm = pattern.sub(word, norm)
-    return " ".join(CANONICAL.get(w, w) for w in (_strip(t) for t in _TOKEN.findall(norm)))
+    table = CANONICAL if concepts else SPELLING
+    return " ".join(table.get(w, w) for w in (_strip(t) for t in _TOKEN.findall(norm)))
 
 
 def _strip(token: str) -> str:
