@@ -71,8 +71,8 @@ class Suggestion:
 
 
 def general_answer(text: str, names: Sequence[str], reference: str) -> str:
-    """A sent answer made fit for another citizen: name -> {nama}, case number -> {nomor},
-    personal data -> a ``[[...]]`` gap."""
+    """A sent answer made fit for another citizen: the name (whole, or a word of it written as
+    a name is) -> {nama}, case number -> {nomor}, personal data -> a ``[[...]]`` gap."""
     found = pii.find_personal_data(text)
     for finding in reversed(found):
         text = text[:finding.start] + GAP.get(finding.kind, "[[nomor]]") + text[finding.end:]
@@ -81,6 +81,11 @@ def general_answer(text: str, names: Sequence[str], reference: str) -> str:
     for name in sorted({n.strip().lstrip("@") for n in names if n and len(n.strip()) >= 3},
                        key=len, reverse=True):
         text = re.sub(rf"(?<!\w)@?{re.escape(name)}(?!\w)", "{nama}", text, flags=re.IGNORECASE)
+    # A first name alone ("Terima kasih, Siti"): each word of the name, written as a name is.
+    for word in {w for n in names for w in re.split(r"[\s@._\-]+", n or "")
+                 if len(w) >= 3 and w.isalpha()}:
+        for form in {word.capitalize(), word.upper()}:
+            text = re.sub(rf"(?<![\w{{]){re.escape(form)}(?![\w}}])", "{nama}", text)
     return text.strip()
 
 
