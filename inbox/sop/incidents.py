@@ -130,12 +130,13 @@ def link_new_cases(rt: Runtime, now: datetime) -> int:
 def _link(incident: Incident, case_id: int, how: str, actor: User | None = None) -> bool:
     """Add ``case_id`` to ``incident`` unless some incident already holds it."""
     with atomic_write():
-        inserted = IncidentCase.insert(incident=incident.id, case=case_id, how=how,
-                                       linked_at=utcnow(), linked_by=actor.id if actor else None
-                                       ).on_conflict_ignore().execute()
-        if not inserted or not IncidentCase.select().where(
-                (IncidentCase.case == case_id) & (IncidentCase.incident == incident.id)).exists():
+        if IncidentCase.select().where(IncidentCase.case == case_id).exists():
             return False
+        IncidentCase.insert(incident=incident.id, case=case_id, how=how, linked_at=utcnow(),
+                            linked_by=actor.id if actor else None).on_conflict_ignore().execute()
+        if not IncidentCase.select().where((IncidentCase.case == case_id)
+                                           & (IncidentCase.incident == incident.id)).exists():
+            return False   # another worker linked it elsewhere at the same instant
         if incident.status == "open":
             Event.record("incident_linked", case=case_id, actor=actor, incident_id=incident.id,
                          title=incident.title)

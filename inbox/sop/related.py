@@ -7,8 +7,8 @@ name with an overlapping complaint (a shared category or alike text) within ``RE
 Numbers are found through ``CaseMark`` rows: a keyed hash (HMAC-SHA256 with a key kept in the
 data folder, ``marks_key``) of each number a case's messages hold, so the database never holds
 a second copy of a NIK and a copied database alone cannot be searched for one. The daemon
-hashes new messages every minute (``index_marks``); the case page also hashes its own case
-first, so a case is never missed because the daemon has not come by yet.
+hashes new messages every minute (``index_marks``); the case page catches up first and hashes
+its own case, so a case is never missed because the daemon has not come by yet.
 """
 from __future__ import annotations
 
@@ -173,6 +173,7 @@ def candidates(rt: Runtime, case: Case, visible: pw.ModelSelect, limit: int = 10
     since = utcnow() - timedelta(days=RECENT_DAYS)
     known = {c.id for c in linked(case)} | {case.id}
     found: dict[int, Candidate] = {}
+    index_marks(rt, batch=500)   # the messages since the daemon's last minute (usually none)
     digests = mark_case(rt, case)
     if digests:
         rows = (CaseMark.select(CaseMark.case, CaseMark.kind).where(
@@ -217,11 +218,11 @@ def link(case: Case, other: Case, actor: User, reason: str = "") -> bool:
         return False
     low, high = sorted((case.id, other.id))
     with atomic_write():
-        added = CaseLink.insert(case=low, other=high, reason=reason[:200], linked_by=actor.id,
-                                linked_at=utcnow()).on_conflict_ignore().execute()
-        if not added or not CaseLink.select().where((CaseLink.case == low)
-                                                    & (CaseLink.other == high)).exists():
+        if CaseLink.select().where((CaseLink.case == low) & (CaseLink.other == high)).exists():
             return False
+        # A second officer's click at the same instant: the unique index keeps one row.
+        CaseLink.insert(case=low, other=high, reason=reason[:200], linked_by=actor.id,
+                        linked_at=utcnow()).on_conflict_ignore().execute()
         for one, two in ((case, other), (other, case)):
             Event.record("case_linked", case=one, actor=actor, other=two.reference)
     return True
