@@ -22,6 +22,7 @@ import math
 import random
 import re
 import threading
+import zlib
 from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,7 +41,10 @@ WEIGHTS = {"question": 0.55, "answer": 0.30, "category": 0.08, "keyword": 0.10,
 WORD_SHARE = 0.5          # words' share of a similarity (the rest: character n-grams)
 ANSWER_COVERAGE = True    # an answer's similarity: the share of the question it covers, not a cosine
 QUESTION_COVERAGE = False
-CANDIDATES = 150          # past questions compared character by character per call
+CANDIDATES = 60           # distinct past answers compared character by character per call
+FIRST_PASS = 2000         # best past questions by words among which those are picked
+CACHED = 5000             # character vectors kept per kind (past questions, answers): ~12 MB each
+HASHED = 1 << 16          # columns for character n-grams the idf sample never saw
 CHAR_SAMPLE = 3000        # documents whose character n-grams set the idf
 RECENT_DAYS = 120.0       # an answer's recency weight halves in about this many days x 0.7
 MIN_ANSWER_CHARS = 15
@@ -108,17 +112,19 @@ class _Group:
     outbox_id: int = 0
     reference: str = ""
     template_id: int | None = None
-    _char: Vector | None = None
-    _word: Vector | None = None
+
+
+#: A character vector: (columns, l2-normalised weights) in the index's column space.
+Chars = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
 class _Entry:
     template: Template
-    ask_char: Vector
+    ask_char: Chars
     ask_word: Vector
     phrases: list[str]
-    answer_char: Vector
+    answer_char: Chars
     answer_word: Vector
 
 
@@ -135,18 +141,21 @@ class Suggester:
     def _reset(self) -> None:
         self.docs_question: list[str] = []      # masked excerpt of each past question
         self.docs_categories: list[tuple[str, ...]] = []
-        self.docs_group: list[int] = []
-        self.docs_case: list[int] = []
+        self.docs_group = array("i")
+        self.docs_case = array("i")
         self.docs_reference: list[str] = []
         self.groups: list[_Group] = []
         self.group_of_text: dict[str, int] = {}
         self.postings: dict[str, tuple[array, array]] = {}
         self.word_idf = Idf(0, {})
-        self.char_idf = Idf(0, {})
+        self.char_columns: dict[str, int] = {}
+        self.char_weights = np.ones(HASHED, dtype=np.float32)
         self.entries: list[_Entry] = []
         self.last_outbox = 0
         self.kb_version: tuple[Any, ...] = ()
-        self._char_cache: dict[int, Vector] = {}
+        self._doc_cache: dict[int, Chars] = {}
+        self._group_cache: dict[int, tuple[Chars, Vector]] = {}
+        self._word_cache: dict[str, np.ndarray] = {}
 
     # --- building ------------------------------------------------------------------------------
 
@@ -223,7 +232,11 @@ class Suggester:
         canon = [textsim.canonical_text(t) for t in texts]
         self.word_idf = Idf.count(textsim.words(c) for c in canon)
         sample = canon if len(canon) <= CHAR_SAMPLE else random.Random(17).sample(canon, CHAR_SAMPLE)
-        self.char_idf = Idf.count(textsim.char_grams(c) for c in sample)
+        idf = Idf.count(textsim.char_grams(c) for c in sample)
+        grams = sorted(idf.frequencies)
+        self.char_columns = {g: i for i, g in enumerate(grams)}
+        self.char_weights = np.array([idf(g) for g in grams] + [idf.unknown] * HASHED,
+                                     dtype=np.float32)
 
     def _add(self, rows: list[tuple[Any, ...]]) -> None:
         for outbox_id, case_id, reference, answer, question, categories, sent_at in rows:
@@ -264,8 +277,34 @@ class Suggester:
         for group in self.groups:
             group.template_id = by_text.get(_key(group.text))
 
-    def _chars(self, canonical: str) -> Vector:
-        return textsim.vector(textsim.char_grams(canonical), self.char_idf)
+    def _chars(self, canonical: str) -> Chars:
+        """The TF-IDF of ``canonical``'s character n-grams as compact arrays (an n-gram the idf
+        sample never saw goes to one of ``HASHED`` shared columns with the highest idf)."""
+        pieces = [self._word_grams(w) for w in canonical.split()]
+        columns = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        if not len(columns):
+            return columns, np.zeros(0, dtype=np.float32)
+        columns, counts = np.unique(columns, return_counts=True)
+        weights = (1.0 + np.log(counts.astype(np.float32))) * self.char_weights[columns]
+        return columns, weights / np.float32(np.sqrt(float(weights @ weights)))
+
+    def _word_grams(self, word: str) -> np.ndarray:
+        """The columns of one word's character n-grams: they depend on the word alone, and
+        citizens' words repeat, so they are kept (as the classifier's model keeps them)."""
+        found = self._word_cache.get(word)
+        if found is None:
+            if len(self._word_cache) >= 4 * CACHED:
+                self._word_cache.clear()
+            known, width = self.char_columns, len(self.char_columns)
+            found = self._word_cache[word] = np.array(
+                [known.get(g, width + (zlib.crc32(g.encode()) & (HASHED - 1)))
+                 for g in textsim.char_grams(word)], dtype=np.int32)
+        return found
+
+    def _dense(self, chars: Chars) -> np.ndarray:
+        dense = np.zeros(len(self.char_weights), dtype=np.float32)
+        dense[chars[0]] = chars[1]
+        return dense
 
     def _words(self, canonical: str) -> Vector:
         return textsim.vector(textsim.words(canonical), self.word_idf)
@@ -286,9 +325,10 @@ class Suggester:
     def _rank(self, text: str, categories: tuple[str, ...], limit: int, sources: tuple[str, ...],
               exclude: set[int], now: datetime, labels: dict[str, str]) -> list[Suggestion]:
         canon = textsim.canonical_text(text)
-        q_word, q_char = self._words(canon), self._chars(canon)
-        if not q_word and not q_char:
+        q_word, q_chars = self._words(canon), self._chars(canon)
+        if not q_word and not len(q_chars[0]):
             return []
+        q_char = self._dense(q_chars)
         found: dict[str, Suggestion] = {}
         example: dict[int, tuple[float, int]] = {}   # template id -> (similarity, document)
         if "answer" in sources or "knowledge" in sources:
@@ -309,9 +349,10 @@ class Suggester:
         ranked = sorted(found.values(), key=lambda s: (-s.score, s.kind, s.source_id))
         return [s for s in ranked if s.score > 0][:limit]
 
-    def _groups(self, q_word: Vector, q_char: Vector, categories: tuple[str, ...],
+    def _groups(self, q_word: Vector, q_char: np.ndarray, categories: tuple[str, ...],
                 exclude: set[int], now: datetime) -> dict[int, tuple[float, int, float]]:
-        """{group: (score, best document, that document's similarity)} for the candidates."""
+        """{group: (score, best document, that document's similarity)} for the candidates: the
+        ``CANDIDATES`` answers whose past questions share the most words with the new one."""
         n = len(self.docs_question)
         if not n:
             return {}
@@ -324,43 +365,52 @@ class Suggester:
                 scores[ids] += weight * np.frombuffer(posting[1], dtype=np.float32)
                 covered[ids] += weight * weight
                 del ids
-        take = min(CANDIDATES, n)
-        candidates = np.argpartition(-scores, take - 1)[:take] if take < n else np.arange(n)
+        cases = np.frombuffer(self.docs_case, dtype=np.int32)
+        if exclude:
+            scores[np.isin(cases, list(exclude))] = -1.0
+        take = min(FIRST_PASS, n)
+        first = np.argpartition(-scores, take - 1)[:take] if take < n else np.arange(n)
+        first = first[np.argsort(-scores[first], kind="stable")]
+        groups = np.frombuffer(self.docs_group, dtype=np.int32)
+        picked: dict[int, int] = {}   # group -> its best document by words
+        for doc, g in zip(first.tolist(), groups[first].tolist()):
+            if scores[doc] >= 0 and g not in picked:
+                picked[g] = doc
+                if len(picked) == CANDIDATES:
+                    break
         out: dict[int, tuple[float, int, float]] = {}
         w = WEIGHTS
-        for doc in candidates.tolist():
-            if self.docs_case[doc] in exclude:
-                continue
+        for g, doc in picked.items():
+            chars = self._doc_chars(doc)
             if QUESTION_COVERAGE:
-                sim = WORD_SHARE * float(covered[doc]) + (1 - WORD_SHARE) * textsim.coverage(
-                    q_char, self._doc_chars(doc))
+                sim = WORD_SHARE * float(covered[doc]) + (1 - WORD_SHARE) * _covered(q_char, chars)
             else:
-                sim = WORD_SHARE * float(scores[doc]) + (1 - WORD_SHARE) * textsim.cosine(
-                    q_char, self._doc_chars(doc))
-            g = self.docs_group[doc]
+                sim = WORD_SHARE * float(scores[doc]) + (1 - WORD_SHARE) * _dot(q_char, chars)
             group = self.groups[g]
-            score = (w["question"] * sim + w["answer"] * self._answer_sim(group, q_word, q_char)
+            score = (w["question"] * sim + w["answer"] * self._answer_sim(g, q_word, q_char)
                      + w["category"] * _overlap(categories, self.docs_categories[doc])
                      + w["recent"] * _recency(group.last_sent, now)
                      + w["used"] * _used(len(group.docs)))
-            if score > out.get(g, (-1.0, 0, 0.0))[0]:
-                out[g] = (score, doc, sim)
+            out[g] = (score, doc, sim)
         return out
 
-    def _doc_chars(self, doc: int) -> Vector:
-        found = self._char_cache.get(doc)
+    def _doc_chars(self, doc: int) -> Chars:
+        found = self._doc_cache.get(doc)
         if found is None:
-            if len(self._char_cache) > 20_000:
-                self._char_cache.clear()
-            found = self._char_cache[doc] = self._chars(
+            if len(self._doc_cache) >= CACHED:
+                self._doc_cache.clear()
+            found = self._doc_cache[doc] = self._chars(
                 textsim.canonical_text(self.docs_question[doc]))
         return found
 
-    def _answer_sim(self, group: _Group, q_word: Vector, q_char: Vector) -> float:
-        if group._char is None:
-            canon = textsim.canonical_text(_bare(group.text))
-            group._char, group._word = self._chars(canon), self._words(canon)
-        return _similarity(q_word, q_char, group._word or {}, group._char, ANSWER_COVERAGE)
+    def _answer_sim(self, g: int, q_word: Vector, q_char: np.ndarray) -> float:
+        found = self._group_cache.get(g)
+        if found is None:
+            if len(self._group_cache) >= CACHED:
+                self._group_cache.clear()
+            canon = textsim.canonical_text(_bare(self.groups[g].text))
+            found = self._group_cache[g] = (self._chars(canon), self._words(canon))
+        return _similarity(q_word, q_char, found[1], found[0], ANSWER_COVERAGE)
 
     def _answer_suggestion(self, group: _Group, doc: int, score: float, sim: float,
                            q_word: Vector, categories: tuple[str, ...],
@@ -377,7 +427,7 @@ class Suggester:
                           round(score, 4), "; ".join(reason), reference=group.reference,
                           uses=len(group.docs))
 
-    def _entry_suggestion(self, entry: _Entry, canon: str, q_word: Vector, q_char: Vector,
+    def _entry_suggestion(self, entry: _Entry, canon: str, q_word: Vector, q_char: np.ndarray,
                           categories: tuple[str, ...], example: tuple[float, int] | None,
                           labels: dict[str, str]) -> Suggestion:
         w = WEIGHTS
@@ -405,14 +455,25 @@ class Suggester:
                           needs_review=bool(template.needs_review))
 
 
-def _similarity(q_word: Vector, q_char: Vector, d_word: Vector, d_char: Vector,
+def _dot(q_char: np.ndarray, chars: Chars) -> float:
+    """Cosine of the (dense) query with a document's character vector."""
+    return float(q_char[chars[0]] @ chars[1]) if len(chars[0]) else 0.0
+
+
+def _covered(q_char: np.ndarray, chars: Chars) -> float:
+    """The share of the query's (squared) weight in the document's character n-grams."""
+    found = q_char[chars[0]]
+    return float(found @ found)
+
+
+def _similarity(q_word: Vector, q_char: np.ndarray, d_word: Vector, d_char: Chars,
                 coverage: bool = False) -> float:
     """Words and character n-grams together: the cosine, or (``coverage``) the share of the
     question's weight found in the document, which does not punish a long answer."""
     if coverage:
         return (WORD_SHARE * textsim.coverage(q_word, d_word)
-                + (1 - WORD_SHARE) * textsim.coverage(q_char, d_char))
-    return WORD_SHARE * textsim.cosine(q_word, d_word) + (1 - WORD_SHARE) * textsim.cosine(q_char, d_char)
+                + (1 - WORD_SHARE) * _covered(q_char, d_char))
+    return WORD_SHARE * textsim.cosine(q_word, d_word) + (1 - WORD_SHARE) * _dot(q_char, d_char)
 
 
 @functools.lru_cache(maxsize=1)

@@ -151,6 +151,7 @@ class Idf:
         self.documents = documents
         self.frequencies = frequencies
         self.unknown = math.log((1 + documents) / 1) + 1.0   # a feature no document had
+        self._known: dict[str, float] = {}
 
     @classmethod
     def count(cls, feature_lists: Iterable[Iterable[str]]) -> Idf:
@@ -162,10 +163,14 @@ class Idf:
         return cls(n, df)
 
     def __call__(self, feature: str) -> float:
-        found = self.frequencies.get(feature)
-        if found is None:
-            return self.unknown
-        return math.log((1 + self.documents) / (1 + found)) + 1.0
+        value = self._known.get(feature)
+        if value is None:
+            found = self.frequencies.get(feature)
+            value = self.unknown if found is None else \
+                math.log((1 + self.documents) / (1 + found)) + 1.0
+            if found is not None:
+                self._known[feature] = value
+        return value
 
 
 def vector(features: Iterable[str], idf: Idf) -> Vector:
