@@ -4,10 +4,12 @@ and answers measured in the same run; and how long a suggestion takes at a year 
 
     .venv/bin/python bench/suggest_eval.py                    # the held-back set
     .venv/bin/python bench/suggest_eval.py --dev              # the tuning set (weights)
+    .venv/bin/python bench/suggest_eval.py --fresh            # the second held-back set
     .venv/bin/python bench/suggest_eval.py --speed 150000     # a year of answers, timed
 
-The sets are tests/data/suggest_pairs.jsonl (held back) and tests/data/suggest_dev.jsonl
-(tuning), described in tests/data/SUGGEST_PAIRS.md. Each past question is ingested as a real
+The sets are tests/data/suggest_pairs.jsonl (held back), tests/data/suggest_dev.jsonl
+(tuning) and tests/data/suggest_fresh.jsonl (held back, written after the method was frozen),
+described in tests/data/SUGGEST_PAIRS.md. Each past question is ingested as a real
 citizen message and answered through the workflow and the outbox, so the index is built the
 way the product builds it; each new question is then asked.
 """
@@ -29,6 +31,7 @@ from bench.common import REPO, header, percentile, write_bench_config  # noqa: E
 
 PAIRS = REPO / "tests" / "data" / "suggest_pairs.jsonl"
 DEV = REPO / "tests" / "data" / "suggest_dev.jsonl"
+FRESH = REPO / "tests" / "data" / "suggest_fresh.jsonl"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -140,12 +143,15 @@ def evaluate(rt: Any, pairs: list[dict[str, Any]], questions: list[dict[str, Any
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", action="store_true", help="score the tuning set instead")
+    parser.add_argument("--fresh", action="store_true",
+                        help="score the second held-back set (new questions only)")
     parser.add_argument("--speed", type=int, default=0, metavar="ANSWERS",
                         help="time suggestions over this many past answers (a year: 150000)")
     args = parser.parse_args(argv)
     pairs = read_jsonl(PAIRS)
-    questions = read_jsonl(DEV) if args.dev else pairs
-    header("suggested answers: " + ("tuning set" if args.dev else "held-back set"))
+    questions = read_jsonl(DEV) if args.dev else read_jsonl(FRESH) if args.fresh else pairs
+    header("suggested answers: " + ("tuning set" if args.dev else "second held-back set"
+                                     if args.fresh else "held-back set"))
     with tempfile.TemporaryDirectory() as tmp:
         rt = open_runtime(Path(tmp))
         if args.speed:

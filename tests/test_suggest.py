@@ -152,3 +152,20 @@ def test_the_index_takes_in_new_answers_as_they_are_sent(rt: Runtime) -> None:
     assert before == [] and after[0].reference == case.reference
     # A case's own earlier answer is never suggested back to it.
     assert suggester.suggest(ask, ["pindah_datang"], sources=("answer",), exclude_cases=[case.id]) == []
+
+
+def test_while_the_first_build_runs_a_page_gets_no_suggestions_at_once(rt: Runtime) -> None:
+    """The web starts reading the past answers in the background; a case page asking
+    meanwhile is answered at once (with a note) instead of waiting for a year of answers."""
+    from inbox.understand.suggest import Suggester
+    admin = make_users()["admin"]
+    answered(rt, admin, 1, "jam berapa dukcapil buka?", "Buka pukul 07.30 WIB, {nama}.")
+    suggester = Suggester()
+    suggester.lock.acquire()   # as the warm-up thread holds it while it builds
+    try:
+        assert suggester.preparing and suggester.suggest("kantor buka jam berapa") == []
+    finally:
+        suggester.lock.release()
+    suggester.warm_up(rt.db).join(timeout=60)
+    assert not suggester.preparing
+    assert any(s.kind == "answer" for s in suggester.suggest("kantor buka jam berapa"))

@@ -81,6 +81,11 @@ def for_text(rt: Runtime, text: str, limit: int = 3) -> list[Suggestion]:
     return suggester.suggest(text, categories, limit=limit, labels=CATEGORY_LABELS)
 
 
+def preparing(rt: Runtime) -> bool:
+    """True while the past answers are still being read (the first minutes after a start)."""
+    return suggester_for(rt.db, rt.config.suggest["history_days"]).preparing
+
+
 def open_incident_of(case: Case) -> Incident | None:
     """The open incident ``case`` is linked to, if any."""
     return (Incident.select().join(IncidentCase)

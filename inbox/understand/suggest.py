@@ -18,13 +18,15 @@ a year of answers costs about as much per call as a month (bench/suggest_eval.py
 from __future__ import annotations
 
 import functools
+import itertools
+import logging
 import math
 import random
 import re
 import threading
 import zlib
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
@@ -34,6 +36,8 @@ from inbox import pii
 from inbox.models import Case, Contact, Message, Outbox, Template, utcnow
 from inbox.understand import textsim
 from inbox.understand.textsim import Idf, Vector
+
+log = logging.getLogger(__name__)
 
 #: How a score is made (decided on tests/data/suggest_dev.jsonl only; bench/RESULTS.md).
 WEIGHTS = {"question": 0.55, "answer": 0.30, "category": 0.08, "keyword": 0.10,
@@ -46,6 +50,8 @@ FIRST_PASS = 2000         # best past questions by words among which those are p
 CACHED = 5000             # character vectors kept per kind (past questions, answers): ~12 MB each
 HASHED = 1 << 16          # columns for character n-grams the idf sample never saw
 CHAR_SAMPLE = 3000        # documents whose character n-grams set the idf
+IDF_SAMPLE = 5000         # the newest answers whose words set the idf (and answers per batch)
+QUESTION_CHARS = 240      # of a past question kept (masked) for comparing and showing
 RECENT_DAYS = 120.0       # an answer's recency weight halves in about this many days x 0.7
 MIN_ANSWER_CHARS = 15
 REBUILD_AFTER = timedelta(hours=6)
@@ -107,7 +113,7 @@ class _Group:
     """One answer text and the past cases it went to."""
 
     text: str
-    docs: list[int] = field(default_factory=list)
+    uses: int = 0
     last_sent: datetime | None = None
     outbox_id: int = 0
     reference: str = ""
@@ -143,7 +149,7 @@ class Suggester:
         self.docs_categories: list[tuple[str, ...]] = []
         self.docs_group = array("i")
         self.docs_case = array("i")
-        self.docs_reference: list[str] = []
+        self._categories: dict[tuple[str, ...], tuple[str, ...]] = {}   # one tuple per set
         self.groups: list[_Group] = []
         self.group_of_text: dict[str, int] = {}
         self.postings: dict[str, tuple[array, array]] = {}
@@ -168,64 +174,77 @@ class Suggester:
             or newest < self.last_outbox
         if stale:
             self._reset()
+            self._idf_from(next(self._answers(self._sent(now).order_by(Outbox.id.desc())
+                                              .limit(IDF_SAMPLE)), []))
+            for batch in self._answers(self._sent(now).order_by(Outbox.id)):
+                self._add(batch)
             self._built_at = now
-            rows = self._answers_after(0, now)
-            self._idf_from(rows)
-            self._add(rows)
         elif newest > self.last_outbox:
-            self._add(self._answers_after(self.last_outbox, now))
+            for batch in self._answers(self._sent(now).where(Outbox.id > self.last_outbox)
+                                       .order_by(Outbox.id)):
+                self._add(batch)
         self.last_outbox = max(self.last_outbox, newest)
-        version = Template.select(Template.id, Template.updated_at, Template.active,
-                                  Template.valid_until).order_by(Template.id).tuples()
-        version = tuple(version)
+        version = tuple(Template.select(Template.id, Template.updated_at, Template.active,
+                                        Template.valid_until).order_by(Template.id).tuples())
         if stale or version != self.kb_version:
             self.kb_version = version
             self._load_entries(now)
 
-    def _answers_after(self, last_id: int, now: datetime) -> list[tuple[Any, ...]]:
-        """(outbox id, case id, reference, answer, question, categories, sent_at) of each
-        answer sent within the history, after ``last_id``."""
+    def _sent(self, now: datetime) -> Any:
         since = now - timedelta(days=self.history_days)
-        sent = list(Outbox.select(Outbox.id, Outbox.case, Outbox.text, Outbox.sent_at,
-                                  Outbox.created_at)
-                    .where((Outbox.id > last_id) & (Outbox.status == "sent")
-                           & (Outbox.purpose == "answer") & Outbox.case.is_null(False)
-                           & (Outbox.sent_at >= since))
-                    .order_by(Outbox.id).tuples())
+        return (Outbox.select(Outbox.id, Outbox.case, Outbox.text, Outbox.sent_at,
+                              Outbox.created_at)
+                .where((Outbox.status == "sent") & (Outbox.purpose == "answer")
+                       & Outbox.case.is_null(False) & (Outbox.sent_at >= since)))
+
+    def _answers(self, query: Any, size: int = IDF_SAMPLE) -> Any:
+        """Batches of (outbox id, case id, reference, answer, question, categories, sent_at),
+        the answers of ``query`` made fit for another citizen, with what they answered."""
+        cursor = query.tuples().iterator()
+        while True:
+            part = list(itertools.islice(cursor, size))
+            if not part:
+                return
+            rows: list[tuple[Any, ...]] = []
+            for lo in range(0, len(part), 500):
+                rows += self._answered(part[lo:lo + 500])
+            yield rows
+
+    def _answered(self, part: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        case_ids = {case_id for _, case_id, _, _, _ in part}
+        cases = {c.id: c for c in Case.select(Case.id, Case.reference, Case.categories,
+                                              Case.categories_override, Contact.name,
+                                              Contact.handle)
+                 .join(Contact).where(Case.id.in_(case_ids))}
+        asked: dict[int, list[tuple[datetime, str]]] = {}
+        for case_id, text, at in (Message.select(Message.case, Message.text, Message.created_at)
+                                  .where(Message.case.in_(case_ids) & (Message.direction == "in"))
+                                  .order_by(Message.created_at, Message.id).tuples()):
+            asked.setdefault(case_id, []).append((at, text))
         rows: list[tuple[Any, ...]] = []
-        for lo in range(0, len(sent), 500):
-            part = sent[lo:lo + 500]
-            case_ids = {case_id for _, case_id, _, _, _ in part}
-            cases = {c.id: c for c in Case.select(Case.id, Case.reference, Case.categories,
-                                                  Case.categories_override, Contact.name,
-                                                  Contact.handle)
-                     .join(Contact).where(Case.id.in_(case_ids))}
-            asked: dict[int, list[tuple[datetime, str]]] = {}
-            for case_id, text, at in (Message.select(Message.case, Message.text, Message.created_at)
-                                      .where(Message.case.in_(case_ids) & (Message.direction == "in"))
-                                      .order_by(Message.created_at, Message.id).tuples()):
-                asked.setdefault(case_id, []).append((at, text))
-            answered: dict[int, datetime] = {}
-            for outbox_id, case_id, text, sent_at, created_at in part:
-                case = cases.get(case_id)
-                if case is None:
-                    continue
-                before = answered.get(case_id)
-                question = " ".join(t for at, t in asked.get(case_id, [])
-                                    if at <= created_at and (before is None or at > before))
-                answered[case_id] = created_at
-                answer = general_answer(text, [case.contact.name, case.contact.handle],
-                                        case.reference)
-                if not question.strip() or len(answer) < MIN_ANSWER_CHARS:
-                    continue
-                rows.append((outbox_id, case_id, case.reference, answer,
-                             pii.mask(question)[:400], tuple(case.effective_categories), sent_at))
+        answered: dict[int, datetime] = {}
+        for outbox_id, case_id, text, sent_at, created_at in sorted(part):
+            case = cases.get(case_id)
+            if case is None:
+                continue
+            before = answered.get(case_id)
+            question = " ".join(t for at, t in asked.get(case_id, [])
+                                if at <= created_at and (before is None or at > before))
+            answered[case_id] = created_at
+            answer = general_answer(text, [case.contact.name, case.contact.handle],
+                                    case.reference)
+            if not question.strip() or len(answer) < MIN_ANSWER_CHARS:
+                continue
+            rows.append((outbox_id, case_id, case.reference, answer,
+                         pii.mask(question)[:QUESTION_CHARS], tuple(case.effective_categories),
+                         sent_at))
         return rows
 
     def _idf_from(self, rows: list[tuple[Any, ...]]) -> None:
-        """Document frequencies over the office's questions and answers and, as background,
-        the citizens' messages shipped with the classifier: on a young office's few answers
-        alone, "min", "bisa" and "ktp" would look as telling as "chip" or "palsu"."""
+        """Document frequencies over the office's newest questions and answers (``IDF_SAMPLE``
+        of them) and, as background, the citizens' messages shipped with the classifier: on a
+        young office's few answers alone, "min", "bisa" and "ktp" would look as telling as
+        "chip" or "palsu"."""
         texts = [row[4] for row in rows] + list({row[3] for row in rows})
         texts += [f"{t.name} {t.keywords} {_bare(t.text)}" for t in Template.select()]
         texts += background_texts()
@@ -237,6 +256,7 @@ class Suggester:
         self.char_columns = {g: i for i, g in enumerate(grams)}
         self.char_weights = np.array([idf(g) for g in grams] + [idf.unknown] * HASHED,
                                      dtype=np.float32)
+        self._word_cache.clear()
 
     def _add(self, rows: list[tuple[Any, ...]]) -> None:
         for outbox_id, case_id, reference, answer, question, categories, sent_at in rows:
@@ -247,14 +267,13 @@ class Suggester:
                 self.groups.append(_Group(text=answer))
             group = self.groups[g]
             doc = len(self.docs_question)
-            group.docs.append(doc)
+            group.uses += 1
             if group.last_sent is None or sent_at >= group.last_sent:
                 group.last_sent, group.outbox_id, group.reference = sent_at, outbox_id, reference
             self.docs_question.append(question)
-            self.docs_categories.append(categories)
+            self.docs_categories.append(self._categories.setdefault(categories, categories))
             self.docs_group.append(g)
             self.docs_case.append(case_id)
-            self.docs_reference.append(reference)
             for word, weight in textsim.vector(textsim.words(textsim.canonical_text(question)),
                                                self.word_idf).items():
                 ids, weights = self.postings.setdefault(word, (array("i"), array("f")))
@@ -317,10 +336,38 @@ class Suggester:
                 labels: dict[str, str] | None = None) -> list[Suggestion]:
         """The ``limit`` best answers for ``text`` (with the classifier's ``categories``), best
         first; ``exclude_cases``: past answers of these cases are left out (the case itself)."""
-        with self.lock:
+        # While the first build runs in the background (``warm_up``), answer at once with
+        # nothing rather than keep the officer's page waiting; ``preparing`` says so.
+        if not self.lock.acquire(blocking=self._built_at is not None):
+            return []
+        try:
             self.refresh()
             return self._rank(text, tuple(categories), limit, tuple(sources), set(exclude_cases),
                               now or self._now or utcnow(), labels or {})
+        finally:
+            self.lock.release()
+
+    @property
+    def preparing(self) -> bool:
+        """True while the first build is running (in another thread)."""
+        return self._built_at is None and self.lock.locked()
+
+    def warm_up(self, db: Any) -> threading.Thread:
+        """Build the index in a background thread (the web starts it, so that the first case
+        page does not wait for a year of answers to be read)."""
+        def build() -> None:
+            with self.lock:
+                try:
+                    db.connect(reuse_if_open=True)
+                    self.refresh()
+                except Exception:   # the next suggestion simply builds it again
+                    log.exception("suggested answers: index not built")
+                finally:
+                    if not db.is_closed():
+                        db.close()
+        thread = threading.Thread(target=build, name="suggest-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def _rank(self, text: str, categories: tuple[str, ...], limit: int, sources: tuple[str, ...],
               exclude: set[int], now: datetime, labels: dict[str, str]) -> list[Suggestion]:
@@ -390,7 +437,7 @@ class Suggester:
             score = (w["question"] * sim + w["answer"] * self._answer_sim(g, q_word, q_char)
                      + w["category"] * _overlap(categories, self.docs_categories[doc])
                      + w["recent"] * _recency(group.last_sent, now)
-                     + w["used"] * _used(len(group.docs)))
+                     + w["used"] * _used(group.uses))
             out[g] = (score, doc, sim)
         return out
 
@@ -412,20 +459,24 @@ class Suggester:
             found = self._group_cache[g] = (self._chars(canon), self._words(canon))
         return _similarity(q_word, q_char, found[1], found[0], ANSWER_COVERAGE)
 
+    def _reference(self, doc: int) -> str:
+        """The case number of a past question (read when shown, not kept for every one)."""
+        return Case.select(Case.reference).where(Case.id == self.docs_case[doc]).scalar() or ""
+
     def _answer_suggestion(self, group: _Group, doc: int, score: float, sim: float,
                            q_word: Vector, categories: tuple[str, ...],
                            labels: dict[str, str]) -> Suggestion:
         asked = self.docs_question[doc]
         excerpt = asked if len(asked) <= 80 else asked[:77].rstrip() + "…"
-        reason = [f"pertanyaan mirip ({sim:.0%}) di {self.docs_reference[doc]}: “{excerpt}”"]
+        reason = [f"pertanyaan mirip ({sim:.0%}) di {self._reference(doc)}: “{excerpt}”"]
         shared = [c for c in categories if c in self.docs_categories[doc]]
         if shared:
             reason.append("kategori sama: " + ", ".join(labels.get(c, c) for c in shared))
-        if len(group.docs) > 1:
-            reason.append(f"dipakai {len(group.docs)} kali")
+        if group.uses > 1:
+            reason.append(f"dipakai {group.uses} kali")
         return Suggestion("answer", group.outbox_id, f"jawaban untuk {group.reference}", group.text,
                           round(score, 4), "; ".join(reason), reference=group.reference,
-                          uses=len(group.docs))
+                          uses=group.uses)
 
     def _entry_suggestion(self, entry: _Entry, canon: str, q_word: Vector, q_char: np.ndarray,
                           categories: tuple[str, ...], example: tuple[float, int] | None,
@@ -443,7 +494,7 @@ class Suggester:
         if hits:
             reason.append("kata kunci: " + ", ".join(hits[:3]))
         if seen > ask and example is not None:
-            reason.append(f"dipakai untuk pertanyaan mirip di {self.docs_reference[example[1]]}")
+            reason.append(f"dipakai untuk pertanyaan mirip di {self._reference(example[1])}")
         shared = [c for c in categories if c in (template.categories or ())]
         if shared:
             reason.append("kategori sama: " + ", ".join(labels.get(c, c) for c in shared))

@@ -94,6 +94,9 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
         app.register_blueprint(module.bp)
     from inbox.sop.knowledge import can_manage
     app.jinja_env.globals["can_manage_knowledge"] = lambda: g.get("user") is not None and can_manage(g.user)
+    if not testing:   # a year of past answers takes a minute to read: not on the first case page
+        from inbox.understand.suggest import suggester_for
+        suggester_for(rt.db, rt.config.suggest["history_days"]).warm_up(rt.db)
     # Meta signs its deliveries instead: the one route without a session has no CSRF token.
     csrf.exempt(webhooks.bp)
 

@@ -45,6 +45,7 @@ def extras(case: Case, actions: list[str], drafts: dict[str, str]) -> dict[str, 
     return {
         "suggestions": shown, "suggest_action": action, "suggest_box": BOXES.get(action or ""),
         "suggestion_choice": choice, "llm_on": bool(rt.config.suggest.get("llm_url")),
+        "suggestions_preparing": bool(action) and suggestions.preparing(rt),
         "incident_link": link, "linked_cases": related.linked(case),
         "same_person": related.candidates(rt, case, visible_cases(user)) if linking else [],
         "may_link": linking,
