@@ -27,7 +27,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, header, percentile, write_bench_config  # noqa: E402
+from bench.common import REPO, header, write_bench_config  # noqa: E402
 
 PAIRS = REPO / "tests" / "data" / "suggest_pairs.jsonl"
 DEV = REPO / "tests" / "data" / "suggest_dev.jsonl"

@@ -47,7 +47,7 @@ def prepare(config_path: Path) -> dict[int, int]:
     from inbox.models import Account, Case, Contact, Incident, IncidentCase, Outbox
     from inbox.setup.config import load_config
     from inbox.setup.runtime import Runtime, setup
-    from inbox.sop import incidents
+    from inbox.sop import incident_watch, incidents
     from tests.web_helpers import make_users
 
     config = load_config(config_path)
@@ -62,7 +62,7 @@ def prepare(config_path: Path) -> dict[int, int]:
             ingest(Account.get(Account.name == name), messages, None, rt.ingest_options)
         outage = {c.id for c in Case.select().join(Contact)
                   .where(Contact.platform_user_id.in_(found.outage_authors))}
-        incidents.step(rt)
+        incident_watch.step(rt)
         incident = max(Incident.select(), key=lambda i: len({x.case_id for x in i.links} & outage))
         linked = {x.case_id for x in incident.links}
         assert len(linked & outage) >= 27 and len(linked - outage) <= 3

@@ -17,10 +17,9 @@ import time_machine
 
 from connectors.base import InboundMessage
 from inbox.arrive.ingest import ingest
-from inbox.models import (Account, Case, Contact, Event, Incident, IncidentCase, Outbox, User,
-                          utcnow)
+from inbox.models import Account, Case, Contact, Event, Incident, IncidentCase, Outbox, User
 from inbox.setup.runtime import Runtime
-from inbox.sop import incidents, suggestions
+from inbox.sop import incident_watch, incidents, suggestions
 from inbox.sop.outbox import deliver_one
 from tests.conftest import make_runtime, write_config
 from tests.incident_data import OUTAGE, SPAN, START, burst
@@ -129,7 +128,7 @@ def test_a_burst_of_outage_messages_is_proposed_and_one_answer_reaches_each_citi
     with time_machine.travel(START + SPAN, tick=False):
         outage = ingest_burst(rt)
         assert len(outage) == 30 and Case.select().count() == 230
-        assert incidents.step(rt)
+        assert incident_watch.step(rt)
         proposed = list(Incident.select().where(Incident.status == "proposed"))
         best = max(proposed, key=lambda i: len({link.case_id for link in i.links} & outage))
         linked = {link.case_id for link in best.links}
@@ -142,7 +141,7 @@ def test_a_burst_of_outage_messages_is_proposed_and_one_answer_reaches_each_citi
             incidents.link(best, Case.get_by_id(case_id), admin)
         queued = incidents.confirm(rt, best, admin, "SIAK pusat offline", ANSWER)
         assert {link.case_id for link in queued} == outage
-        assert incidents.step(rt) is False   # nothing new: no second proposal of the same cases
+        assert incident_watch.step(rt) is False   # nothing new: no second proposal of the same cases
         assert incidents.send_answer(rt, Incident.get_by_id(best.id), admin) == []   # never twice
         with responses.RequestsMock() as api:
             fake_platforms(api)
@@ -164,7 +163,7 @@ def test_while_open_a_new_matching_case_is_linked_and_offered_the_answer_first(r
     admin = make_users()["admin"]
     with time_machine.travel(START + SPAN, tick=False):
         ingest_burst(rt)
-        incidents.step(rt)
+        incident_watch.step(rt)
         incident = Incident.get(Incident.status == "proposed")
         incidents.confirm(rt, incident, admin, "SIAK pusat offline", ANSWER)
     later = START + SPAN + timedelta(minutes=20)
@@ -178,7 +177,7 @@ def test_while_open_a_new_matching_case_is_linked_and_offered_the_answer_first(r
                            author_id="778", author_handle="lain", author_name="Warga Lain",
                            text="syarat bikin akta kelahiran anak apa saja min?", created_at=later)],
             None, rt.ingest_options)
-        assert incidents.step(rt)
+        assert incident_watch.step(rt)
         new = Case.get(Case.thread_id == "777")
         other = Case.get(Case.thread_id == "778")
         link = IncidentCase.get(IncidentCase.case == new)
@@ -195,11 +194,11 @@ def test_an_unlinked_case_is_never_linked_again_by_itself(rt):
     admin = make_users()["admin"]
     with time_machine.travel(START + SPAN, tick=False):
         outage = ingest_burst(rt)
-        incidents.step(rt)
+        incident_watch.step(rt)
         incident = Incident.get(Incident.status == "proposed")
         victim = Case.get_by_id(sorted(outage)[0])
         incidents.unlink(incident, victim, admin)
-        incidents.step(rt)
+        incident_watch.step(rt)
         assert IncidentCase.get(IncidentCase.case == victim).state == "unlinked"
         incidents.confirm(rt, incident, admin, "SIAK pusat offline", ANSWER)
     assert not Outbox.select().where(Outbox.case == victim).exists()
@@ -240,16 +239,23 @@ def test_a_closed_reply_window_is_skipped_with_its_reason_and_public_comments_st
     assert Case.select().where(Case.status == "new").count() == 2
 
 
+def answered_incident(rt: Runtime, admin: User) -> tuple[Incident, set[int]]:
+    """The burst proposed, confirmed as proposed, and its answers delivered (call with the
+    clock at the burst's end); returns the incident and the outage cases."""
+    outage = ingest_burst(rt)
+    incident_watch.step(rt)
+    incident = Incident.get(Incident.status == "proposed")
+    incidents.confirm(rt, incident, admin, "SIAK pusat offline", ANSWER)
+    with responses.RequestsMock() as api:
+        fake_platforms(api)
+        deliver_all(rt)
+    return incident, outage
+
+
 def test_closing_sends_one_follow_up_to_each_citizen_who_got_the_answer(rt):
     admin = make_users()["admin"]
     with time_machine.travel(START + SPAN, tick=False):
-        outage = ingest_burst(rt)
-        incidents.step(rt)
-        incident = Incident.get(Incident.status == "proposed")
-        incidents.confirm(rt, incident, admin, "SIAK pusat offline", ANSWER)
-        with responses.RequestsMock() as api:
-            fake_platforms(api)
-            deliver_all(rt)
+        incident, outage = answered_incident(rt, admin)
         answered = {link.case_id for link in IncidentCase.select().where(
             (IncidentCase.incident == incident) & IncidentCase.answer_outbox.is_null(False))}
         assert incidents.close(rt, Incident.get_by_id(incident.id), admin,
@@ -279,7 +285,7 @@ def test_an_answer_that_cannot_go_to_many_citizens_is_refused_before_anything_is
     admin = make_users()["admin"]
     with time_machine.travel(START + SPAN, tick=False):
         ingest_burst(rt)
-        incidents.step(rt)
+        incident_watch.step(rt)
         incident = Incident.get(Incident.status == "proposed")
         with pytest.raises(incidents.IncidentError) as refused:
             incidents.confirm(rt, incident, admin, "SIAK pusat offline", answer)
@@ -291,7 +297,7 @@ def test_only_admins_and_group_admins_act_on_incidents(rt):
     users = make_users()
     with time_machine.travel(START + SPAN, tick=False):
         ingest_burst(rt)
-        incidents.step(rt)
+        incident_watch.step(rt)
         incident = Incident.get(Incident.status == "proposed")
         for role in ("division", "supervisor"):
             with pytest.raises(incidents.IncidentError):
@@ -306,13 +312,7 @@ def test_the_monthly_report_and_the_export_name_the_incident(rt, tmp_path):
     from recap.incidents import incidents_section
     admin = make_users()["admin"]
     with time_machine.travel(START + SPAN, tick=False):
-        outage = ingest_burst(rt)
-        incidents.step(rt)
-        incident = Incident.get(Incident.status == "proposed")
-        incidents.confirm(rt, incident, admin, "SIAK pusat offline", ANSWER)
-        with responses.RequestsMock() as api:
-            fake_platforms(api)
-            deliver_all(rt)
+        incident, outage = answered_incident(rt, admin)
     with time_machine.travel(START + SPAN + timedelta(hours=3), tick=False):
         incidents.close(rt, Incident.get_by_id(incident.id), admin)
     with time_machine.travel(START + timedelta(days=10), tick=False):
@@ -341,7 +341,7 @@ def test_the_dashboard_proposes_the_incident_and_the_admin_confirms_it_on_its_pa
         assert login(admin, users["admin"].username).status_code == 302
         assert login(bidang, users["division"].username).status_code == 302
         ingest_burst(rt)
-        incidents.step(rt)
+        incident_watch.step(rt)
         incident = Incident.get(Incident.status == "proposed")
         board = page_text(admin.get("/dasbor"))
         assert "Usulan gangguan massal" in board and f"/gangguan/{incident.id}" in board

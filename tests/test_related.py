@@ -12,7 +12,7 @@ import pytest
 from connectors.base import InboundMessage
 from inbox.arrive.ingest import ingest
 from inbox.cli.export import export_case
-from inbox.models import Account, Case, CaseLink, CaseMark, Event, User
+from inbox.models import Account, Case, CaseLink, CaseMark, Event
 from inbox.records.retention import erase_contact
 from inbox.sop import related
 from inbox.sop.workflow import visible_cases

@@ -15,9 +15,10 @@ from inbox.models import Case, Event, Template, User, utcnow
 from inbox.setup.runtime import Runtime
 from inbox.sop import suggestions, workflow
 from inbox.sop.outbox import deliver_one
-from inbox.understand.suggest import general_answer, suggester_for
+from inbox.understand.past_answers import general_answer
+from inbox.understand.suggest import suggester_for
 from main import main
-from tests.web_helpers import login, make_case, make_users, page_text, post_form
+from tests.web_helpers import make_case, make_users, page_text, post_form
 
 NIK = "3329015708900001"
 

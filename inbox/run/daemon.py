@@ -274,7 +274,7 @@ class Daemon:
         from inbox.records.retention import schedule_retention
         from inbox.records.schedule import schedule_backups
         from inbox.run.health import schedule_heartbeat
-        from inbox.sop.incidents import schedule_incidents
+        from inbox.sop.incident_watch import schedule_incidents
         from inbox.sop.related import schedule_marks
         from inbox.understand.training import schedule_retrain
         jobs: list[Callable[[schedule.Scheduler, Callable], None]] = [

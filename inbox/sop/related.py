@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +25,7 @@ from inbox import pii
 from inbox.db import atomic_write
 from inbox.models import (Case, CaseLink, CaseMark, Contact, Counter, Event, Message, User,
                           utcnow)
+from inbox.setup.keys import data_key
 from inbox.understand import textsim
 
 if TYPE_CHECKING:
@@ -51,20 +50,7 @@ class Candidate:
 
 def marks_key(data_dir: Path) -> bytes:
     """The key of the marks, made once (mode 600) in the data folder."""
-    path = Path(data_dir) / KEY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text(encoding="ascii").strip()
-        if key:
-            return key.encode("ascii")
-        path.unlink()   # an empty file left by a crash between create and write
-        return marks_key(data_dir)
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key)
-    return key.encode("ascii")
+    return data_key(data_dir, KEY_FILE).encode("ascii")
 
 
 def normal(kind: str, value: str) -> str:

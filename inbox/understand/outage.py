@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from inbox.understand import textsim
-from inbox.understand.suggest import background_texts
+from inbox.understand.past_answers import background_texts
 from inbox.understand.textsim import Idf, Vector
 
 #: Outage kinds and the words (``textsim.canonical_text`` without concepts) that name them. A message

@@ -4,8 +4,8 @@ base (``Template``) and from its own past answers to similar messages, ranked on
 What is compared (``inbox.understand.textsim``): the new message with each past question (the
 citizen's messages the answer replied to), with each answer's own text, and with a knowledge
 entry's title, keywords and text; plus the classifier's categories and how recent an answer
-is. A past answer is the final text that went to the citizen (an ``Outbox`` row sent with
-purpose ``answer``), generalised: the citizen's name becomes ``{nama}``, the case number
+is. A past answer is the final text that went to the citizen, generalised
+(``inbox.understand.past_answers``): the citizen's name becomes ``{nama}``, the case number
 ``{nomor}``, and any NIK, KK, phone number or e-mail becomes a ``[[...]]`` gap the officer must
 fill (a reply holding one is refused). Identical answers are one suggestion, counted; an answer
 identical to a knowledge entry is that entry, whose example questions it then adds.
@@ -17,14 +17,11 @@ a year of answers costs about as much per call as a month (bench/suggest_eval.py
 """
 from __future__ import annotations
 
-import functools
-import itertools
 import logging
 import math
 import random
 import re
 import threading
-import zlib
 from array import array
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,10 +29,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from inbox import pii
-from inbox.models import Case, Contact, Message, Outbox, Template, utcnow
-from inbox.understand import textsim
-from inbox.understand.textsim import Idf, Vector
+from inbox.models import Case, Outbox, Template, utcnow
+from inbox.understand import past_answers, textsim
+from inbox.understand.past_answers import background_texts
+from inbox.understand.textsim import Chars, Idf, Vector, covered as _covered, dot as _dot
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +45,9 @@ QUESTION_COVERAGE = False
 CANDIDATES = 60           # distinct past answers compared character by character per call
 FIRST_PASS = 2000         # best past questions by words among which those are picked
 CACHED = 5000             # character vectors kept per kind (past questions, answers): ~12 MB each
-HASHED = 1 << 16          # columns for character n-grams the idf sample never saw
 CHAR_SAMPLE = 3000        # documents whose character n-grams set the idf
-IDF_SAMPLE = 5000         # the newest answers whose words set the idf (and answers per batch)
-QUESTION_CHARS = 240      # of a past question kept (masked) for comparing and showing
 RECENT_DAYS = 120.0       # an answer's recency weight halves in about this many days x 0.7
-MIN_ANSWER_CHARS = 15
 REBUILD_AFTER = timedelta(hours=6)
-GAP = {"nik": "[[NIK]]", "kk": "[[nomor KK]]", "number16": "[[nomor]]", "phone": "[[nomor HP]]",
-       "email": "[[alamat e-mail]]"}
 _PLACEHOLDER = re.compile(r"\{(?:nama|nomor|batas_waktu|kantor)\}|\[\[[^\]]*\]\]")
 
 
@@ -80,25 +71,6 @@ class Suggestion:
         return f"{self.kind}:{self.source_id}"
 
 
-def general_answer(text: str, names: Sequence[str], reference: str) -> str:
-    """A sent answer made fit for another citizen: the name (whole, or a word of it written as
-    a name is) -> {nama}, case number -> {nomor}, personal data -> a ``[[...]]`` gap."""
-    found = pii.find_personal_data(text)
-    for finding in reversed(found):
-        text = text[:finding.start] + GAP.get(finding.kind, "[[nomor]]") + text[finding.end:]
-    if reference:
-        text = text.replace(reference, "{nomor}")
-    for name in sorted({n.strip().lstrip("@") for n in names if n and len(n.strip()) >= 3},
-                       key=len, reverse=True):
-        text = re.sub(rf"(?<!\w)@?{re.escape(name)}(?!\w)", "{nama}", text, flags=re.IGNORECASE)
-    # A first name alone ("Terima kasih, Siti"): each word of the name, written as a name is.
-    for word in {w for n in names for w in re.split(r"[\s@._\-]+", n or "")
-                 if len(w) >= 3 and w.isalpha()}:
-        for form in {word.capitalize(), word.upper()}:
-            text = re.sub(rf"(?<![\w{{]){re.escape(form)}(?![\w}}])", "{nama}", text)
-    return text.strip()
-
-
 def _key(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -118,10 +90,6 @@ class _Group:
     outbox_id: int = 0
     reference: str = ""
     template_id: int | None = None
-
-
-#: A character vector: (columns, l2-normalised weights) in the index's column space.
-Chars = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -154,14 +122,12 @@ class Suggester:
         self.group_of_text: dict[str, int] = {}
         self.postings: dict[str, tuple[array, array]] = {}
         self.word_idf = Idf(0, {})
-        self.char_columns: dict[str, int] = {}
-        self.char_weights = np.ones(HASHED, dtype=np.float32)
+        self.space = textsim.CharSpace([])
         self.entries: list[_Entry] = []
         self.last_outbox = 0
         self.kb_version: tuple[Any, ...] = ()
         self._doc_cache: dict[int, Chars] = {}
         self._group_cache: dict[int, tuple[Chars, Vector]] = {}
-        self._word_cache: dict[str, np.ndarray] = {}
 
     # --- building ------------------------------------------------------------------------------
 
@@ -174,14 +140,18 @@ class Suggester:
             or newest < self.last_outbox
         if stale:
             self._reset()
-            self._idf_from(next(self._answers(self._sent(now).order_by(Outbox.id.desc())
-                                              .limit(IDF_SAMPLE)), []))
-            for batch in self._answers(self._sent(now).order_by(Outbox.id)):
+            since = now - timedelta(days=self.history_days)
+            self._idf_from(next(past_answers.batches(past_answers.sent_since(since)
+                                                     .order_by(Outbox.id.desc())
+                                                     .limit(past_answers.BATCH)), []))
+            for batch in past_answers.batches(past_answers.sent_since(since).order_by(Outbox.id)):
                 self._add(batch)
             self._built_at = now
         elif newest > self.last_outbox:
-            for batch in self._answers(self._sent(now).where(Outbox.id > self.last_outbox)
-                                       .order_by(Outbox.id)):
+            since = now - timedelta(days=self.history_days)
+            for batch in past_answers.batches(past_answers.sent_since(since)
+                                              .where(Outbox.id > self.last_outbox)
+                                              .order_by(Outbox.id)):
                 self._add(batch)
         self.last_outbox = max(self.last_outbox, newest)
         version = tuple(Template.select(Template.id, Template.updated_at, Template.active,
@@ -190,59 +160,9 @@ class Suggester:
             self.kb_version = version
             self._load_entries(now)
 
-    def _sent(self, now: datetime) -> Any:
-        since = now - timedelta(days=self.history_days)
-        return (Outbox.select(Outbox.id, Outbox.case, Outbox.text, Outbox.sent_at,
-                              Outbox.created_at)
-                .where((Outbox.status == "sent") & (Outbox.purpose == "answer")
-                       & Outbox.case.is_null(False) & (Outbox.sent_at >= since)))
-
-    def _answers(self, query: Any, size: int = IDF_SAMPLE) -> Any:
-        """Batches of (outbox id, case id, reference, answer, question, categories, sent_at),
-        the answers of ``query`` made fit for another citizen, with what they answered."""
-        cursor = query.tuples().iterator()
-        while True:
-            part = list(itertools.islice(cursor, size))
-            if not part:
-                return
-            rows: list[tuple[Any, ...]] = []
-            for lo in range(0, len(part), 500):
-                rows += self._answered(part[lo:lo + 500])
-            yield rows
-
-    def _answered(self, part: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        case_ids = {case_id for _, case_id, _, _, _ in part}
-        cases = {c.id: c for c in Case.select(Case.id, Case.reference, Case.categories,
-                                              Case.categories_override, Contact.name,
-                                              Contact.handle)
-                 .join(Contact).where(Case.id.in_(case_ids))}
-        asked: dict[int, list[tuple[datetime, str]]] = {}
-        for case_id, text, at in (Message.select(Message.case, Message.text, Message.created_at)
-                                  .where(Message.case.in_(case_ids) & (Message.direction == "in"))
-                                  .order_by(Message.created_at, Message.id).tuples()):
-            asked.setdefault(case_id, []).append((at, text))
-        rows: list[tuple[Any, ...]] = []
-        answered: dict[int, datetime] = {}
-        for outbox_id, case_id, text, sent_at, created_at in sorted(part):
-            case = cases.get(case_id)
-            if case is None:
-                continue
-            before = answered.get(case_id)
-            question = " ".join(t for at, t in asked.get(case_id, [])
-                                if at <= created_at and (before is None or at > before))
-            answered[case_id] = created_at
-            answer = general_answer(text, [case.contact.name, case.contact.handle],
-                                    case.reference)
-            if not question.strip() or len(answer) < MIN_ANSWER_CHARS:
-                continue
-            rows.append((outbox_id, case_id, case.reference, answer,
-                         pii.mask(question)[:QUESTION_CHARS], tuple(case.effective_categories),
-                         sent_at))
-        return rows
-
     def _idf_from(self, rows: list[tuple[Any, ...]]) -> None:
-        """Document frequencies over the office's newest questions and answers (``IDF_SAMPLE``
-        of them) and, as background, the citizens' messages shipped with the classifier: on a
+        """Document frequencies over the office's newest questions and answers (a batch of
+        them) and, as background, the citizens' messages shipped with the classifier: on a
         young office's few answers alone, "min", "bisa" and "ktp" would look as telling as
         "chip" or "palsu"."""
         texts = [row[4] for row in rows] + list({row[3] for row in rows})
@@ -251,12 +171,7 @@ class Suggester:
         canon = [textsim.canonical_text(t) for t in texts]
         self.word_idf = Idf.count(textsim.words(c) for c in canon)
         sample = canon if len(canon) <= CHAR_SAMPLE else random.Random(17).sample(canon, CHAR_SAMPLE)
-        idf = Idf.count(textsim.char_grams(c) for c in sample)
-        grams = sorted(idf.frequencies)
-        self.char_columns = {g: i for i, g in enumerate(grams)}
-        self.char_weights = np.array([idf(g) for g in grams] + [idf.unknown] * HASHED,
-                                     dtype=np.float32)
-        self._word_cache.clear()
+        self.space = textsim.CharSpace(sample, cache=4 * CACHED)
 
     def _add(self, rows: list[tuple[Any, ...]]) -> None:
         for outbox_id, case_id, reference, answer, question, categories, sent_at in rows:
@@ -290,40 +205,11 @@ class Suggester:
             phrases = [p for p in phrases if p]
             ask = textsim.canonical_text(" ".join([template.name, *phrases]))
             answer = textsim.canonical_text(_bare(template.text))
-            self.entries.append(_Entry(template, self._chars(ask), self._words(ask), phrases,
-                                       self._chars(answer), self._words(answer)))
+            self.entries.append(_Entry(template, self.space.vector(ask), self._words(ask), phrases,
+                                       self.space.vector(answer), self._words(answer)))
         by_text = {_key(e.template.text): e.template.id for e in self.entries}
         for group in self.groups:
             group.template_id = by_text.get(_key(group.text))
-
-    def _chars(self, canonical: str) -> Chars:
-        """The TF-IDF of ``canonical``'s character n-grams as compact arrays (an n-gram the idf
-        sample never saw goes to one of ``HASHED`` shared columns with the highest idf)."""
-        pieces = [self._word_grams(w) for w in canonical.split()]
-        columns = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
-        if not len(columns):
-            return columns, np.zeros(0, dtype=np.float32)
-        columns, counts = np.unique(columns, return_counts=True)
-        weights = (1.0 + np.log(counts.astype(np.float32))) * self.char_weights[columns]
-        return columns, weights / np.float32(np.sqrt(float(weights @ weights)))
-
-    def _word_grams(self, word: str) -> np.ndarray:
-        """The columns of one word's character n-grams: they depend on the word alone, and
-        citizens' words repeat, so they are kept (as the classifier's model keeps them)."""
-        found = self._word_cache.get(word)
-        if found is None:
-            if len(self._word_cache) >= 4 * CACHED:
-                self._word_cache.clear()
-            known, width = self.char_columns, len(self.char_columns)
-            found = self._word_cache[word] = np.array(
-                [known.get(g, width + (zlib.crc32(g.encode()) & (HASHED - 1)))
-                 for g in textsim.char_grams(word)], dtype=np.int32)
-        return found
-
-    def _dense(self, chars: Chars) -> np.ndarray:
-        dense = np.zeros(len(self.char_weights), dtype=np.float32)
-        dense[chars[0]] = chars[1]
-        return dense
 
     def _words(self, canonical: str) -> Vector:
         return textsim.vector(textsim.words(canonical), self.word_idf)
@@ -372,10 +258,10 @@ class Suggester:
     def _rank(self, text: str, categories: tuple[str, ...], limit: int, sources: tuple[str, ...],
               exclude: set[int], now: datetime, labels: dict[str, str]) -> list[Suggestion]:
         canon = textsim.canonical_text(text)
-        q_word, q_chars = self._words(canon), self._chars(canon)
+        q_word, q_chars = self._words(canon), self.space.vector(canon)
         if not q_word and not len(q_chars[0]):
             return []
-        q_char = self._dense(q_chars)
+        q_char = self.space.dense(q_chars)
         found: dict[str, Suggestion] = {}
         example: dict[int, tuple[float, int]] = {}   # template id -> (similarity, document)
         if "answer" in sources or "knowledge" in sources:
@@ -446,7 +332,7 @@ class Suggester:
         if found is None:
             if len(self._doc_cache) >= CACHED:
                 self._doc_cache.clear()
-            found = self._doc_cache[doc] = self._chars(
+            found = self._doc_cache[doc] = self.space.vector(
                 textsim.canonical_text(self.docs_question[doc]))
         return found
 
@@ -456,7 +342,7 @@ class Suggester:
             if len(self._group_cache) >= CACHED:
                 self._group_cache.clear()
             canon = textsim.canonical_text(_bare(self.groups[g].text))
-            found = self._group_cache[g] = (self._chars(canon), self._words(canon))
+            found = self._group_cache[g] = (self.space.vector(canon), self._words(canon))
         return _similarity(q_word, q_char, found[1], found[0], ANSWER_COVERAGE)
 
     def _reference(self, doc: int) -> str:
@@ -506,17 +392,6 @@ class Suggester:
                           needs_review=bool(template.needs_review))
 
 
-def _dot(q_char: np.ndarray, chars: Chars) -> float:
-    """Cosine of the (dense) query with a document's character vector."""
-    return float(q_char[chars[0]] @ chars[1]) if len(chars[0]) else 0.0
-
-
-def _covered(q_char: np.ndarray, chars: Chars) -> float:
-    """The share of the query's (squared) weight in the document's character n-grams."""
-    found = q_char[chars[0]]
-    return float(found @ found)
-
-
 def _similarity(q_word: Vector, q_char: np.ndarray, d_word: Vector, d_char: Chars,
                 coverage: bool = False) -> float:
     """Words and character n-grams together: the cosine, or (``coverage``) the share of the
@@ -525,13 +400,6 @@ def _similarity(q_word: Vector, q_char: np.ndarray, d_word: Vector, d_char: Char
         return (WORD_SHARE * textsim.coverage(q_word, d_word)
                 + (1 - WORD_SHARE) * _covered(q_char, d_char))
     return WORD_SHARE * textsim.cosine(q_word, d_word) + (1 - WORD_SHARE) * _dot(q_char, d_char)
-
-
-@functools.lru_cache(maxsize=1)
-def background_texts() -> tuple[str, ...]:
-    """The shipped labelled citizen messages (``labelled_messages.jsonl``), for word statistics."""
-    from inbox.understand.training import SHIPPED_SET, read_examples
-    return tuple(text for text, _, _ in read_examples(SHIPPED_SET))
 
 
 def _overlap(a: Sequence[str], b: Sequence[str]) -> float:

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
 
 from inbox.understand.classify import normalise
 from inbox.understand.model import char_wb_ngrams, model_text
@@ -49,9 +52,13 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"sampai mana|sampe mana|udah dimana|sudah dimana", "status"),
         (r"non ?muslim", "nonmuslim"),
     ))
+def _table(groups: dict[str, str]) -> dict[str, str]:
+    """{variant: word} from {word: "variant variant ..."}."""
+    return {variant: word for word, variants in groups.items() for variant in variants.split()}
+
+
 #: One word for the spellings, slang, Ngapak and Sundanese forms of a word.
-SPELLING: dict[str, str] = {}
-for _word, _variants in {
+SPELLING: dict[str, str] = _table({
     "belum": "blm blom durung urung acan",
     "sudah": "udh udah sdh dah wis wes uwis sampun",
     "tidak": "ga gak gk nggak ngga enggak tdk tak ora teu",
@@ -63,15 +70,12 @@ for _word, _variants in {
     "blangko": "blanko belangko",
     "error": "eror",
     "hp": "handphone ponsel",
-}.items():
-    for _variant in _variants.split():
-        SPELLING[_variant] = _word
+})
 #: One word for the words shared/reference/indonesian-domain.md §1.2-1.3 lists under one
 #: concept (the keyword table's groups: damage, cost and brokers, staff manner, online
 #: services, queues, data changes), for matching questions with answers; the outage patterns
 #: (``inbox.understand.outage``) read the text without them ("server mati" is no death).
-CONCEPTS: dict[str, str] = {}
-for _word, _variants in {
+CONCEPTS: dict[str, str] = _table({
     "buat": "bikin gawe nggawe damel ngadamel membuat pembuatan ngurus urus mengurus pengurusan",
     "syarat": "persyaratan syarate syaratna berkas berkase dokumen",
     "nikah": "menikah kawin perkawinan pernikahan",
@@ -114,9 +118,7 @@ for _word, _variants in {
     "status": "progres progress kabar",
     "cetak": "dicetak pencetakan print",
     "rekam": "perekaman direkam merekam",
-}.items():
-    for _variant in _variants.split():
-        CONCEPTS[_variant] = _word
+})
 CANONICAL = {**SPELLING, **{k: SPELLING.get(v, v) for k, v in CONCEPTS.items()}}
 
 
@@ -196,3 +198,61 @@ def shared_words(a: Mapping[str, float], b: Mapping[str, float], limit: int = 3)
     """The words that make ``a`` and ``b`` alike, most telling first (the "why")."""
     both = sorted((f for f in a if f in b), key=lambda f: -a[f] * b[f])
     return both[:limit]
+
+
+#: A character vector: (columns, l2-normalised weights) in a ``CharSpace``'s columns.
+Chars = tuple[np.ndarray, np.ndarray]
+HASHED = 1 << 16          # columns for character n-grams the sample never saw
+
+
+class CharSpace:
+    """Character n-gram TF-IDF as compact arrays: a column per n-gram of the sample texts (idf
+    from them), and ``HASHED`` shared columns with the highest idf for n-grams they lack. A
+    word's columns depend on the word alone, and citizens' words repeat, so they are kept
+    (``cache`` words at most), as the classifier's model keeps them."""
+
+    def __init__(self, sample: Sequence[str], cache: int = 20_000) -> None:
+        idf = Idf.count(char_grams(c) for c in sample)
+        grams = sorted(idf.frequencies)
+        self.columns = {g: i for i, g in enumerate(grams)}
+        self.weights = np.array([idf(g) for g in grams] + [idf.unknown] * HASHED, dtype=np.float32)
+        self.cache = cache
+        self._words: dict[str, np.ndarray] = {}
+
+    def _word(self, word: str) -> np.ndarray:
+        found = self._words.get(word)
+        if found is None:
+            if len(self._words) >= self.cache:
+                self._words.clear()
+            known, width = self.columns, len(self.columns)
+            found = self._words[word] = np.array(
+                [known.get(g, width + (zlib.crc32(g.encode()) & (HASHED - 1)))
+                 for g in char_grams(word)], dtype=np.int32)
+        return found
+
+    def vector(self, canonical: str) -> Chars:
+        """The TF-IDF of a canonical text's character n-grams."""
+        pieces = [self._word(w) for w in canonical.split()]
+        columns = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        if not len(columns):
+            return columns, np.zeros(0, dtype=np.float32)
+        columns, counts = np.unique(columns, return_counts=True)
+        weights = (1.0 + np.log(counts.astype(np.float32))) * self.weights[columns]
+        return columns, weights / np.float32(np.sqrt(float(weights @ weights)))
+
+    def dense(self, chars: Chars) -> np.ndarray:
+        """A query's vector spread over every column, so documents are compared by a gather."""
+        dense = np.zeros(len(self.weights), dtype=np.float32)
+        dense[chars[0]] = chars[1]
+        return dense
+
+
+def dot(query: np.ndarray, chars: Chars) -> float:
+    """Cosine of a dense query with a document's character vector."""
+    return float(query[chars[0]] @ chars[1]) if len(chars[0]) else 0.0
+
+
+def covered(query: np.ndarray, chars: Chars) -> float:
+    """The share of the query's (squared) weight in the document's character n-grams."""
+    found = query[chars[0]]
+    return float(found @ found)

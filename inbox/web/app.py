@@ -11,10 +11,7 @@ waitress serves from a pool of threads next to the daemon's own thread.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime
@@ -26,6 +23,7 @@ from inbox.dates import format_date_id, format_datetime_id
 from inbox.db import database
 from inbox.labels import label, message_kind
 from inbox.models import ROLES, STATUS_LABELS, Account
+from inbox.setup.keys import data_key
 from inbox.setup.runtime import Runtime
 from inbox.web.current import runtime
 
@@ -43,24 +41,7 @@ SECURITY_HEADERS = {
 def secret_key(rt: Runtime) -> str:
     """The configured ``web.secret_key``, or one made once and kept in ``data_dir/secret_key``
     (mode 600), so sessions survive a restart and several processes share it."""
-    configured = rt.config.web.get("secret_key") or ""
-    if configured:
-        return configured
-    path = Path(rt.data_dir) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text(encoding="ascii").strip()
-        if key:
-            return key
-        # An empty file (a crash between create and write): replace it.
-        path.unlink()
-        return secret_key(rt)
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key)
-    return key
+    return rt.config.web.get("secret_key") or data_key(rt.data_dir, "secret_key")
 
 
 def create_app(rt: Runtime, testing: bool = False) -> Flask:

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from inbox import pii
 from inbox.labels import CATEGORY_LABELS
 from inbox.models import Case, Incident, IncidentCase, Outbox, INCIDENT_STATUSES, utcnow
-from inbox.sop import incidents
+from inbox.sop import incident_watch, incidents
 from inbox.sop.incidents import IncidentError
 from inbox.understand.suggest import suggester_for
 from inbox.web.auth import roles_required
@@ -55,7 +55,7 @@ def render_incident(incident: Incident, form: dict[str, str] | None = None, stat
                  .where(IncidentCase.incident == incident).order_by(Case.opened_at))
     outbox = {o.id: o for o in Outbox.select().where(Outbox.id.in_(
         [x for link in links for x in (link.answer_outbox_id, link.followup_outbox_id) if x] or [0]))}
-    texts = incidents._first_texts([link.case_id for link in links])
+    texts = incident_watch.case_texts([link.case_id for link in links])
     form = dict(form or {})
     if incident.status == "proposed":
         form.setdefault("title", incident.title)
