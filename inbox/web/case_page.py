@@ -13,9 +13,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from inbox import pii
 from inbox.models import (Case, Division, Event, Message, Outbox, Template, User, utcnow)
-from inbox.sop import workflow
+from inbox.sop import related, workflow
 from inbox.understand.classify import INTENT_LABELS
-from inbox.sop import related
 from inbox.web import case_related
 from inbox.web.auth import login_required
 from inbox.web.cases import category_choices
