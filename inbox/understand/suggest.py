@@ -41,7 +41,7 @@ WEIGHTS = {"question": 0.55, "answer": 0.30, "category": 0.08, "keyword": 0.10,
            "recent": 0.03, "used": 0.02}
 WORD_SHARE = 0.5          # words' share of a similarity (the rest: character n-grams)
 ANSWER_COVERAGE = True    # an answer's similarity: the share of the question it covers, not a cosine
-QUESTION_COVERAGE = False
+QUESTION_COVERAGE = False  # the question side as coverage: measured no better (RESULTS.md)
 CANDIDATES = 60           # distinct past answers compared character by character per call
 FIRST_PASS = 2000         # best past questions by words among which those are picked
 CACHED = 5000             # character vectors kept per kind (past questions, answers): ~12 MB each
