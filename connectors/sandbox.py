@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -92,6 +93,9 @@ class SandboxConnector(Connector):
         "initial_burst": Setting(int, default=8),
         "max_per_poll": Setting(int, default=500),
         "follow_up_share": Setting(float, default=0.2),
+        # How long the practice platform takes to answer a reply it has already taken, to see
+        # (and test) what the outbox does when the sender dies between the two.
+        "send_delay_seconds": Setting((int, float), default=0),
     }
 
     def _opt(self, key: str) -> Any:
@@ -178,6 +182,9 @@ class SandboxConnector(Connector):
             os.write(fd, line)
         finally:
             os.close(fd)
+        delay = float(self._opt("send_delay_seconds") or 0)
+        if delay > 0:
+            time.sleep(delay)
         return platform_id
 
 

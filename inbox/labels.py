@@ -106,6 +106,14 @@ EVENT_LABELS: dict[str, str] = {
     "maladministration_set": "Jenis maladministrasi ditetapkan",
     "lapor_linked": "Data SP4N-LAPOR! diubah",
     "lapor_recognised": "ID LAPOR! dikenali dari pesan warga",
+    "suggestion_outcome": "Saran jawaban",
+    "incident_proposed": "Gangguan massal diusulkan",
+    "incident_linked": "Ditautkan ke gangguan massal",
+    "incident_unlinked": "Dilepas dari gangguan massal",
+    "incident_rejected": "Usulan gangguan massal ditolak",
+    "incident_closed": "Gangguan massal ditutup",
+    "case_linked": "Ditautkan dengan pengaduan lain (warga yang sama)",
+    "case_unlinked": "Tautan dengan pengaduan lain dilepas",
 }
 
 # What a notification is about: its subject line, and its name on the preferences page.
@@ -150,7 +158,11 @@ LABELS: dict[str, dict[Any, str]] = {
     "public": {True: "publik", False: "pribadi"},
     "purpose": {"answer": "Jawaban", "acknowledgement": "Tanda terima",
                 "status": "Jawaban cek status", "survey": "Survei kepuasan",
-                "follow_up": "Kabar tindak lanjut"},
+                "follow_up": "Kabar tindak lanjut",
+                "incident_followup": "Kabar susulan gangguan massal"},
+    # what became of the suggested answers when a reply was written (inbox.sop.suggestions)
+    "suggestion": {"used": "dipakai apa adanya", "edited": "dipakai lalu disunting",
+                   "ignored": "tidak dipakai"},
     # what a status check was answered with (inbox.arrive.selfservice)
     "status_check": {"owner": "status dikirim ke warga pemilik pengaduan",
                      "other": "jawaban netral (bukan pemilik atau nomor tidak ada)",
@@ -227,7 +239,8 @@ LABELS: dict[str, dict[Any, str]] = {
                "class_name": "Kelas", "resolution_due": "Batas tindak lanjut",
                "agency": "Instansi", "forwarded": "Sudah diteruskan ke instansi itu",
                "maladministration": "Jenis maladministrasi",
-               "tracking_id": "ID LAPOR!", "report_type": "Klasifikasi LAPOR!"},
+               "tracking_id": "ID LAPOR!", "report_type": "Klasifikasi LAPOR!",
+               "result": "Saran jawaban", "title": "Gangguan", "other": "Pengaduan tertaut"},
 }
 
 #: detail key -> the group its values are names of (``purpose: "answer"`` reads "Jawaban").
@@ -236,7 +249,8 @@ DETAIL_VALUES: dict[str, str] = {"purpose": "purpose", "reason": "dismiss_reason
                                  "format": "format", "before": "category", "after": "category",
                                  "outcome": "status_check", "rating": "rating",
                                  "forwarded": "yes_no", "maladministration": "maladministration",
-                                 "report_type": "report_type"}
+                                 "report_type": "report_type",
+                                 "result": "suggestion"}
 
 
 def label(group: str, name: Any) -> str:

@@ -507,12 +507,123 @@ class WebhookDelivery(BaseModel):
 
 
 class Template(BaseModel):
-    """A *jawaban cepat*: a quick answer with {nama}, {nomor}, {batas_waktu} variables."""
+    """An entry of the office's knowledge base (*basis pengetahuan*), also offered on the case
+    page as a quick answer (*jawaban cepat*): one place for an answer. ``text`` may use {nama},
+    {nomor}, {batas_waktu} and {kantor}; ``[[...]]`` marks an office specific still to be
+    written in (a reply holding one is refused). The shipped starter entries carry a
+    ``starter_key`` and ``needs_review`` until someone checks them (migration 17)."""
 
-    name = pw.CharField(max_length=120, unique=True)
+    name = pw.CharField(max_length=120, unique=True)  # the entry's title
     text = pw.TextField()
     active = pw.BooleanField(default=True)
     created_at = UTCDateTimeField(default=utcnow)
+    categories = JSONField(default=list)   # the classifier's category codes it answers
+    keywords = pw.TextField(default="")    # words citizens use for it, one phrase per line or comma
+    valid_until = pw.DateField(null=True)  # "berlaku sampai": not suggested after this day
+    needs_review = pw.BooleanField(default=False)  # "perlu diperiksa"
+    checked_by = pw.ForeignKeyField(User, null=True, backref="checked_entries", on_delete="SET NULL")
+    checked_at = UTCDateTimeField(null=True)
+    updated_by = pw.ForeignKeyField(User, null=True, backref="updated_entries", on_delete="SET NULL")
+    updated_at = UTCDateTimeField(default=utcnow)
+    starter_key = pw.CharField(max_length=60, null=True, unique=True)
+
+
+class TemplateRevision(BaseModel):
+    """The history of a knowledge-base entry: what it said after each change, and who made it."""
+
+    template = pw.ForeignKeyField(Template, backref="revisions", on_delete="CASCADE")
+    change = pw.CharField(max_length=20)  # created | edited | checked | switched_off | switched_on
+    name = pw.CharField(max_length=120)
+    text = pw.TextField()
+    categories = JSONField(default=list)
+    keywords = pw.TextField(default="")
+    valid_until = pw.DateField(null=True)
+    needs_review = pw.BooleanField(default=False)
+    by = pw.ForeignKeyField(User, null=True, backref="entry_revisions", on_delete="SET NULL")
+    at = UTCDateTimeField(default=utcnow)
+
+
+class KnowledgeEditor(BaseModel):
+    """A user a superuser allowed to manage the knowledge base (superusers always may)."""
+
+    user = pw.ForeignKeyField(User, unique=True, backref="knowledge_grant", on_delete="CASCADE")
+    granted_by = pw.ForeignKeyField(User, null=True, backref="knowledge_grants_given",
+                                    on_delete="SET NULL")
+    granted_at = UTCDateTimeField(default=utcnow)
+
+
+INCIDENT_STATUSES: dict[str, str] = {
+    "proposed": "Diusulkan",
+    "open": "Berlangsung",
+    "closed": "Selesai",
+    "rejected": "Bukan gangguan massal",
+}
+
+
+class Incident(BaseModel):
+    """A mass incident (*gangguan massal*): many citizens writing about one outage at once.
+    Proposed by ``inbox.sop.incidents``, confirmed by an officer with one answer that goes to
+    every linked case through the outbox, closed with an optional follow-up."""
+
+    title = pw.CharField(max_length=200, default="")
+    status = pw.CharField(max_length=20, default="proposed", index=True)
+    signature = JSONField(default=dict)  # what the cases share: outage words, categories
+    answer_text = pw.TextField(default="")
+    followup_text = pw.TextField(default="")
+    started_at = UTCDateTimeField()       # the first linked case's message
+    proposed_at = UTCDateTimeField(default=utcnow)
+    confirmed_at = UTCDateTimeField(null=True)
+    confirmed_by = pw.ForeignKeyField(User, null=True, backref="incidents_confirmed",
+                                      on_delete="SET NULL")
+    closed_at = UTCDateTimeField(null=True)
+    closed_by = pw.ForeignKeyField(User, null=True, backref="incidents_closed", on_delete="SET NULL")
+
+
+class IncidentCase(BaseModel):
+    """A case's place in an incident (one incident per case). ``state`` is ``linked`` or
+    ``unlinked`` (kept, so the automatic linking never adds it back); the outbox rows of the
+    incident's answer and follow-up are recorded here, so each goes to a case at most once."""
+
+    incident = pw.ForeignKeyField(Incident, backref="links", on_delete="CASCADE")
+    case = pw.ForeignKeyField(Case, unique=True, backref="incident_link", on_delete="CASCADE")
+    state = pw.CharField(max_length=20, default="linked")
+    how = pw.CharField(max_length=20, default="proposed")  # proposed | automatic | manual
+    linked_at = UTCDateTimeField(default=utcnow)
+    linked_by = pw.ForeignKeyField(User, null=True, backref="incident_links", on_delete="SET NULL")
+    answer_outbox = pw.ForeignKeyField(Outbox, null=True, backref="+", on_delete="SET NULL")
+    answer_skipped = pw.TextField(null=True)     # why the answer did not go to this case
+    followup_outbox = pw.ForeignKeyField(Outbox, null=True, backref="+", on_delete="SET NULL")
+    followup_skipped = pw.TextField(null=True)
+
+    class Meta:
+        indexes = ((("incident", "state"), False),)
+
+
+class CaseLink(BaseModel):
+    """Two cases an officer found to be the same citizen (another channel, another account);
+    stored once with ``case`` the lower id."""
+
+    case = pw.ForeignKeyField(Case, backref="links_out", on_delete="CASCADE")
+    other = pw.ForeignKeyField(Case, backref="links_in", on_delete="CASCADE")
+    reason = pw.CharField(max_length=200, default="")
+    linked_by = pw.ForeignKeyField(User, null=True, backref="case_links", on_delete="SET NULL")
+    linked_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("case", "other"), True), (("other",), False))
+
+
+class CaseMark(BaseModel):
+    """A keyed hash of a NIK, phone number or e-mail address a case's citizen wrote (or wrote
+    from), so "the same number in another channel" is one index look-up. Only the hash is kept
+    (``inbox.sop.related``); erasure and retention delete a case's marks with its data."""
+
+    case = pw.ForeignKeyField(Case, backref="marks", on_delete="CASCADE")
+    kind = pw.CharField(max_length=10)   # nik | phone | email
+    digest = pw.CharField(max_length=32)
+
+    class Meta:
+        indexes = ((("digest", "case"), False), (("case", "kind", "digest"), True))
 
 
 class Recap(BaseModel):
@@ -654,6 +765,7 @@ MODELS: list[type[BaseModel]] = [
     Division, User, Account, Usage, Contact, Case, CaseCategory, Message, Event, Outbox,
     Template, Recap, Counter, SetAside, Attachment, WebhookDelivery, WebSession, LoginThrottle,
     BackupRun, Heartbeat, NotificationPreference, Notification, SurveyResponse, IgnoredCount,
+    TemplateRevision, KnowledgeEditor, Incident, IncidentCase, CaseLink, CaseMark,
 ]
 
 

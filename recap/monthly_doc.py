@@ -14,6 +14,7 @@ from recap import figures as fg
 from recap.daily_doc import as_of_text, category_text, made_line
 from recap.document import Chart, Cover, Document, Pct, Section, Table, change
 from recap.monthly import MonthlyFigures, percentile
+from recap.incidents import incidents_section
 from recap.satisfaction import satisfaction_section
 
 if TYPE_CHECKING:
@@ -239,6 +240,7 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
                 section.tables = [_no_pdf(t) for t in section.tables]
     sections.append(satisfaction_section(f, "10. " if len(sections) > 2 else "", tz))
     sections.append(handling.handling_section(rt, f, "11. " if len(sections) > 3 else "", tz))
+    sections.append(incidents_section(p, "12. " if len(sections) > 3 else "", tz))
     period_text = f"{format_date_id(p.first_day)} – {format_date_id(p.last_day)}"
     return Document(
         kind="monthly", period_key=p.key, stem=f"laporan-bulanan-{p.key}",

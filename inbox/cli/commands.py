@@ -238,6 +238,8 @@ def extra_registrations() -> list[Any]:
     from inbox.cli.reprocess import register as register_setaside
     from inbox.cli.serve import register as register_web
     from inbox.cli.service import register as register_service
+    from inbox.cli.suggest import register as register_suggest
     from inbox.cli.webhook_check import register as register_webhook
     return [register_web, register_cases, register_classify, register_recaps, register_setaside,
-            register_webhook, register_backup, register_service, register_privacy]
+            register_webhook, register_backup, register_service, register_privacy,
+            register_suggest]

@@ -33,7 +33,8 @@ from werkzeug.security import check_password_hash
 from inbox import pii
 from inbox.cli.common import Context, UserError, read_secret, user_by_name
 from inbox.cli.status import iso
-from inbox.models import Case, Event, Message, utcnow
+from inbox.models import Case, Event, IncidentCase, Message, utcnow
+from inbox.sop.related import linked
 from inbox.understand.lapor import report_type_of
 from recap.safe_cells import csv_value
 
@@ -44,7 +45,10 @@ PLAIN_KEYS = frozenset({
     "intent", "dismiss_reason", "opened_at", "due_at", "first_response_at", "escalated_at",
     "division_answered_at", "answered_at", "recapped_on", "direction", "kind", "created_at",
     "author", "at", "actor", "action", "purpose", "format", "day", "intent_before",
-    "intent_after"})
+    "intent_after",
+    # issue 30: codes, times and LAPOR!'s own ids; issue 31: case numbers
+    "report_type", "complaint_class", "resolution_due_at", "resolved_at", "maladministration",
+    "maladministration_suggested", "outcome", "lapor_tracking_id", "linked_cases"})
 #: Keys holding a platform's id of a person, a thread or a message: pseudonyms when masked.
 IDENTIFIER_KEYS = frozenset({"thread_id", "external_id", "in_reply_to", "platform_id"})
 #: What json.dumps(ensure_ascii=False) leaves raw and a terminal or a UTF-8 file cannot take.
@@ -113,6 +117,7 @@ def case_record(case: Case) -> dict[str, Any]:
         "events": [{"at": iso(e.at), "actor": e.actor_name, "action": e.action,
                     "detail": e.detail or {}}
                    for e in case.events.order_by(Event.at, Event.id)],
+        **incident_and_links(case),
     }
 
 
@@ -159,6 +164,14 @@ def export_lapor(args: argparse.Namespace, ctx: Context, unmasked: bool) -> int:
         if args.out:
             out.close()
     return 0
+
+
+def incident_and_links(case: Case) -> dict[str, Any]:
+    """The mass incident the case is linked to (its id, or null) and the case numbers an
+    officer linked as the same citizen's (issue 31)."""
+    incident = (IncidentCase.select(IncidentCase.incident)
+                .where((IncidentCase.case == case) & (IncidentCase.state == "linked")).scalar())
+    return {"incident_id": incident, "linked_cases": sorted(c.reference for c in linked(case))}
 
 
 def cmd_export(args: argparse.Namespace, ctx: Context) -> int:

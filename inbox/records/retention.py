@@ -30,8 +30,8 @@ import peewee as pw
 
 from inbox import pii
 from inbox.db import atomic_write, database
-from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, Contact, Event, Message,
-                          Outbox, SetAside, SurveyResponse, User, WebhookDelivery, utcnow)
+from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, CaseMark, Contact, Event,
+                          Message, Outbox, SetAside, SurveyResponse, User, WebhookDelivery, utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ def _rewrite(cases: list[int], message_ids: list[int], clean: Callable[[str], st
             Message.id == message.id).execute()
     for case in Case.select().where(Case.id.in_(cases)):
         Case.update(summary=summary(case), alert=None).where(Case.id == case.id).execute()
+    # The keyed hashes of the numbers the citizen wrote (inbox.sop.related) go with the texts.
+    CaseMark.delete().where(CaseMark.case.in_(cases)).execute()
     for row in Outbox.select().where(Outbox.case.in_(cases)):
         Outbox.update(text=clean(row.text), last_error=None).where(Outbox.id == row.id).execute()
     for event in Event.select().where(Event.case.in_(cases)):

@@ -282,13 +282,17 @@ class Daemon:
         from inbox.records.retention import schedule_retention
         from inbox.records.schedule import schedule_backups
         from inbox.run.health import schedule_heartbeat
+        from inbox.sop.incident_watch import schedule_incidents
+        from inbox.sop.related import schedule_marks
         from inbox.understand.training import schedule_retrain
         jobs: list[Callable[[schedule.Scheduler, Callable], None]] = [
             functools.partial(schedule_heartbeat, self.runtime, self.worker_id),
             functools.partial(schedule_backups, self.runtime),  # it waits for the daily recap
             functools.partial(schedule_retention, self.runtime),
             functools.partial(schedule_notifications, self.runtime, self.worker_id, self.stopping),
-            functools.partial(schedule_retrain, self.runtime)]
+            functools.partial(schedule_retrain, self.runtime),
+            functools.partial(schedule_incidents, self.runtime),
+            functools.partial(schedule_marks, self.runtime)]
         try:
             from recap.schedule import schedule_recaps
         except ImportError:

@@ -120,6 +120,22 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "keep_monthly": Setting(int, default=12),
         "max_age_days": Setting(int, default=2, help="warn when the last good backup is older"),
     },
+    # Suggested answers and the optional local language model (inbox.understand.suggest, wording)
+    "suggest": {
+        "history_days": Setting(int, default=365, help="past answers this old are suggested"),
+        "llm_url": Setting(str, default="", help="OpenAI-compatible endpoint on the office's own "
+                           "machine or LAN, e.g. http://127.0.0.1:11434/v1; empty = off"),
+        "llm_model": Setting(str, default="", help="the model's name at that endpoint"),
+        "llm_api_key": Setting(str, secret=True, default="", help="only if the server asks for one"),
+        "llm_timeout_seconds": Setting(int, default=30),
+    },
+    # Mass incidents (inbox.sop.incidents)
+    "incidents": {
+        "enabled": Setting(bool, default=True, help="propose mass incidents on the dashboard"),
+        "min_cases": Setting(int, default=5, help="cases from different citizens"),
+        "window_hours": Setting(int, default=3, help="within this many hours"),
+        "extra_outage_words": Setting(list, default=[], help="the office's own outage words"),
+    },
     "notify": {
         "enabled": Setting(bool, default=True, help="the daemon sends notifications"),
         "base_url": Setting(str, default="", help="address of the web inbox in the links; "
@@ -190,6 +206,8 @@ class Config:
     referral: dict[str, Any]
     divisions: list[dict[str, str]]
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
+    suggest: dict[str, Any] = field(default_factory=dict)
+    incidents: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -353,6 +371,7 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     from inbox.setup.handling_config import check_referral, check_resolution
     findings.extend(check_resolution(sections["resolution"]))
     findings.extend(check_referral(sections["referral"]))
+    findings.extend(_check_suggest(sections["suggest"], sections["incidents"]))
     if isinstance(sections["classify"].get("extra_keywords"), dict):
         from inbox.understand.classify import check_extra_keywords
         markers = sections["classify"].get("extra_intent_markers")
@@ -401,6 +420,28 @@ def _check_notify(notify: dict[str, Any], findings: list[str]) -> None:
     if team and not email:
         findings.append("notify.complaint_team: isi juga [notify.email] agar rekap harian bisa "
                         "dikirim ke tim penanganan pengaduan")
+def _check_suggest(suggest: dict[str, Any], incidents: dict[str, Any]) -> list[str]:
+    """[suggest] and [incidents]: numbers in range, an endpoint that is an http(s) address."""
+    findings = []
+    url = suggest.get("llm_url")
+    if isinstance(url, str) and url and not re.match(r"https?://[^/\s]+", url):
+        findings.append("suggest.llm_url: tulis alamat lengkap, misalnya http://127.0.0.1:11434/v1")
+    if isinstance(url, str) and url and not suggest.get("llm_model"):
+        findings.append("suggest.llm_model: isi nama model di server itu (misalnya qwen2.5:3b)")
+    for key, low, high in (("history_days", 1, 3650), ("llm_timeout_seconds", 1, 600)):
+        value = suggest.get(key)
+        if isinstance(value, int) and not low <= value <= high:
+            findings.append(f"suggest.{key}: harus bilangan bulat dari {low} sampai {high}")
+    for key, low, high in (("min_cases", 2, 1000), ("window_hours", 1, 72)):
+        value = incidents.get(key)
+        if isinstance(value, int) and not low <= value <= high:
+            findings.append(f"incidents.{key}: harus bilangan bulat dari {low} sampai {high}")
+    words = incidents.get("extra_outage_words")
+    if isinstance(words, list) and not all(isinstance(w, str) and w.strip() for w in words):
+        findings.append("incidents.extra_outage_words: harus daftar kata dalam tanda kutip")
+    return findings
+
+
 def _check_citizen(citizen: dict[str, Any]) -> list[str]:
     """The citizen's status check and survey (inbox.arrive.selfservice)."""
     findings = []

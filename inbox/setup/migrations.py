@@ -13,11 +13,12 @@ from collections.abc import Callable
 import peewee
 
 from inbox.db import database
-from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, Contact, Heartbeat,
-                          IgnoredCount, LoginThrottle, Notification, NotificationPreference, Outbox,
-                          Recap, SchemaMigration, SetAside, SurveyResponse, WebhookDelivery,
-                          WebSession,
-                          drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
+from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, CaseLink, CaseMark,
+                          Contact, Heartbeat, IgnoredCount, Incident, IncidentCase,
+                          KnowledgeEditor, LoginThrottle, Notification, NotificationPreference,
+                          Outbox, Recap, SchemaMigration, SetAside, SurveyResponse, Template,
+                          TemplateRevision, User, WebSession, WebhookDelivery, drop_search_index,
+                          pg_search_index_sql, sqlite_search_index_sql)
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,47 @@ def _migration_15(db: peewee.Database) -> None:
                            for i in part]).execute()
 
 
+def _migration_17(db: peewee.Database) -> None:
+    """The knowledge base (the quick-answer templates gain categories, keywords, a validity
+    date, who checked them, and a history), mass incidents, linked cases and the hashed marks
+    that find a citizen's cases on other channels. Migration 1 makes today's tables, so each
+    column is added only where missing."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+    db.create_tables([TemplateRevision, KnowledgeEditor, Incident, IncidentCase, CaseLink,
+                      CaseMark], safe=True)
+    table = Template._meta.table_name
+    present = {c.name for c in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    wanted: list[tuple[str, peewee.Field]] = [
+        ("categories", peewee.TextField(default="[]")),
+        ("keywords", peewee.TextField(default="")),
+        ("valid_until", peewee.DateField(null=True)),
+        ("needs_review", peewee.BooleanField(default=False)),
+        ("checked_by_id", peewee.ForeignKeyField(User, null=True, field=User.id,
+                                                 on_delete="SET NULL")),
+        ("checked_at", peewee.DateTimeField(null=True)),
+        ("updated_by_id", peewee.ForeignKeyField(User, null=True, field=User.id,
+                                                 on_delete="SET NULL")),
+        ("updated_at", peewee.DateTimeField(null=True)),
+        ("starter_key", peewee.CharField(max_length=60, null=True)),
+    ]
+    apply(*[migrator.add_column(table, name, field) for name, field in wanted
+            if name not in present])
+    Template.update(updated_at=Template.created_at).where(Template.updated_at.is_null()).execute()
+    Template._schema.create_indexes(safe=True)
+    for model in (TemplateRevision, IncidentCase, CaseLink, CaseMark):
+        model._schema.create_indexes(safe=True)
+    # "The same name on another channel" (inbox.sop.related) without reading every contact.
+    db.execute_sql("CREATE INDEX IF NOT EXISTS contact_name_lower ON contact (lower(name))")
+
+
+def _migration_18(db: peewee.Database) -> None:
+    """The starter knowledge base (``starter_answers.toml``), each entry "perlu diperiksa";
+    an entry whose title an office already uses is left out rather than renamed."""
+    from inbox.setup.starter import load_starter_entries
+    load_starter_entries()
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
@@ -223,6 +265,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (13, "offline accounts and set-aside webhook deliveries", _migration_13),
     (14, "contact alias ids and ignored-item counts", _migration_14),
     (15, "complaint classes, maladministration, bukan wewenang and LAPOR!", _migration_15),
+    (17, "knowledge base, incidents and linked cases", _migration_17),
+    (18, "starter knowledge base", _migration_18),
 ]
 
 

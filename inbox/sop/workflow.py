@@ -107,6 +107,9 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
 
 KIND_LABELS = {"nik": "NIK", "kk": "Nomor KK", "phone": "Nomor HP", "email": "Email"}
 TEMPLATE_VARIABLE = re.compile(r"\{(nama|nomor|batas_waktu|kantor|kelas|batas_penyelesaian)\}")
+#: A gap of a knowledge-base entry or a suggested answer still to be written in ("[[alamat
+#: kantor]]", "[[NIK]]"): a reply holding one is refused, so a citizen never reads it.
+GAP = re.compile(r"\[\[[^\[\]]{0,80}\]\]")
 
 
 class WorkflowError(Exception):
@@ -272,6 +275,10 @@ def _queue_answer(rt: Runtime, case: Case, actor: User, text: str, confirmed: bo
                   from_status: str, referred_to: str | None = None, forwarded: bool = False) -> Outbox:
     """Queue an answer; ``referred_to`` makes it a *bukan wewenang* answer (inbox.sop.handling.
     refer), and any other answer clears an earlier referral: the last answer decides."""
+    gap = GAP.search(text)
+    if gap:
+        raise WorkflowError(f"Balasan masih berisi isian {gap.group(0)}; ganti dengan keterangan "
+                            f"yang sebenarnya sebelum dikirim.")
     _check_personal_data(rt, case, text, confirmed)
     with atomic_write():
         _move(case, (from_status,), status="replying", queue="admin", referred_to=referred_to,

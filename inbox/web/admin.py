@@ -1,22 +1,20 @@
-"""User and quick-answer template management, for superusers only."""
+"""User management and the superuser's pages (audit, throttles, the model); the quick-answer
+templates are the knowledge base (``inbox.web.knowledge``)."""
 from __future__ import annotations
 
 import re
-import string
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.security import generate_password_hash
 
-from inbox.models import ROLES, Division, Event, LoginThrottle, Template, User, utcnow
+from inbox.models import ROLES, Division, Event, LoginThrottle, User, utcnow
 from inbox.setup.runtime import create_user
 from inbox.web import sessions
 from inbox.web.auth import password_problem, roles_required
-from inbox.web.params import as_id
 
 bp = Blueprint("admin", __name__, url_prefix="/kelola")
 
-TEMPLATE_VARIABLES = ("nama", "nomor", "batas_waktu", "kantor")
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,80}")
 
 
@@ -164,67 +162,6 @@ def throttle_label(key: str) -> str:
     if kind == "dev":
         return "satu peramban yang pernah dipakai masuk"
     return f"alamat {value}" if kind == "addr" else f"nama pengguna {value!r}"
-
-
-def template_problem(name: str, text: str, template_id: int | None) -> str | None:
-    """Why a template cannot be saved, or None."""
-    if not name or not text.strip():
-        return "Nama dan isi templat wajib diisi."
-    clash = Template.select().where(Template.name == name)
-    if template_id is not None:
-        clash = clash.where(Template.id != template_id)
-    if clash.exists():
-        return f"Templat bernama {name} sudah ada."
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
-    except ValueError:
-        return "Kurung kurawal { } tidak seimbang. Pakai hanya {nama}, {nomor}, {batas_waktu}, {kantor}."
-    unknown = sorted({f for f in fields if f not in TEMPLATE_VARIABLES})
-    if unknown:
-        shown = ", ".join("{" + f + "}" for f in unknown)
-        return f"Variabel tidak dikenal: {shown}. Yang boleh: {{nama}}, {{nomor}}, {{batas_waktu}}, {{kantor}}."
-    return None
-
-
-@bp.route("/templat", methods=["GET", "POST"])
-@roles_required(superuser=True)
-def templates() -> Any:
-    """Quick-answer templates: list, add, edit, switch off."""
-    form: dict[str, Any] = {}
-    error = None
-    editing = None
-    if as_id(request.args.get("ubah", "")) is not None:
-        editing = Template.get_or_none(Template.id == as_id(request.args["ubah"]))
-        if editing is not None:
-            form = {"name": editing.name, "text": editing.text, "id": editing.id}
-    if request.method == "POST":
-        form = request.form
-        template_id = as_id(form.get("id", ""))
-        name, text = form.get("name", "").strip(), form.get("text", "").replace("\r\n", "\n")
-        error = template_problem(name, text, template_id)
-        if error is None:
-            if template_id is None:
-                Template.create(name=name, text=text)
-            else:
-                Template.update(name=name, text=text).where(Template.id == template_id).execute()
-            flash(f"Templat {name} disimpan.", "success")
-            return redirect(url_for("admin.templates"))
-    rows = list(Template.select().order_by(Template.active.desc(), Template.name))
-    return render_template("admin/templates.html", templates=rows, form=form, error=error,
-                           variables=TEMPLATE_VARIABLES), (400 if error else 200)
-
-
-@bp.route("/templat/<int:template_id>/aktif", methods=["POST"])
-@roles_required(superuser=True)
-def toggle_template(template_id: int) -> Any:
-    """Switch a template off (hidden from the picker) or on again."""
-    template = Template.get_or_none(Template.id == template_id)
-    if template is None:
-        abort(404)
-    active = request.form.get("active") == "1"
-    Template.update(active=active).where(Template.id == template_id).execute()
-    flash(f"Templat {template.name} {'diaktifkan' if active else 'dimatikan'}.", "success")
-    return redirect(url_for("admin.templates"))
 
 
 @bp.route("/model")

@@ -11,10 +11,7 @@ waitress serves from a pool of threads next to the daemon's own thread.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime
@@ -26,6 +23,7 @@ from inbox.dates import format_date_id, format_datetime_id
 from inbox.db import database
 from inbox.labels import label, message_kind
 from inbox.models import ROLES, STATUS_LABELS, Account
+from inbox.setup.keys import data_key
 from inbox.setup.runtime import Runtime
 from inbox.web.current import runtime
 
@@ -43,24 +41,7 @@ SECURITY_HEADERS = {
 def secret_key(rt: Runtime) -> str:
     """The configured ``web.secret_key``, or one made once and kept in ``data_dir/secret_key``
     (mode 600), so sessions survive a restart and several processes share it."""
-    configured = rt.config.web.get("secret_key") or ""
-    if configured:
-        return configured
-    path = Path(rt.data_dir) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text(encoding="ascii").strip()
-        if key:
-            return key
-        # An empty file (a crash between create and write): replace it.
-        path.unlink()
-        return secret_key(rt)
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key)
-    return key
+    return rt.config.web.get("secret_key") or data_key(rt.data_dir, "secret_key")
 
 
 def create_app(rt: Runtime, testing: bool = False) -> Flask:
@@ -87,11 +68,16 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     app.url_map.converters["int"] = params.IdConverter
     app.before_request(params.refuse_nul)
 
-    from inbox.web import (admin, auth, case_page, cases, dashboard, files, healthz, notify_prefs,
-                           privacy, recaps, webhooks)
+    from inbox.web import (admin, auth, case_page, cases, dashboard, files, healthz, incidents,
+                           knowledge, notify_prefs, privacy, recaps, webhooks)
     for module in (auth, cases, case_page, dashboard, recaps, admin, files, healthz, privacy,
-                   webhooks, notify_prefs):
+                   webhooks, notify_prefs, knowledge, incidents):
         app.register_blueprint(module.bp)
+    from inbox.sop.knowledge import can_manage
+    app.jinja_env.globals["can_manage_knowledge"] = lambda: g.get("user") is not None and can_manage(g.user)
+    if not testing:   # a year of past answers takes a minute to read: not on the first case page
+        from inbox.understand.suggest import suggester_for
+        suggester_for(rt.db, rt.config.suggest["history_days"]).warm_up(rt.db)
     # Meta signs its deliveries instead: the one route without a session has no CSRF token.
     csrf.exempt(webhooks.bp)
 

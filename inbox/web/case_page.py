@@ -14,9 +14,10 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from inbox import pii
 from inbox.labels import MALADMINISTRATION_LABELS, NO_MALADMINISTRATION, REPORT_TYPES
 from inbox.models import (Case, Division, Event, Message, Outbox, Template, User, utcnow)
-from inbox.sop import handling, workflow
-from inbox.understand.lapor import report_type_of, report_url
+from inbox.sop import handling, related, workflow
 from inbox.understand.classify import INTENT_LABELS
+from inbox.understand.lapor import report_type_of, report_url
+from inbox.web import case_related
 from inbox.web.auth import login_required
 from inbox.web.cases import category_choices
 from inbox.web.current import runtime
@@ -109,6 +110,7 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
     earlier = (workflow.visible_cases(user).where((Case.contact == case.contact)
                                                   & (Case.id != case.id))
                .order_by(Case.id.desc()).limit(20))
+    extras = case_related.extras(case, actions, drafts)
     return render_template(
         "case.html", case=case, masked=masked, clean=clean, messages=messages,
         attachments=thread_attachments(messages, files_allowed=not masked),
@@ -126,7 +128,7 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
                        .order_by(Division.name)),
         division_name=names.get(case.division.code) if case.division_id else None,
         unsure=unsure(case, Event.opened_confidence([case.id]).get(case.id)),
-        **handling_context(rt, case, now),
+        **handling_context(rt, case, now), **extras,
     ), status
 
 
@@ -175,6 +177,7 @@ def act(case_id: int, action: str) -> Any:
             kept["follow_up_message"] = form.get("message", "")
             kept["follow_up_notify"] = form.get("notify", "")
         return render_case(fresh, kept or None, 422, confirm)
+    case_related.record(case, action, form, text)
     flash(DONE[action], "success")
     return redirect(url_for("case.show", case_id=case.id))
 
@@ -223,3 +226,39 @@ def perform(action: str, case: Case, form: Any, text: str) -> None:
         handling.set_maladministration(rt, case, user, form.get("maladministration", ""))
     elif action == "lapor":
         handling.set_lapor(rt, case, user, form.get("tracking_id", ""), form.get("report_type", ""))
+
+
+@bp.route("/pengaduan/<int:case_id>/saran/rapikan", methods=["POST"])
+@login_required
+def reword(case_id: int) -> Any:
+    """Ask the local language model to word the chosen suggestion for this citizen."""
+    case = get_case(case_id)
+    if not any(a in case_related.BOXES for a in workflow.allowed_actions(g.user, case)):
+        abort(403)
+    if not case_related.reword(case, request.form.get("suggestion", "")):
+        abort(404)
+    return render_case(case)
+
+
+@bp.route("/pengaduan/<int:case_id>/tautkan/<int:other_id>", methods=["POST"])
+@login_required
+def link(case_id: int, other_id: int) -> Any:
+    """Record that another case is the same citizen's."""
+    case, other = get_case(case_id), get_case(other_id)
+    if not case_related.may_link(g.user):
+        abort(403)
+    if related.link(case, other, g.user, request.form.get("reason", "")):
+        flash(f"{case.reference} dan {other.reference} ditautkan sebagai warga yang sama.", "success")
+    return redirect(url_for("case.show", case_id=case.id) + "#pengaduan-lain")
+
+
+@bp.route("/pengaduan/<int:case_id>/lepas-tautan/<int:other_id>", methods=["POST"])
+@login_required
+def unlink(case_id: int, other_id: int) -> Any:
+    """Undo a link between two cases."""
+    case, other = get_case(case_id), get_case(other_id)
+    if not case_related.may_link(g.user):
+        abort(403)
+    related.unlink(case, other, g.user)
+    flash(f"Tautan {case.reference} dan {other.reference} dilepas.", "success")
+    return redirect(url_for("case.show", case_id=case.id) + "#pengaduan-lain")

@@ -116,7 +116,20 @@ def index() -> str:
         webhook=webhook_health() if health else None,
         offline_since=office_offline_since(rt) if health else None,
         backup=backup_health(rt.config, now) if health else None,
-        notifications=notification_problems(now))
+        notifications=notification_problems(now), **answer_panels(user, now))
+
+
+def answer_panels(user: Any, now: datetime) -> dict[str, Any]:
+    """Proposed and open mass incidents, and how often suggested answers were used (30 days):
+    office-wide matters, so not on a bidang's dashboard."""
+    if division_scoped(user):
+        return {"incident_rows": [], "suggestion_usage": None}
+    from inbox.models import Incident
+    from inbox.sop import incidents, suggestions
+    rows = list(Incident.select().where(Incident.status.in_(("proposed", "open")))
+                .order_by(Incident.id.desc()).limit(10))
+    return {"incident_rows": [(i, incidents.summary(i)) for i in rows],
+            "suggestion_usage": suggestions.last_days(30, now)}
 
 
 def notification_problems(now: datetime) -> list[Any]:

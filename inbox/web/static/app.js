@@ -41,8 +41,34 @@
     });
   }
 
+  // Case page: "Pakai" on a suggested answer fills the reply box and notes which suggestion it
+  // was (recorded when the reply is saved). Without JavaScript the link reloads the page with
+  // the suggestion in the box instead.
+  function suggestionButtons() {
+    var links = document.querySelectorAll("a[data-suggestion]");
+    Array.prototype.forEach.call(links, function (link) {
+      link.addEventListener("click", function (event) {
+        var target = document.getElementById(link.getAttribute("data-fill"));
+        if (!target) { return; }
+        event.preventDefault();
+        var text = link.getAttribute("data-text") || "";
+        if (target.value.trim() && target.value !== text &&
+            !window.confirm("Ganti teks yang sudah diketik dengan saran ini?")) { return; }
+        target.value = text;
+        var form = target.form;
+        if (form) {
+          form.querySelector("#suggestion-key").value = link.getAttribute("data-suggestion");
+          form.querySelector("#suggestion-text").value = text;
+          form.querySelector("#suggestion-worded").value = "";
+        }
+        target.focus();
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     pollNewCases();
     templatePicker();
+    suggestionButtons();
   });
 })();
