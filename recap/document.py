@@ -77,6 +77,12 @@ class Document:
     sections: list[Section]
     cover: Cover | None = None
     data: Table | None = None  # the case-level data (XLSX sheet and CSV), not printed
+    # Issue 28: made from practice data alone (marked on every page, never the office's record);
+    # the letterhead, number and signature block (recap.official); who made it when no officer
+    # did ("schedule" | "command", recorded on the Recap rows).
+    practice: bool = False
+    official: Any = None
+    made_by: str = ""
 
     def tables(self) -> list[Table]:
         return [t for s in self.sections for t in s.tables]

@@ -224,23 +224,30 @@ def _select() -> pw.ModelSelect:
     return Case.select(*_COLUMNS)
 
 
-def load_cases(p: Period, extra_ids: Iterable[int] = ()) -> dict[int, CaseRow]:
-    """Every case that counts in ``p`` (plus ``extra_ids``), by id.
+def load_cases(p: Period, extra_ids: Iterable[int] = (),
+               excluded_accounts: Sequence[int] = ()) -> dict[int, CaseRow]:
+    """Every case that counts in ``p`` (plus ``extra_ids``), by id, leaving out the cases of
+    ``excluded_accounts`` (the practice channels: ``inbox.records.practice.scope``).
 
     One indexed range query per figure rather than one query with ORs, which SQLite would
     answer by reading the whole table."""
     s, e, as_of = p.start, p.end, p.as_of
+
+    def select() -> pw.ModelSelect:
+        query = _select()
+        return query.where(Case.account.not_in(list(excluded_accounts))) if excluded_accounts \
+            else query
     queries = [
-        _select().where((Case.opened_at >= s) & (Case.opened_at < e)),
-        _select().where((Case.answered_at >= s) & (Case.answered_at < e)),
-        _select().where((Case.escalated_at >= s) & (Case.escalated_at < e)),
-        _select().where((Case.status == "not_complaint") & (Case.closed_at >= s) & (Case.closed_at < e)),
-        _select().where(Case.status.in_(OPEN_STATUSES) & (Case.opened_at < as_of)),
-        _select().where(Case.status.in_(CLOSED_STATUSES) & (Case.closed_at >= as_of)
-                        & (Case.opened_at < as_of)),
+        select().where((Case.opened_at >= s) & (Case.opened_at < e)),
+        select().where((Case.answered_at >= s) & (Case.answered_at < e)),
+        select().where((Case.escalated_at >= s) & (Case.escalated_at < e)),
+        select().where((Case.status == "not_complaint") & (Case.closed_at >= s) & (Case.closed_at < e)),
+        select().where(Case.status.in_(OPEN_STATUSES) & (Case.opened_at < as_of)),
+        select().where(Case.status.in_(CLOSED_STATUSES) & (Case.closed_at >= as_of)
+                       & (Case.opened_at < as_of)),
     ]
     missing = list(dict.fromkeys(extra_ids))
-    queries += [_select().where(Case.id.in_(missing[i:i + CHUNK]))
+    queries += [select().where(Case.id.in_(missing[i:i + CHUNK]))
                 for i in range(0, len(missing), CHUNK)]
     rows: dict[int, CaseRow] = {}
     for query in queries:

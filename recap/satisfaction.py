@@ -41,11 +41,13 @@ class Response:
 
 
 def responses(p: Period, f: MonthlyFigures) -> list[Response]:
-    """The month's survey responses, oldest first."""
-    query = (SurveyResponse.select(SurveyResponse, Case.reference, Case.account, Case.division)
-             .join(Case).where((SurveyResponse.answered_at >= p.start)
-                               & (SurveyResponse.answered_at < p.as_of))
-             .order_by(SurveyResponse.answered_at, SurveyResponse.id))
+    """The month's survey responses, oldest first (a practice case's left out of an official
+    report)."""
+    query = f.scope.narrow(
+        SurveyResponse.select(SurveyResponse, Case.reference, Case.account, Case.division)
+        .join(Case).where((SurveyResponse.answered_at >= p.start)
+                          & (SurveyResponse.answered_at < p.as_of))
+        .order_by(SurveyResponse.answered_at, SurveyResponse.id))  # no practice case's answer
     return [Response(r.case.reference, r.answered_at, r.rating, r.comment,
                      f.channels.get(r.case.account_id, "?"),
                      f.divisions[r.case.division_id][1] if r.case.division_id in f.divisions

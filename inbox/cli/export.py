@@ -13,6 +13,7 @@ from inbox import pii
 from inbox.cli.common import Context, UserError, read_secret, user_by_name
 from inbox.cli.status import iso
 from inbox.models import Case, Event, Message, utcnow
+from inbox.records.practice import scope as practice_scope
 from recap.safe_cells import csv_value
 
 
@@ -64,7 +65,8 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     try:
         if excel:
             out.write("\ufeff")
-        cases = Case.select().order_by(Case.id)
+        # the practice channels' cases never reach an export of the office's record
+        cases = practice_scope().narrow(Case.select().order_by(Case.id))
         if args.format == "jsonl":
             for case in cases.iterator():
                 out.write(json.dumps(export_case(case, unmasked), ensure_ascii=False) + "\n")

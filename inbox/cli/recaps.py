@@ -41,7 +41,7 @@ def parse_month(value: str | None, tz: Any) -> tuple[int, int]:
 def _who(args: argparse.Namespace) -> dict[str, Any]:
     """A recap asked for here was asked for by a person: the ``--as`` user, else the command."""
     from inbox.cli.common import user_by_name
-    from recap.daily_doc import BY_COMMAND
+    from recap.official import BY_COMMAND
     if args.as_user:
         return {"actor": user_by_name(args.as_user)}
     return {"made_by": BY_COMMAND}

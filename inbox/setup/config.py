@@ -102,6 +102,23 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "keep_monthly": Setting(int, default=12),
         "max_age_days": Setting(int, default=2, help="warn when the last good backup is older"),
     },
+    # The letterhead (kop surat) and the signatures of the reports the office signs (issue 28).
+    "report": {
+        "government": Setting(str, default="", help="line above the office's name, e.g. "
+                              "PEMERINTAH KABUPATEN BREBES"),
+        "address": Setting(list, default=[], help="address lines under the office's name"),
+        "logo": Setting(str, default="", help="PNG or JPEG file of the logo (relative to "
+                        "config.toml); empty = none"),
+        "place": Setting(str, default="", help="town before the date of signing, e.g. Brebes"),
+        "number": Setting(str, default="", help="report number; {tahun} {bulan} are filled; "
+                          "empty = a blank to write by hand"),
+        "head_title": Setting(str, default="", help="empty = Kepala + office.name"),
+        "head_name": Setting(str, default=""),
+        "head_nip": Setting(str, default=""),
+        "maker_title": Setting(str, default="Admin Pengelola Pengaduan Media Sosial"),
+        "maker_name": Setting(str, default=""),
+        "maker_nip": Setting(str, default=""),
+    },
     "notify": {
         "enabled": Setting(bool, default=True, help="the daemon sends notifications"),
         "base_url": Setting(str, default="", help="address of the web inbox in the links; "
@@ -170,6 +187,7 @@ class Config:
     notify: dict[str, Any]
     divisions: list[dict[str, str]]
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -311,6 +329,7 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     if sections["privacy"].get("public_reply_with_personal_data") not in (None, "block", "warn"):
         findings.append("privacy.public_reply_with_personal_data: harus \"block\" atau \"warn\"")
 
+    findings.extend(_check_report(sections["report"], path.parent))
     _check_notify(sections["notify"], findings)
     try:
         if time.fromisoformat(sections["notify"]["office_start"]) >= time.fromisoformat(
@@ -368,6 +387,30 @@ def _check_notify(notify: dict[str, Any], findings: list[str]) -> None:
     if team and not email:
         findings.append("notify.complaint_team: isi juga [notify.email] agar rekap harian bisa "
                         "dikirim ke tim penanganan pengaduan")
+def _check_report(report: dict[str, Any], base: Path) -> list[str]:
+    """[report]: the letterhead's lines, its logo file and the number's pattern."""
+    findings = []
+    address = report.get("address")
+    if isinstance(address, list) and not all(isinstance(line, str) for line in address):
+        findings.append('report.address: tulis setiap baris alamat sebagai teks, misalnya '
+                        '["Jl. Jenderal Sudirman No. 1", "Telp. (0283) 671234"]')
+    logo = report.get("logo")
+    if isinstance(logo, str) and logo:
+        path = Path(logo) if Path(logo).is_absolute() else base / logo
+        if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            findings.append(f"report.logo: {logo} harus berkas gambar PNG atau JPEG")
+        elif not path.is_file():
+            findings.append(f"report.logo: berkas {logo} tidak ada")
+    number = report.get("number")
+    if isinstance(number, str) and number:
+        try:
+            number.format(tahun="2026", bulan="12")
+        except (KeyError, IndexError, ValueError):
+            findings.append("report.number: hanya {tahun} dan {bulan} yang boleh ditulis di "
+                            "antara kurung kurawal")
+    return findings
+
+
 def _check_citizen(citizen: dict[str, Any]) -> list[str]:
     """The citizen's status check and survey (inbox.arrive.selfservice)."""
     findings = []

@@ -129,6 +129,21 @@ def _migration_11(db: peewee.Database) -> None:
     WebhookDelivery._schema.create_indexes(safe=True)
 
 
+def _migration_19(db: peewee.Database) -> None:
+    """Issue 28: who made a recap when no officer did (the schedule or a command) and whether it
+    was made from practice data; what started a daemon (a service or a terminal). Migration 1
+    makes today's tables, so each column is added only where missing."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+    migrator = SchemaMigrator.from_database(db)
+    steps = []
+    for model, name, field in ((Recap, "made_by", peewee.CharField(max_length=20, default="")),
+                               (Recap, "practice", peewee.BooleanField(default=False)),
+                               (Heartbeat, "service", peewee.CharField(max_length=20, default=""))):
+        if name not in {c.name for c in db.get_columns(model._meta.table_name)}:
+            steps.append(migrator.add_column(model._meta.table_name, name, field))
+    apply(*steps)
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
@@ -142,6 +157,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (9, "backup runs and the daemon's heartbeat", _migration_9),
     (10, "webhook deliveries", _migration_10),
     (11, "webhook spool names", _migration_11),
+    (19, "recap makers, practice recaps and service heartbeats", _migration_19),
 ]
 
 
