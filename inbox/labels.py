@@ -135,6 +135,17 @@ LABELS: dict[str, dict[Any, str]] = {
                "csv_excel": "CSV untuk Excel (titik koma)", "png": "Gambar (PNG)",
                "csv-excel": "CSV untuk Excel (titik koma)", "jsonl": "JSONL"},
     "yes_no": {True: "ya", False: "tidak"},
+    # the database's tables, as backup and restore summaries name them (issue 28)
+    "table": {"division": "bidang", "user": "pengguna", "account": "saluran",
+              "usage": "pemakaian saluran", "contact": "warga", "case": "pengaduan",
+              "case_category": "kategori pengaduan", "message": "pesan", "event": "riwayat",
+              "outbox": "balasan", "template": "templat jawaban", "recap": "berkas rekap",
+              "counter": "penghitung nomor", "set_aside": "pesan tersisih",
+              "attachment": "lampiran", "webhook_delivery": "kiriman webhook",
+              "web_session": "sesi masuk", "login_throttle": "pembatasan masuk",
+              "backup_run": "catatan cadangan", "heartbeat": "detak daemon",
+              "notification_preference": "pengaturan notifikasi", "notification": "notifikasi",
+              "survey_response": "jawaban survei", "schema_migration": "migrasi skema"},
     # a category or intent the classifier was not sure of (under classify.LOW_CONFIDENCE)
     "classifier": {"unsure": "perlu dicek",
                    "unsure_title": "Pengklasifikasi kurang yakin; periksa dan simpan kategori yang benar"},

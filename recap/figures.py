@@ -33,6 +33,7 @@ from typing import Any
 import peewee as pw
 
 from inbox import pii
+from inbox.dates import format_date_id, format_month_id
 from inbox.db import database
 from inbox.models import CLOSED_STATUSES, OPEN_STATUSES, Account, Case, Division, Event, utcnow
 from inbox.sla import WorkCalendar
@@ -94,10 +95,10 @@ def day_period(day: date, tz: Any, now: datetime | None = None) -> Period:
     now = now or utcnow()
     # Checked on dates first: 9999-12-31 or 0001-01-01 have no next or previous UTC day.
     if day > now.astimezone(tz).date():
-        raise RecapError(f"Tanggal {day.strftime('%d-%m-%Y')} belum terjadi; rekap harian hanya "
+        raise RecapError(f"Tanggal {format_date_id(day)} belum terjadi; rekap harian hanya "
                          f"bisa dibuat untuk hari ini atau hari yang sudah lewat.")
     if day.year < 2000:
-        raise RecapError(f"Tanggal {day.isoformat()} tidak valid; rekap harian dibuat untuk tahun "
+        raise RecapError(f"Tanggal {format_date_id(day)} tidak valid; rekap harian dibuat untuk tahun "
                          f"2000 atau sesudahnya.")
     start, end = _bounds(day, day, tz)
     return Period("daily", day, day, start, end, min(end, now))
@@ -110,7 +111,7 @@ def month_period(year: int, month: int, tz: Any, now: datetime | None = None) ->
     first = date(year, month, 1)
     last = date(year, month, month_calendar.monthrange(year, month)[1])
     if first > now.astimezone(tz).date():
-        raise RecapError(f"Bulan {first.strftime('%m-%Y')} belum dimulai; laporan bulanan hanya "
+        raise RecapError(f"Bulan {format_month_id(year, month)} belum dimulai; laporan bulanan hanya "
                          f"bisa dibuat untuk bulan ini atau bulan yang sudah lewat.")
     start, end = _bounds(first, last, tz)
     return Period("monthly", first, last, start, end, min(end, now))

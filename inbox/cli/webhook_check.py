@@ -62,9 +62,9 @@ def cmd_webhook_check(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    webhook = sub.add_parser("webhook", help="Meta webhook receiver")
-    actions = webhook.add_subparsers(dest="webhook_command", metavar="ACTION")
-    p = actions.add_parser("check", help="send a signed test delivery to the running aduan")
+    webhook = sub.add_parser("webhook", help="penerima webhook Meta (WhatsApp)")
+    actions = webhook.add_subparsers(dest="webhook_command", metavar="TINDAKAN", title="tindakan")
+    p = actions.add_parser("check", help="kirim kiriman uji bertanda tangan ke aduan yang berjalan")
     p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    p.add_argument("--url", help="the aduan web address (default: [web] host and port)")
+    p.add_argument("--url", metavar="URL", help="alamat web aduan (bawaan: [web] host dan port)")
     p.set_defaults(func=cmd_webhook_check)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from connectors.base import ConnectorError
 from inbox import pii
 from inbox.db import atomic_write
+from inbox.labels import label
 from inbox.leases import LEASE, MAX_ATTEMPTS, claim_next, claim_stale, next_attempt_at, release
 from inbox.models import OPEN_STATUSES, BackupRun, Case, Notification, utcnow
 from inbox.notify import notices as notify
@@ -130,7 +131,8 @@ def _close(batch: list[Notification], worker_id: str, status: str, reason: str) 
     with atomic_write():
         for member in batch:
             release(member, worker_id, status=status, last_error=reason)
-    log.warning("notification(s) %s %s: %s", ",".join(str(r.id) for r in batch), status, reason)
+    log.warning("notifikasi %s %s: %s", ",".join(str(r.id) for r in batch),
+                label("outbox", status), reason)
 
 
 def problems(limit: int = 20, now: datetime | None = None) -> list[Notification]:

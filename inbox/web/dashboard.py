@@ -9,7 +9,8 @@ import peewee as pw
 from flask import Blueprint, g, render_template
 
 from inbox.arrive.setaside import counts as set_aside_counts
-from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
+from inbox.models import OPEN_STATUSES, Account, Case, Event, Outbox, Usage, utcnow
+from inbox.records.practice import scope
 from inbox.records.schedule import backup_health
 from inbox.sop.workflow import division_scoped, visible_cases
 from inbox.web.auth import login_required
@@ -53,6 +54,9 @@ def channel_health(now: datetime) -> list[dict[str, Any]]:
     for acc in Account.select().where(Account.name.in_(names)).order_by(Account.name):
         if acc.disabled_reason:
             state, level = f"BERHENTI: {acc.disabled_reason}", "late"
+        elif not acc.enabled and acc.practice and Event.went_live() is not None:
+            state, level = (f"Latihan selesai: sandbox dihentikan saat kantor mulai memakai aduan "
+                            f"(hapus [accounts.{acc.name}] dari config.toml)"), "muted"
         elif not acc.enabled:
             state, level = "Dimatikan di config.toml", "muted"
         elif acc.last_error:
@@ -103,7 +107,17 @@ def index() -> str:
         scope_label=user.division.name if division_scoped(user) else "",
         webhook=webhook_health() if health else None,
         backup=backup_health(rt.config, now) if health else None,
-        notifications=notification_problems(now))
+        notifications=notification_problems(now), practice=practice_line())
+
+
+def practice_line() -> dict[str, Any] | None:
+    """*Mode latihan* while practice cases are in the database (issue 28): how many, and
+    whether the recaps made now are practice recaps or leave them out."""
+    ids = Account.practice_ids()
+    cases = Case.select().where(Case.account.in_(ids)).count() if ids else 0
+    if not cases:
+        return None
+    return {"cases": cases, "recaps_practice": scope().practice}
 
 
 def notification_problems(now: datetime) -> list[Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 
-from inbox.dates import format_month_id
+from inbox.dates import format_date_id, format_month_id
 from inbox.labels import LABELS
 from inbox.models import Recap, utcnow
 from inbox.sop.workflow import division_scoped
@@ -101,7 +101,8 @@ def make_daily() -> Any:
     except RecapError as exc:  # a day not yet begun
         flash(str(exc), "error")
         return redirect(url_for("recaps.index"))
-    flash(f"Rekap harian {day.strftime('%d-%m-%Y')} dibuat ({len(paths)} berkas).", "success")
+    flash(f"Rekap harian {format_date_id(day, 'EEEE, d MMMM y')} dibuat ({len(paths)} berkas).",
+          "success")
     return redirect(url_for("recaps.index"))
 
 
