@@ -74,6 +74,8 @@ EVENT_LABELS: dict[str, str] = {
     "status_check": "Warga menanyakan status (dijawab otomatis)",
     "survey_queued": "Survei kepuasan disiapkan",
     "survey_answered": "Warga menjawab survei kepuasan",
+    "user_changed": "Peran pengguna diubah",
+    "went_live": "Kantor mulai memakai aduan (data latihan dihapus)",
 }
 
 # What a notification is about: its subject line, and its name on the preferences page.

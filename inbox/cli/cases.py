@@ -198,7 +198,8 @@ def cmd_assign(args: argparse.Namespace, ctx: Any) -> int:
 def cmd_answer(args: argparse.Namespace, ctx: Any) -> int:
     rt = ctx.runtime()
     case = _case(args.ref)
-    _run(workflow.division_answer, rt, case, _user(args.as_user), _text(args.text_file))
+    _run(workflow.division_answer, rt, case, _user(args.as_user), _text(args.text_file),
+         confirm_personal_data=args.confirm_personal_data)
     ctx.print(f"{case.reference}: jawaban bidang disimpan; Admin akan meneruskannya ke warga")
     return 0
 
@@ -298,6 +299,8 @@ def register(sub: Any, add: Any) -> None:
     p = leaf("answer", cmd_answer, "jawaban teknis bidang (Pejabat Bidang Teknis)")
     p.add_argument("--text-file", required=True, metavar="BERKAS",
                    help="berkas jawaban (- untuk masukan)")
+    p.add_argument("--confirm-personal-data", action="store_true",
+                   help="simpan walau memuat data pribadi (pengaduan publik)")
     p = leaf("forward", cmd_forward, "teruskan jawaban bidang kepada warga (Admin)")
     p.add_argument("--text-file", metavar="BERKAS",
                    help="jawaban yang sudah disunting (bawaan: teks dari bidang)")

@@ -20,7 +20,7 @@ from inbox.cli.common import (Context, UserError, migrations_line, print_first_s
 from inbox.cli.export import cmd_export
 from inbox.cli.parser import Parser
 from inbox.cli.status import cmd_status
-from inbox.models import ROLES, Account, Division, User
+from inbox.models import ROLES, Account, Division, User, utcnow
 from inbox.setup.config import check_config
 from inbox.setup.logs import configure_logging
 from inbox.setup.runtime import Runtime, create_user, setup
@@ -165,6 +165,9 @@ def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
     if User.select().where(User.username == args.name).exists():
         raise UserError(f"pengguna {args.name!r} sudah ada")
     division = None
+    if args.role != "division" and args.division:
+        raise UserError(f"--division hanya untuk --role division (Pejabat Bidang Teknis), "
+                        f"bukan {args.role}")
     if args.role == "division":
         if not args.division:
             raise UserError("--role division perlu --division KODE (kode bidang)")
@@ -191,6 +194,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     _, created = setup(ctx.config)
     if created:
         print_first_superuser(ctx, created)
+    refuse_second_daemon()
     prepare_classifier(ctx)
     server = start_web_if_available(runtime, ctx)
     try:
@@ -198,6 +202,24 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     finally:
         if server is not None:
             server.close()
+
+
+def refuse_second_daemon() -> None:
+    """``aduan run`` is one office's one daemon: a second one on the same database (started on
+    another port, or in a forgotten window) would poll and send beside the first. It is refused
+    with the first one named; the web alone (``aduan serve``) may run beside it, and several
+    ``aduan worker`` processes may share a PostgreSQL database on purpose."""
+    from inbox.run.health import live_daemons
+    running = live_daemons()
+    if not running:
+        return
+    first = running[0]
+    host, _, rest = first.worker_id.partition(":")
+    pid = rest.partition(":")[0]
+    age = max(0, int((utcnow() - first.beat_at).total_seconds()))
+    raise UserError(f"aduan sudah berjalan untuk database ini: proses {pid} di komputer {host} "
+                    f"(detak terakhir {age} detik lalu). Hentikan dulu proses itu, atau jalankan "
+                    f"hanya halaman web dengan aduan serve.", exit_code=1)
 
 
 def start_web_if_available(runtime: Runtime, ctx: Context) -> Any:

@@ -25,7 +25,7 @@ from inbox import pii
 from inbox.dates import format_date_id, format_datetime_id
 from inbox.db import database
 from inbox.labels import label, message_kind
-from inbox.models import ROLES, STATUS_LABELS, Account
+from inbox.models import ROLES, STATUS_LABELS, Account, utcnow
 from inbox.setup.runtime import Runtime
 from inbox.web.current import runtime
 
@@ -162,8 +162,13 @@ def _register_filters(app: Flask, rt: Runtime) -> None:
 
     @app.template_filter("wib_row")
     def wib_row(moment: datetime | None) -> str:
-        """``23 Nov 2026 09.00`` for a list row whose column header says (WIB)."""
-        return format_datetime(moment.astimezone(tz), "d MMM y HH.mm", locale="id") if moment else "–"
+        """``23 Nov 09.00`` (this year) or ``23 Nov 2025`` for a list row whose column header
+        says (WIB): short, so the category tags and status badges have room (issue 28)."""
+        if not moment:
+            return "–"
+        local = moment.astimezone(tz)
+        same_year = local.year == utcnow().astimezone(tz).year
+        return format_datetime(local, "d MMM HH.mm" if same_year else "d MMM y", locale="id")
 
     @app.template_filter("tanggal")
     def tanggal(day: Any) -> str:

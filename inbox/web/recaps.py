@@ -49,7 +49,20 @@ def index() -> str:
     can_make = g.user.is_superuser or g.user.role in MAKERS
     return render_template("recaps.html", recaps=recaps, kinds=KIND_LABELS, formats=FORMAT_LABELS,
                            today=today, this_month=today.strftime("%Y-%m"), can_make=can_make,
-                           period_label=period_label, scoped=division_scoped(g.user))
+                           period_label=period_label, scoped=division_scoped(g.user), maker=maker)
+
+
+#: Who made a recap when no officer did (``Recap.made_by``), as the list says it.
+MADE_BY = {"schedule": "otomatis (jadwal aduan)",
+           "command": "perintah aduan recap di komputer aduan"}
+
+
+def maker(recap: Recap) -> str:
+    """The officer who made the file, or the schedule or a command; a file from before this was
+    recorded says so instead of guessing."""
+    if recap.created_by is not None:
+        return recap.created_by.display_name
+    return MADE_BY.get(recap.made_by, "tidak tercatat (dibuat sebelum pencatatan pembuat)")
 
 
 def period_label(recap: Recap) -> str:
