@@ -91,6 +91,7 @@ NOTIFY_EVENTS: dict[str, str] = {
     "backup_failed": "Pencadangan database gagal",
     "backup_stale": "Cadangan database sudah lama",
     "recap_made": "Rekap harian sudah dibuat",
+    "new_cases": "Pengaduan baru masuk (ringkasan paling sering sejam sekali)",
 }
 
 LABELS: dict[str, dict[Any, str]] = {

@@ -14,7 +14,7 @@ from inbox import pii
 from inbox.dates import format_datetime_id
 from inbox.labels import LABELS, detail_value, label
 from inbox.models import Case, Division, Event, User
-from inbox.sla import WorkCalendar
+from inbox.sla import NO_CLOCK_INTENTS, WorkCalendar
 from inbox.understand.classify import uncertain_of
 
 META_KINDS = ("facebook", "instagram")  # private replies allowed up to 7 days by a person
@@ -48,8 +48,6 @@ class Clock:
     level: str
 
 
-#: Intents that wait for a person (to dismiss them) but not on the SLA's clock (issue 28 item 10).
-NO_CLOCK_INTENTS = ("thanks", "greeting")
 NO_CLOCK_TEXT = "tanpa batas waktu"
 
 

@@ -18,6 +18,7 @@ import peewee as pw
 
 from inbox.arrive.selfservice import status_reference
 from inbox.db import database, is_postgres
+from inbox.sla import NO_CLOCK_INTENTS
 from inbox.models import (OPEN_STATUSES, SEARCH_KEY, SQLITE_SEARCH_TABLES, STATUS_LABELS, Account,
                           Case, CaseCategory, Contact, Division, Message)
 
@@ -313,7 +314,6 @@ def oldest_first(query: pw.ModelSelect, offset: int = 0,
     days old, before this morning's new cases — then thanks and greetings, which wait on no
     clock; and the offset of the next page (None on the last). The list is the user's own
     queue, a few hundred at most, so an offset is cheap here."""
-    from inbox.web.display import NO_CLOCK_INTENTS
     no_clock = (Case.intent_override.in_(NO_CLOCK_INTENTS)
                 | (Case.intent_override.is_null() & Case.intent.in_(NO_CLOCK_INTENTS)))
     query = (query.select_extend(Account, Contact, Division)
