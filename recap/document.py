@@ -47,6 +47,7 @@ class Table:
 class Chart:
     title: str
     png: bytes
+    bars: list[tuple[str, int]] = field(default_factory=list)  # what a bar chart draws, in order
 
 
 @dataclass

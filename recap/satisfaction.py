@@ -90,7 +90,9 @@ def responses_table(found: list[Response], tz: Any) -> Table:
              SCALE[r.rating], pii.mask(r.comment)] for r in found]
     return Table("Jawaban survei kepuasan", ["Nomor", "Dijawab warga (WIB)", "Saluran", "Bidang",
                                              "Nilai", "Arti", "Komentar (data pribadi disamarkan)"],
-                 rows, sheet="Jawaban survei", in_pdf=False)
+                 rows, sheet="Jawaban survei", in_pdf=False,
+                 note="Setiap jawaban survei yang diterima bulan ini: jumlahnya sama dengan "
+                      "Responden di Indeks kepuasan masyarakat.")
 
 
 def satisfaction_section(f: MonthlyFigures, number: str, tz: Any) -> Section:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from inbox.models import Account, Template, User
+from inbox.models import Account, Event, Template, User
 from inbox.records import practice
 from inbox.run.readiness import checklist
 from inbox.web.auth import roles_required
@@ -24,6 +24,7 @@ def index() -> str:
     steps = checklist(runtime())
     return render_template(
         "golive.html", steps=steps, done=sum(s.done for s in steps), left=practice.practice_data(),
+        went_live=Event.went_live() is not None,
         practice_accounts=[a for a in Account.select().where(
             Account.id.in_(Account.practice_ids() or [0]))],
         users=list(User.select().where((User.active == True) & (User.id != g.user.id))  # noqa: E712
