@@ -73,8 +73,10 @@ def mark_recapped(p: Period, actor: User | None, tz: Any, scope: Scope | None = 
     since = p.start - timedelta(days=CARRY_OVER_DAYS)
     now = utcnow()
     with atomic_write():
-        query = (scope or Scope(False)).narrow(Case.select(Case.id, Case.answered_at, Case.recapped_on).where(
-            (Case.status == "answered") & (Case.answered_at >= since) & (Case.answered_at < p.as_of)))
+        query = (scope or Scope(False)).narrow(
+            Case.select(Case.id, Case.answered_at, Case.recapped_on).where(
+                (Case.status == "answered") & (Case.answered_at >= since)
+                & (Case.answered_at < p.as_of)))
         if is_postgres():
             query = query.for_update()  # two officers pressing the button mark each case once
         ids = [i for i, answered, recapped in query.tuples()

@@ -82,7 +82,8 @@ def test_a_restore_round_trip_gives_the_same_unmasked_export(office: Path, tmp_p
     assert "tambahkan --force" in capsys.readouterr().err
     assert run(office, "restore", str(archive), "--force") == 0
     printed = capsys.readouterr().out
-    assert "case 5" in printed and "lampiran: 1 berkas" in printed
+    # issue 28: tables named in words ("pengaduan 5", not "case 5")
+    assert "pengaduan 5" in printed and "lampiran: 1 berkas" in printed
     assert export(office, tmp_path / "after.jsonl") == before
     assert photo.read_bytes() == original_photo
 

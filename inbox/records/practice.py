@@ -20,16 +20,16 @@ switch off users and quick-answer templates made only for practice. It is record
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import peewee as pw
 
 from inbox.db import atomic_write
 from inbox.models import (PRACTICE_KINDS, Account, Attachment, Case, Contact, Counter, Event,
                           Message, Outbox, Recap, SetAside, SurveyResponse, Template, Usage, User,
-                          WebSession, utcnow)
+                          WebSession)
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,11 @@ class Scope:
     practice: bool                 # only practice data exists: a practice recap, marked so
     excluded: tuple[int, ...] = ()  # account ids whose cases are left out
 
-    def narrow(self, query: pw.ModelSelect, account: Any = None) -> pw.ModelSelect:
+    def narrow(self, query: pw.ModelSelect) -> pw.ModelSelect:
         """``query`` (of cases, or joined to them) without the excluded channels' cases."""
         if not self.excluded:
             return query
-        return query.where((account or Case.account).not_in(list(self.excluded)))
-
-    def counts(self, account_id: int) -> bool:
-        return account_id not in self.excluded
+        return query.where(Case.account.not_in(list(self.excluded)))
 
 
 def has_real_channel() -> bool:
@@ -124,8 +121,8 @@ class WentLive:
         return out
 
 
-def go_live(data_dir: Path, actor: User | None = None, users: list[User] = (),  # type: ignore[assignment]
-            templates: list[Template] = ()) -> WentLive:  # type: ignore[assignment]
+def go_live(data_dir: Path, actor: User | None = None, users: Sequence[User] = (),
+            templates: Sequence[Template] = ()) -> WentLive:
     """Stop the practice channels and remove every trace of practice from the office's record
     (see the module's docstring); safe to run again (it then removes what a poll in flight
     added). ``users`` and ``templates`` were made only for practice and are switched off."""
@@ -200,12 +197,3 @@ def _unlink(data_dir: Path, paths: list[str]) -> None:
             path.unlink()
 
 
-def went_live_at() -> Any:
-    event = Event.went_live()
-    return event.at if event is not None else None
-
-
-def summary(now: Any = None) -> dict[str, Any]:
-    """For the dashboard's *mode latihan* line and the checklist."""
-    data = practice_data()
-    return {"went_live_at": went_live_at(), "practice": data, "now": now or utcnow()}
