@@ -232,7 +232,9 @@ def test_status_and_dashboard_warn_when_backups_stop_or_fail(office: Path, tmp_p
     assert health["warning"] is None and health["last_good_path"] == str(only_backup(office))
     capsys.readouterr()
     assert run(office, "status") == 0
-    assert "cadangan: terakhir 20" in capsys.readouterr().out
+    # issue 28: the last backup in words and WIB ("5 Desember 2026 01.58 WIB"), not ISO
+    assert re.search(r"cadangan: terakhir \d{1,2} \w+ 20\d\d \d\d\.\d\d WIB",
+                     capsys.readouterr().out)
 
     three_days = datetime.now(timezone.utc) + timedelta(days=3)
     assert "lebih dari 2 hari" in backup_health(config, three_days)["warning"]

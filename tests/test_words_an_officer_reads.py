@@ -31,15 +31,18 @@ ENGLISH = {"the", "and", "of", "to", "show", "this", "message", "exit", "default
 
 
 def help_texts() -> dict[str, str]:
-    """The help of ``aduan`` and of every sub-command, as ``--help`` prints it."""
+    """The help of ``aduan`` and of every sub-command, as ``--help`` prints it, without the
+    sub-commands' own names (``case show``, ``recap daily``: commands, not sentences)."""
     found: dict[str, str] = {}
 
     def walk(parser: argparse.ArgumentParser, name: str) -> None:
-        found[name] = parser.format_help()
+        text = parser.format_help()
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 for sub_name, sub in action.choices.items():
+                    text = re.sub(rf"(?m)^(\s+){re.escape(sub_name)}\b", r"\1", text)
                     walk(sub, f"{name} {sub_name}")
+        found[name] = text.replace(name, "aduan")  # the usage line names the command
     walk(build_parser(), "aduan")
     return found
 

@@ -21,8 +21,10 @@ def cmd_classify(args: argparse.Namespace, ctx: Any) -> int:
     """Classify TEXT or every ``text`` of a JSONL file; ``train`` retrains the model."""
     if args.text == ["train"] and not args.jsonl:
         return cmd_train(args, ctx)
-    if args.force or args.if_missing:
-        raise UserError("--force dan --if-missing hanya dipakai dengan `aduan classify train`")
+    if args.force:
+        raise UserError("--force hanya dipakai dengan `aduan classify train`")
+    if args.if_missing:
+        raise UserError("--if-missing hanya dipakai dengan `aduan classify train`")
     if bool(args.text) == bool(args.jsonl):
         raise UserError("berikan TEKS atau --jsonl BERKAS, salah satu saja")
     texts: list[str] = []
