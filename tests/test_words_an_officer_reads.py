@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WIB = timezone(timedelta(hours=7))
 #: Words that mark an English sentence (not a command, a key or a placeholder).
 ENGLISH = {"the", "and", "of", "to", "show", "this", "message", "exit", "default", "write",
-           "file", "folder", "usage", "options", "positional", "arguments", "when", "with", "or",
+           "file", "usage", "options", "positional", "arguments", "when", "with", "or",
            "one", "every", "only", "from", "into", "users", "cases", "daemon", "alone",
            "together", "a", "an", "is", "are"}
 
