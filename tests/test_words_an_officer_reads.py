@@ -79,6 +79,7 @@ def test_argparse_errors_read_indonesian(capsys: pytest.CaptureFixture[str]) -> 
 def test_status_names_the_last_backup_in_words_and_wib(rt: Runtime, config_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     made = rt.data_dir / "cadangan.tar.gz"
+    made.parent.mkdir(parents=True, exist_ok=True)
     made.write_bytes(b"x")
     BackupRun.create(started_at=datetime(2026, 12, 4, 23, 31, 27, 123456, tzinfo=WIB),
                      finished_at=datetime(2026, 12, 4, 23, 32, tzinfo=WIB), status="ok",
@@ -159,6 +160,12 @@ def test_init_names_its_migrations_without_english_and_trains_the_model(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from inbox.understand.model import MODEL_FILE
     config = write_config(tmp_path)
+    if PG_URL:  # a fresh database, as a new office has
+        from inbox.setup.config import load_config
+        from inbox.setup.runtime import Runtime as Fresh
+        from tests.conftest import reset_database
+        Fresh(load_config(config))
+        reset_database()
     assert main(["--config", str(config), "init"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"skema database diperbarui: \d+ migrasi \(001–\d{3}\)", out), out
