@@ -55,7 +55,8 @@ def cmd_go_live(args: argparse.Namespace, ctx: Any) -> int:
 def register(sub: Any, add: Any) -> None:
     p = add("go-live", cmd_go_live, "mulai memakai aduan: hentikan sandbox, hapus data latihan")
     p.add_argument("--yes", action="store_true", help="jalankan tanpa pertanyaan konfirmasi")
-    p.add_argument("--as", dest="as_user", metavar="PENGGUNA", help="pengguna yang menjalankannya (dicatat)")
+    p.add_argument("--as", dest="as_user", metavar="PENGGUNA",
+                   help="pengguna yang menjalankannya (dicatat)")
     p.add_argument("--deactivate-user", action="append", metavar="NAMA",
                    help="nonaktifkan pengguna yang dibuat hanya untuk latihan (boleh berulang)")
     p.add_argument("--deactivate-template", action="append", metavar="NAMA",
