@@ -114,6 +114,8 @@ EVENT_LABELS: dict[str, str] = {
     "incident_closed": "Gangguan massal ditutup",
     "case_linked": "Ditautkan dengan pengaduan lain (warga yang sama)",
     "case_unlinked": "Tautan dengan pengaduan lain dilepas",
+    "user_changed": "Peran pengguna diubah",
+    "went_live": "Kantor mulai memakai aduan (data latihan dihapus)",
 }
 
 # What a notification is about: its subject line, and its name on the preferences page.
@@ -129,6 +131,7 @@ NOTIFY_EVENTS: dict[str, str] = {
     "backup_failed": "Pencadangan database gagal",
     "backup_stale": "Cadangan database sudah lama",
     "recap_made": "Rekap harian sudah dibuat",
+    "new_cases": "Pengaduan baru masuk (ringkasan paling sering sejam sekali)",
 }
 
 LABELS: dict[str, dict[Any, str]] = {
@@ -192,6 +195,17 @@ LABELS: dict[str, dict[Any, str]] = {
                "csv_excel": "CSV untuk Excel (titik koma)", "png": "Gambar (PNG)",
                "csv-excel": "CSV untuk Excel (titik koma)", "jsonl": "JSONL"},
     "yes_no": {True: "ya", False: "tidak"},
+    # the database's tables, as backup and restore summaries name them (issue 28)
+    "table": {"division": "bidang", "user": "pengguna", "account": "saluran",
+              "usage": "pemakaian saluran", "contact": "warga", "case": "pengaduan",
+              "case_category": "kategori pengaduan", "message": "pesan", "event": "riwayat",
+              "outbox": "balasan", "template": "templat jawaban", "recap": "berkas rekap",
+              "counter": "penghitung nomor", "set_aside": "pesan tersisih",
+              "attachment": "lampiran", "webhook_delivery": "kiriman webhook",
+              "web_session": "sesi masuk", "login_throttle": "pembatasan masuk",
+              "backup_run": "catatan cadangan", "heartbeat": "detak daemon",
+              "notification_preference": "pengaturan notifikasi", "notification": "notifikasi",
+              "survey_response": "jawaban survei", "schema_migration": "migrasi skema"},
     # a category or intent the classifier was not sure of (under classify.LOW_CONFIDENCE)
     "classifier": {"unsure": "perlu dicek",
                    "unsure_title": "Pengklasifikasi kurang yakin; periksa dan simpan kategori yang benar"},

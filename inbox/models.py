@@ -36,6 +36,10 @@ ROLES: dict[str, str] = {
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "uncertain")
 
+#: Channel kinds that carry practice messages only (issue 28): their cases are never counted in
+#: an official recap, an export or the satisfaction index (``inbox.records.practice``).
+PRACTICE_KINDS = ("sandbox",)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -130,6 +134,15 @@ class Account(BaseModel):
     # Since when every call to the platform failed to connect at all (a poll or a send; cleared
     # by the next that gets through): the dashboard's "offline" line (migration 13).
     offline_since = UTCDateTimeField(null=True)
+
+    @property
+    def practice(self) -> bool:
+        return self.kind in PRACTICE_KINDS
+
+    @classmethod
+    def practice_ids(cls) -> list[int]:
+        """The ids of the practice channels (the sandbox), configured now or before."""
+        return [i for (i,) in cls.select(cls.id).where(cls.kind.in_(PRACTICE_KINDS)).tuples()]
 
 
 class Usage(BaseModel):
@@ -360,6 +373,13 @@ class Event(BaseModel):
             if isinstance(confidence, dict):
                 found[event.case_id] = confidence
         return found
+
+    @classmethod
+    def went_live(cls) -> Event | None:
+        """The office's step from practice to real use (``aduan go-live``), once it was taken:
+        from then on the practice channels stay stopped (``inbox.records.practice``)."""
+        return (cls.select().where(cls.case.is_null() & (cls.action == "went_live"))
+                .order_by(cls.id).first())
 
 
 class Outbox(BaseModel):
@@ -635,6 +655,11 @@ class Recap(BaseModel):
     path = pw.TextField()
     created_at = UTCDateTimeField(default=utcnow)
     created_by = pw.ForeignKeyField(User, null=True, backref="recaps", on_delete="SET NULL")
+    # Who asked when no user did (migration 19): "schedule" (the daemon) or "command" (``aduan
+    # recap`` without ``--as``); empty when ``created_by`` names the officer.
+    made_by = pw.CharField(max_length=20, default="")
+    # Made from practice data alone, before the office went live (``inbox.records.practice``).
+    practice = pw.BooleanField(default=False)
 
     class Meta:
         # One row per recap file: two workers making the same recap replace each other's row.
@@ -707,6 +732,8 @@ class Heartbeat(BaseModel):
     worker_id = pw.CharField(max_length=120, primary_key=True)
     beat_at = UTCDateTimeField(default=utcnow)
     interval_seconds = pw.IntegerField(default=60)
+    # What started the daemon (migration 19): "systemd", "windows" or "" (a terminal).
+    service = pw.CharField(max_length=20, default="")
 
 
 class NotificationPreference(BaseModel):

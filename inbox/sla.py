@@ -17,6 +17,11 @@ from zoneinfo import ZoneInfo
 import holidays
 
 WIB = ZoneInfo("Asia/Jakarta")
+#: What a case is about when it waits for a person (to be dismissed) but on no SLA clock: a
+#: thank-you or a bare greeting is not answered within 3 working days (issue 28 item 10). Its
+#: ``due_at`` stays, should a person correct the intent; the lists, the case page and the
+#: reminders read this instead.
+NO_CLOCK_INTENTS = ("thanks", "greeting")
 
 
 @lru_cache(maxsize=64)

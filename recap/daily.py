@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from inbox.db import atomic_write, is_postgres
 from inbox.models import Case, Event, User, utcnow
+from inbox.records.practice import Scope, scope as practice_scope
 from recap import figures as fg
 from recap.figures import CaseRow, Period
 
@@ -40,6 +41,7 @@ class DailyFigures:
     marked: int  # cases this run marked as recapped
     referred: list[CaseRow] = field(default_factory=list)           # bukan wewenang that day
     resolution_overdue: list[CaseRow] = field(default_factory=list)  # class clocks run out
+    scope: Scope = field(default_factory=lambda: Scope(False))  # practice cases left out or not
 
     def answered_by_path(self) -> dict[str, int]:
         counts = Counter(c.path for c in self.answered)
@@ -67,14 +69,17 @@ class DailyFigures:
         return sorted(seen.values(), key=lambda c: (c.opened_at, c.id))
 
 
-def mark_recapped(p: Period, actor: User | None, tz: Any) -> int:
+def mark_recapped(p: Period, actor: User | None, tz: Any, scope: Scope | None = None) -> int:
     """Set ``recapped_on`` on the answered cases not yet recapped since their answer, with an
-    Event each, in one transaction; return how many were marked."""
+    Event each, in one transaction; return how many were marked (never a practice case in an
+    official recap)."""
     since = p.start - timedelta(days=CARRY_OVER_DAYS)
     now = utcnow()
     with atomic_write():
-        query = Case.select(Case.id, Case.answered_at, Case.recapped_on).where(
-            (Case.status == "answered") & (Case.answered_at >= since) & (Case.answered_at < p.as_of))
+        query = (scope or Scope(False)).narrow(
+            Case.select(Case.id, Case.answered_at, Case.recapped_on).where(
+                (Case.status == "answered") & (Case.answered_at >= since)
+                & (Case.answered_at < p.as_of)))
         if is_postgres():
             query = query.for_update()  # two officers pressing the button mark each case once
         ids = [i for i, answered, recapped in query.tuples()
@@ -92,12 +97,13 @@ def daily_figures(rt: Runtime, day: date, actor: User | None = None, mark: bool 
     """The figures of ``day`` (WIB); with ``mark`` the answered cases are marked recapped first."""
     tz = rt.config.tz
     p = fg.day_period(day, tz)
-    marked = mark_recapped(p, actor, tz) if mark else 0
+    scope = practice_scope()
+    marked = mark_recapped(p, actor, tz, scope) if mark else 0
     since = p.start - timedelta(days=CARRY_OVER_DAYS)
-    recapped_ids = [i for (i,) in Case.select(Case.id).where(
+    recapped_ids = [i for (i,) in scope.narrow(Case.select(Case.id).where(
         (Case.answered_at >= since) & (Case.answered_at < p.as_of)
-        & (Case.recapped_on == p.first_day)).tuples()]
-    rows = fg.load_cases(p, recapped_ids)
+        & (Case.recapped_on == p.first_day))).tuples()]
+    rows = fg.load_cases(p, recapped_ids, scope.excluded)
     cases = sorted(rows.values(), key=lambda c: (c.opened_at, c.id))
     return DailyFigures(
         period=p,
@@ -113,4 +119,5 @@ def daily_figures(rt: Runtime, day: date, actor: User | None = None, mark: bool 
         resolution_overdue=[c for c in cases if c.resolution_due_at is not None
                             and not c.referred_to and c.status != "not_complaint"
                             and c.complaint_class and c.resolution_due_at < p.as_of
-                            and (c.resolved_at is None or c.resolved_at >= p.as_of)])
+                            and (c.resolved_at is None or c.resolved_at >= p.as_of)],
+        scope=scope)

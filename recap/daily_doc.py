@@ -12,6 +12,7 @@ from inbox.models import Event, User, utcnow
 from inbox.setup.handling_config import classes
 from inbox.understand.classify import CATEGORY_LABELS
 from recap import figures as fg
+from recap import official
 from recap.daily import DailyFigures
 from recap.document import Document, Section, Table
 from recap.figures import CaseRow
@@ -24,8 +25,13 @@ PRINT_LIMIT = 150
 NOT_HANDLERS = ("recapped", "export_unmasked", "export_unmasked_refused")
 
 
+#: Between a case's categories in a cell: a category name may hold a comma ("Petugas, pungli &
+#: calo"), never a semicolon, so a spreadsheet can split the cell on it (issue 28 item 7).
+CATEGORY_SEPARATOR = "; "
+
+
 def category_text(codes: list[str]) -> str:
-    return ", ".join(CATEGORY_LABELS.get(c, c) for c in codes) or fg.NO_CATEGORY
+    return CATEGORY_SEPARATOR.join(CATEGORY_LABELS.get(c, c) for c in codes) or fg.NO_CATEGORY
 
 
 def handlers(case_ids: Iterable[int]) -> dict[int, str]:
@@ -46,14 +52,15 @@ def handlers(case_ids: Iterable[int]) -> dict[int, str]:
     return {i: " → ".join(people) for i, people in names.items()}
 
 
-#: who made a recap asked for on the command line without --as
-BY_COMMAND = "perintah aduan recap (baris perintah)"
+#: who a recap names as its maker when no officer asked for it (the schedule or ``aduan recap``
+#: without ``--as``): "Dibuat otomatis oleh aduan pada …" (issue 28)
+BY_COMMAND = official.MAKER
 
 
 def made_line(rt: Runtime, actor: User | None, made_by: str | None = None) -> str:
-    """``Dibuat … oleh Admin Satu``; ``sistem (otomatis)`` only for the daemon's own recaps."""
-    who = actor.display_name if actor is not None else made_by or "sistem (otomatis)"
-    return f"Dibuat {format_datetime_id(utcnow(), rt.config.tz)} oleh {who}"
+    """``Dibuat oleh Admin Satu … pada …``, or ``Dibuat otomatis oleh aduan pada …`` (the
+    schedule's and a command's alike; ``Recap.made_by`` keeps which)."""
+    return official.made_line(rt, actor)
 
 
 def as_of_text(rt: Runtime, p: fg.Period) -> str:
@@ -132,11 +139,13 @@ def daily_document(rt: Runtime, f: DailyFigures, actor: User | None,
     office = rt.config.office
     return Document(
         kind="daily", period_key=p.key, stem=f"rekap-harian-{p.key}",
-        title="Rekap Harian Penanganan Pengaduan Media Sosial",
+        title=f"Rekap Harian Penanganan Pengaduan Media Sosial",
         subtitle=f"{office['name']}\n{day_label}\n{made_line(rt, actor, made_by)}",
         footer=f"{office['short_name'] or office['name']} · Rekap harian "
                f"{format_date_id(p.first_day)}",
-        sections=sections)
+        sections=sections, practice=f.scope.practice,
+        made_by="" if actor is not None else made_by or official.BY_SCHEDULE,
+        official=official.official(rt, p.first_day, p.first_day.year, p.first_day.month))
 
 
 def activity(c: CaseRow, p: fg.Period) -> str:

@@ -47,6 +47,7 @@ class Table:
 class Chart:
     title: str
     png: bytes
+    bars: list[tuple[str, int]] = field(default_factory=list)  # what a bar chart draws, in order
 
 
 @dataclass
@@ -77,6 +78,12 @@ class Document:
     sections: list[Section]
     cover: Cover | None = None
     data: Table | None = None  # the case-level data (XLSX sheet and CSV), not printed
+    # Issue 28: made from practice data alone (marked on every page, never the office's record);
+    # the letterhead, number and signature block (recap.official); who made it when no officer
+    # did ("schedule" | "command", recorded on the Recap rows).
+    practice: bool = False
+    official: Any = None
+    made_by: str = ""
 
     def tables(self) -> list[Table]:
         return [t for s in self.sections for t in s.tables]

@@ -36,6 +36,7 @@ from typing import Any
 import peewee as pw
 
 from inbox import pii
+from inbox.dates import format_date_id, format_month_id
 from inbox.db import database
 from inbox.models import CLOSED_STATUSES, OPEN_STATUSES, Account, Case, Division, Event, utcnow
 from inbox.sla import WorkCalendar
@@ -101,10 +102,10 @@ def day_period(day: date, tz: Any, now: datetime | None = None) -> Period:
     now = now or utcnow()
     # Checked on dates first: 9999-12-31 or 0001-01-01 have no next or previous UTC day.
     if day > now.astimezone(tz).date():
-        raise RecapError(f"Tanggal {day.strftime('%d-%m-%Y')} belum terjadi; rekap harian hanya "
+        raise RecapError(f"Tanggal {format_date_id(day)} belum terjadi; rekap harian hanya "
                          f"bisa dibuat untuk hari ini atau hari yang sudah lewat.")
     if day.year < 2000:
-        raise RecapError(f"Tanggal {day.isoformat()} tidak valid; rekap harian dibuat untuk tahun "
+        raise RecapError(f"Tanggal {format_date_id(day)} tidak valid; rekap harian dibuat untuk tahun "
                          f"2000 atau sesudahnya.")
     start, end = _bounds(day, day, tz)
     return Period("daily", day, day, start, end, min(end, now))
@@ -117,7 +118,7 @@ def month_period(year: int, month: int, tz: Any, now: datetime | None = None) ->
     first = date(year, month, 1)
     last = date(year, month, month_calendar.monthrange(year, month)[1])
     if first > now.astimezone(tz).date():
-        raise RecapError(f"Bulan {first.strftime('%m-%Y')} belum dimulai; laporan bulanan hanya "
+        raise RecapError(f"Bulan {format_month_id(year, month)} belum dimulai; laporan bulanan hanya "
                          f"bisa dibuat untuk bulan ini atau bulan yang sudah lewat.")
     start, end = _bounds(first, last, tz)
     return Period("monthly", first, last, start, end, min(end, now))
@@ -258,29 +259,36 @@ def _select() -> pw.ModelSelect:
     return Case.select(*_COLUMNS)
 
 
-def load_cases(p: Period, extra_ids: Iterable[int] = ()) -> dict[int, CaseRow]:
-    """Every case that counts in ``p`` (plus ``extra_ids``), by id.
+def load_cases(p: Period, extra_ids: Iterable[int] = (),
+               excluded_accounts: Sequence[int] = ()) -> dict[int, CaseRow]:
+    """Every case that counts in ``p`` (plus ``extra_ids``), by id, leaving out the cases of
+    ``excluded_accounts`` (the practice channels: ``inbox.records.practice.scope``).
 
     One indexed range query per figure rather than one query with ORs, which SQLite would
     answer by reading the whole table."""
     s, e, as_of = p.start, p.end, p.as_of
+
+    def select() -> pw.ModelSelect:
+        query = _select()
+        return query.where(Case.account.not_in(list(excluded_accounts))) if excluded_accounts \
+            else query
     queries = [
-        _select().where((Case.opened_at >= s) & (Case.opened_at < e)),
-        _select().where((Case.answered_at >= s) & (Case.answered_at < e)),
-        _select().where((Case.escalated_at >= s) & (Case.escalated_at < e)),
-        _select().where((Case.status == "not_complaint") & (Case.closed_at >= s) & (Case.closed_at < e)),
-        _select().where(Case.status.in_(OPEN_STATUSES) & (Case.opened_at < as_of)),
-        _select().where(Case.status.in_(CLOSED_STATUSES) & (Case.closed_at >= as_of)
-                        & (Case.opened_at < as_of)),
+        select().where((Case.opened_at >= s) & (Case.opened_at < e)),
+        select().where((Case.answered_at >= s) & (Case.answered_at < e)),
+        select().where((Case.escalated_at >= s) & (Case.escalated_at < e)),
+        select().where((Case.status == "not_complaint") & (Case.closed_at >= s) & (Case.closed_at < e)),
+        select().where(Case.status.in_(OPEN_STATUSES) & (Case.opened_at < as_of)),
+        select().where(Case.status.in_(CLOSED_STATUSES) & (Case.closed_at >= as_of)
+                       & (Case.opened_at < as_of)),
         # the class clocks (recap.handling): followed up in or after the period, or still
         # running; read through the (resolved_at, resolution_due_at) index, which holds few
         # rows with a due date
-        _select().where((Case.resolved_at >= s) & (Case.opened_at < as_of)),
-        _select().where(Case.resolved_at.is_null() & (Case.resolution_due_at > EPOCH)
-                        & (Case.opened_at < as_of)),
+        select().where((Case.resolved_at >= s) & (Case.opened_at < as_of)),
+        select().where(Case.resolved_at.is_null() & (Case.resolution_due_at > EPOCH)
+                       & (Case.opened_at < as_of)),
     ]
     missing = list(dict.fromkeys(extra_ids))
-    queries += [_select().where(Case.id.in_(missing[i:i + CHUNK]))
+    queries += [select().where(Case.id.in_(missing[i:i + CHUNK]))
                 for i in range(0, len(missing), CHUNK)]
     rows: dict[int, CaseRow] = {}
     for query in queries:

@@ -10,6 +10,7 @@ import base64
 from html import escape
 from pathlib import Path
 
+from inbox.records.practice import PRACTICE_MARK
 from recap.document import Document, Table, text
 from recap.figures import clean
 from recap.pdf import same_title
@@ -28,6 +29,10 @@ td.num { text-align: right; white-space: nowrap; }
 tr:nth-child(even) td { background: #f6f8fa; }
 p.note { font-style: italic; font-size: 8.5pt; color: #555; }
 img { max-width: 100%; }
+div.kop { text-align: center; border-bottom: 3px double #1e1e1e; padding-bottom: .4em; margin-bottom: .6em; }
+p.practice { color: #b3261e; font-weight: bold; text-align: center; }
+table.signatures td { border: none; text-align: center; width: 50%; background: none; }
+div.sign { height: 5em; }
 @media print { body { margin: 0; } h2 { break-after: avoid; } tr { break-inside: avoid; } }
 """
 
@@ -54,8 +59,31 @@ def _table(table: Table, section_title: str) -> str:
     return "\n".join(parts)
 
 
+def _letterhead(doc: Document) -> list[str]:
+    """The kop surat and the number (the office's own words: escaped, not masked)."""
+    head = doc.official.letterhead
+    lines = [f"<strong>{escape(head.government.upper())}</strong>"] if head.government else []
+    lines.append(f"<strong>{escape(head.office.upper())}</strong>")
+    lines += [escape(line) for line in head.address]
+    return [f'<div class="kop">{"<br>".join(lines)}</div>',
+            f'<p class="sub">{escape(doc.official.number)}</p>']
+
+
+def _signatures(doc: Document) -> str:
+    cells = []
+    for i, signer in enumerate(doc.official.signers):
+        place = escape(doc.official.place_date) if i == len(doc.official.signers) - 1 else "&nbsp;"
+        cells.append(f"<td>{place}<br>{escape(signer.role)}<br>{escape(signer.title)}"
+                     f'<div class="sign"></div><strong>{escape(signer.name_line)}</strong><br>'
+                     f"{escape(signer.nip_line)}</td>")
+    return f'<table class="signatures"><tr>{"".join(cells)}</tr></table>'
+
+
 def render(doc: Document) -> str:
-    body = [f"<h1>{_e(doc.title)}</h1>"]
+    body = [f'<p class="practice">{escape(PRACTICE_MARK)}</p>'] if doc.practice else []
+    if doc.official is not None:
+        body += _letterhead(doc)
+    body.append(f"<h1>{_e(doc.title)}</h1>")
     body += [f'<p class="sub">{_e(line)}</p>' for line in doc.subtitle.splitlines()]
     for section in doc.sections:
         body.append(f"<h2>{_e(section.title)}</h2>")
@@ -65,6 +93,8 @@ def render(doc: Document) -> str:
             body.append(f'<h3>{_e(chart.title)}</h3><img alt="{_e(chart.title)}" '
                         f'src="data:image/png;base64,{data}">')
         body += [_table(t, section.title) for t in section.tables if t.in_pdf]
+    if doc.official is not None:
+        body.append(_signatures(doc))
     body.append(f'<p class="note">{_e(doc.footer)}</p>')
     return (f'<!doctype html>\n<html lang="id"><head><meta charset="utf-8">'
             f"<title>{_e(doc.title)}</title><style>{STYLE}</style></head><body>\n"

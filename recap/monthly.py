@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from inbox.models import Division
+from inbox.records.practice import Scope, scope as practice_scope
 from recap import figures as fg
 from recap.figures import CaseRow, Period, WorkClock, percentile, share
 
@@ -70,6 +71,7 @@ class MonthlyFigures:
     divisions: dict[int, tuple[str, str]]
     division_lines: list[DivisionLine]
     clock: WorkClock
+    scope: Scope = field(default_factory=lambda: Scope(False))  # practice cases left out or not
 
     def received(self) -> list[CaseRow]:
         return [c for c in self.rows if c.received_in(self.period)]
@@ -123,7 +125,7 @@ class MonthlyFigures:
         """Complaints and questions received per category: a dismissed case, and a thanks,
         greeting or spam left open, is no problem (issue 19 item 8)."""
         rows, p = self._pick(previous)
-        return Counter(code for c in rows if c.received_in(p) and _is_problem(c)
+        return Counter(code for c in rows if c.received_in(p) and is_problem(c)
                        for code in c.categories)
 
     def top_problems(self) -> list[tuple[str, int, int, list[str]]]:
@@ -131,7 +133,7 @@ class MonthlyFigures:
         previous month, a few short masked excerpts of the newest distinct summaries)."""
         counts, before = self.complaints_by_category(), self.complaints_by_category(previous=True)
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_PROBLEMS]
-        newest = sorted((c for c in self.received() if _is_problem(c)),
+        newest = sorted((c for c in self.received() if is_problem(c)),
                         key=lambda c: (c.opened_at, c.id), reverse=True)
         out = []
         for code, n in top:
@@ -152,7 +154,7 @@ class MonthlyFigures:
 PROBLEM_INTENTS = ("complaint", "question")
 
 
-def _is_problem(c: CaseRow) -> bool:
+def is_problem(c: CaseRow) -> bool:
     """A case that can be among "Masalah yang paling sering": not dismissed, and a complaint
     or a question by its effective intent (a case with no intent, from before the classifier
     set one, counts)."""
@@ -188,6 +190,8 @@ def division_lines(rows: dict[int, CaseRow], p: Period, divisions: dict[int, tup
     assigned_at: dict[int, list[datetime]] = {}
     assigned_seen: set[tuple[int, str]] = set()
     for case_id, action, detail, at in fg.period_events(p, ("assigned",)):
+        if case_id not in rows:  # a practice case left out of an official report
+            continue
         code = (detail or {}).get("division")
         assigned_at.setdefault(case_id, []).append(at)
         if code in by_code and (case_id, code) not in assigned_seen:
@@ -234,16 +238,18 @@ def monthly_figures(rt: Runtime, year: int, month: int) -> MonthlyFigures:
     p = fg.month_period(year, month, tz)
     previous = fg.previous_month(p, tz)
     clock = WorkClock(rt.calendar)
+    scope = practice_scope()
     div_event_ids = [case_id for case_id, *_ in fg.period_events(p, ("assigned", "division_answered"))]
-    rows = fg.load_cases(p, div_event_ids)
+    rows = fg.load_cases(p, div_event_ids, scope.excluded)
     divisions = fg.division_names()
-    before_rows = list(fg.load_cases(previous).values())
+    before_rows = list(fg.load_cases(previous, excluded_accounts=scope.excluded).values())
     ordered = sorted(rows.values(), key=lambda c: (c.opened_at, c.id))
     return MonthlyFigures(
         period=p, previous=previous, rows=ordered, before_rows=before_rows,
         current=headline(ordered, p, clock), before=headline(before_rows, previous, clock),
         channels=fg.channel_labels(),
-        divisions=divisions, division_lines=division_lines(rows, p, divisions, clock), clock=clock)
+        divisions=divisions, division_lines=division_lines(rows, p, divisions, clock), clock=clock,
+        scope=scope)
 
 
 def time_stats(hours: list[float]) -> tuple[float | None, float | None]:

@@ -2,19 +2,22 @@
 the previous month, SLA, response times, charts, divisions, top problems, open cases, data."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from inbox.dates import format_date_id, format_month_id
 from inbox.labels import label as label_of
-from inbox.models import User
+from inbox.models import User, utcnow
 from inbox.setup.handling_config import classes
 from inbox.understand.classify import CATEGORY_LABELS
 from recap import charts, handling
 from recap import figures as fg
+from recap import official
+from recap.conclusions import conclusions_section
 from recap.daily_doc import as_of_text, category_text, made_line
 from recap.document import Chart, Cover, Document, Pct, Section, Table, change
-from recap.monthly import MonthlyFigures, percentile
 from recap.incidents import incidents_section
+from recap.monthly import MonthlyFigures, is_problem, percentile
 from recap.satisfaction import satisfaction_section
 
 if TYPE_CHECKING:
@@ -58,7 +61,15 @@ def headline_table(f: MonthlyFigures, days: int) -> Table:
     ]:
         rows.append([label, a, b, change(a, b)])
     return Table("Angka utama", ["Indikator", _month(f.period), _month(f.previous), "Perubahan"],
-                 rows, sheet="Ringkasan", widths=[4.2, 1.6, 1.6, 2.4])
+                 rows, sheet="Ringkasan", widths=[4.2, 1.6, 1.6, 2.4], note=HEADLINE_NOTE)
+
+
+HEADLINE_NOTE = (
+    "Pengaduan masuk: setiap pengaduan yang dibuka pada bulan itu (termasuk ucapan terima kasih, "
+    "sapaan dan spam). Selesai dijawab: jawaban yang terkirim ke warga pada bulan itu, juga untuk "
+    "pengaduan yang masuk bulan sebelumnya. Bukan pengaduan: yang ditandai bukan pengaduan pada "
+    "bulan itu. Masih terbuka dan terlambat: keadaan pada akhir bulan. Setiap angka dapat "
+    "diperiksa dengan menjumlahkan kolomnya di lembar Data pengaduan (XLSX).")
 
 
 def sla_table(f: MonthlyFigures, key: str, title: str, first: str, sheet: str) -> Table:
@@ -70,8 +81,13 @@ def sla_table(f: MonthlyFigures, key: str, title: str, first: str, sheet: str) -
         before = then.get(label)
         rows.append([label, answered, on_time, Pct(fg.share(on_time, answered)),
                      Pct(fg.share(before[1], before[0]) if before else None)])
+    per = "saluran asalnya" if key == "channel" else \
+        "bidang yang menjawab (tanpa bidang: dijawab Admin atau Group Admin)"
     return Table(title, [first, "Selesai dijawab", "Tepat waktu", "Kepatuhan",
-                         "Kepatuhan bulan lalu"], rows, sheet=sheet, widths=[4, 1.5, 1.5, 1.4, 1.6])
+                         "Kepatuhan bulan lalu"], rows, sheet=sheet, widths=[4, 1.5, 1.5, 1.4, 1.6],
+                 note=f"Pengaduan yang selesai dijawab (jawaban terkirim ke warga) bulan ini menurut "
+                      f"{per}; jumlahnya sama dengan Selesai dijawab di Angka utama. Tepat waktu: "
+                      f"terkirim paling lambat pada batas waktunya.")
 
 
 def time_table(f: MonthlyFigures) -> Table:
@@ -95,11 +111,33 @@ def time_table(f: MonthlyFigures) -> Table:
 
 
 def counts_table(title: str, first: str, now: Any, then: Any, sheet: str,
-                 label: Any = lambda k: k) -> Table:
+                 label: Any = lambda k: k, note: str = "") -> Table:
     keys = sorted(now, key=lambda k: (-now[k], k)) + sorted(set(then) - set(now))
     return Table(title, [first, "Masuk", "Bulan lalu", "Perubahan"],
                  [[label(k), now.get(k, 0), then.get(k, 0), change(now.get(k, 0), then.get(k, 0))]
-                  for k in keys], sheet=sheet, widths=[4, 1.3, 1.3, 2.2])
+                  for k in keys], sheet=sheet, widths=[4, 1.3, 1.3, 2.2], note=note)
+
+
+CATEGORY_NOTE = (
+    "Masuk: pengaduan yang masuk bulan ini menurut kategori layanannya; satu pengaduan bisa "
+    "masuk lebih dari satu kategori, dan yang tanpa kategori dihitung sebagai Tanpa kategori. "
+    "Keluhan & pertanyaan: dari yang masuk itu, hanya keluhan dan pertanyaan (tanpa ucapan "
+    "terima kasih, sapaan, spam dan yang ditandai bukan pengaduan): angka yang sama dipakai di "
+    "bagian Masalah yang paling sering.")
+
+
+def category_table(f: MonthlyFigures, label: Any) -> Table:
+    """Received per category, with the complaints and questions among them beside it, so this
+    table and "Masalah yang paling sering" give the same number for the same population."""
+    now, then = f.received_by("category"), f.received_by("category", previous=True)
+    problems = Counter(code for c in f.received() if is_problem(c)
+                       for code in (c.categories or [fg.NO_CATEGORY]))
+    keys = sorted(now, key=lambda k: (-now[k], k)) + sorted(set(then) - set(now))
+    return Table("Pengaduan masuk per kategori",
+                 ["Kategori", "Masuk", "Keluhan & pertanyaan", "Bulan lalu", "Perubahan"],
+                 [[label(k), now.get(k, 0), problems.get(k, 0), then.get(k, 0),
+                   change(now.get(k, 0), then.get(k, 0))] for k in keys],
+                 sheet="Per kategori", widths=[4, 1.2, 1.7, 1.3, 2.2], note=CATEGORY_NOTE)
 
 
 def division_table(f: MonthlyFigures) -> Table:
@@ -110,8 +148,12 @@ def division_table(f: MonthlyFigures) -> Table:
                                           "Selesai dijawab ke warga", "Kepatuhan",
                                           "Belum dijawab bidang"], rows,
                  sheet="Per bidang", widths=[4, 1.4, 1.4, 1.8, 1.6, 1.4, 1.6],
-                 note="Median jawab bidang: dari diserahkan ke bidang sampai bidang menjawab. "
-                      "Belum dijawab bidang: pada akhir periode.")
+                 note="Diserahkan: pengaduan yang diserahkan Group Admin ke bidang bulan ini. "
+                      "Dijawab bidang: jawaban bidang bulan ini. Median jawab bidang: dari "
+                      "diserahkan ke bidang sampai bidang menjawab. Selesai dijawab ke warga dan "
+                      "Kepatuhan: pengaduan bidang itu yang jawabannya terkirim ke warga bulan ini "
+                      "(sama dengan Kepatuhan per bidang). Belum dijawab bidang: pada akhir "
+                      "periode.")
 
 
 def open_table(f: MonthlyFigures, tz: Any) -> Table:
@@ -123,7 +165,10 @@ def open_table(f: MonthlyFigures, tz: Any) -> Table:
     return Table("Pengaduan terbuka dan terlambat pada akhir periode",
                  ["Nomor", "Masuk (WIB)", "Saluran", "Kategori", "Status", "Batas waktu (WIB)",
                   "Terlambat"], rows, sheet="Terbuka dan terlambat",
-                 widths=[2.3, 2.1, 2.1, 2.8, 2, 2.1, 1.5], pdf_limit=PRINT_LIMIT, wide=True)
+                 widths=[2.3, 2.1, 2.1, 2.8, 2, 2.1, 1.5], pdf_limit=PRINT_LIMIT, wide=True,
+                 note="Setiap pengaduan yang belum selesai pada akhir periode, yang terlambat "
+                      "lebih dulu: jumlah barisnya sama dengan Masih terbuka pada akhir periode di "
+                      "Angka utama, dan jumlah yang terlambat dengan Terlambat pada akhir periode.")
 
 
 DATA_COLUMNS = [
@@ -134,7 +179,13 @@ DATA_COLUMNS = [
     "Masuk periode ini", "Dijawab periode ini", "Diteruskan periode ini",
     "Bukan pengaduan periode ini", "Terbuka akhir periode", "Terlambat akhir periode",
     "Ringkasan (data pribadi disamarkan)",
+    # 1/0 per category and whether the case counts among the problems: a category column sums
+    # to its "Masuk" (rows with Masuk periode ini = 1) and, with the problem column, to its
+    # "Keluhan & pertanyaan" (issue 28 item 7)
+    "Keluhan atau pertanyaan",
 ]
+#: The name of a category's own 1/0 column in the case data.
+CATEGORY_COLUMN = "Kategori: {}"
 
 
 def data_table(f: MonthlyFigures, tz: Any, class_names: dict[str, str] | None = None) -> Table:
@@ -146,8 +197,10 @@ def data_table(f: MonthlyFigures, tz: Any, class_names: dict[str, str] | None = 
     def local(moment: Any) -> Any:
         return moment.astimezone(tz) if moment is not None else None
 
+    codes = category_codes(f)
     rows = []
     for c in f.rows:
+        categories = set(c.categories or [fg.NO_CATEGORY])
         rows.append([
             c.reference, local(c.opened_at), f.channels.get(c.account_id, "?"),
             "Publik" if c.public else "Pribadi", category_text(c.categories),
@@ -161,10 +214,24 @@ def data_table(f: MonthlyFigures, tz: Any, class_names: dict[str, str] | None = 
             round(clock.hours(c.opened_at, c.answered_at), 2) if c.answered_at else None,
             int(c.received_in(p)), int(c.answered_in(p)), int(c.escalated_in(p)),
             int(c.dismissed_in(p)), int(c.open_at_end(p)), int(c.overdue_at_end(p)), c.summary,
+            int(is_problem(c)), *[int(code in categories) for code in codes],
             *handling.data_cells(c, p, class_names, tz),
         ])
-    return Table("Data pengaduan", DATA_COLUMNS + handling.DATA_COLUMNS, rows,
-                 sheet="Data pengaduan", in_pdf=False)
+    return Table("Data pengaduan", DATA_COLUMNS + [CATEGORY_COLUMN.format(CATEGORY_LABELS.get(
+        code, code)) for code in codes] + handling.DATA_COLUMNS, rows, sheet="Data pengaduan",
+        in_pdf=False,
+        note="Satu baris per pengaduan yang dihitung dalam laporan ini; setiap kolom 1/0 "
+             "dijumlahkan menghasilkan angka laporan yang sama namanya.")
+
+
+def category_codes(f: MonthlyFigures) -> list[str]:
+    """Every category code, in the classifier's order, and "Tanpa kategori" when a case of the
+    month has none (one 1/0 column each in the case data)."""
+    codes = list(CATEGORY_LABELS)
+    codes += sorted({code for c in f.rows for code in c.categories} - set(codes))
+    if any(not c.categories for c in f.rows):
+        codes.append(fg.NO_CATEGORY)
+    return codes
 
 
 def _no_pdf(table: Table) -> Table:
@@ -185,7 +252,9 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
     non_working = {d for d in p.days() if not f.clock.is_working_day(d)}
     trend_table = Table("Tren harian", ["Tanggal", "Hari kerja", "Masuk", "Selesai dijawab"],
                         [[format_date_id(d), "Ya" if d not in non_working else "Tidak", r, a]
-                         for d, r, a in trend], sheet="Tren harian", in_pdf=False)
+                         for d, r, a in trend], sheet="Tren harian", in_pdf=False,
+                        note="Pengaduan yang masuk dan yang selesai dijawab per hari (WIB); "
+                             "jumlahnya sama dengan Angka utama.")
     by_channel, by_category = f.received_by("channel"), f.received_by("category")
     label = lambda code: CATEGORY_LABELS.get(code, code)  # noqa: E731
     problems = Table("Masalah yang paling sering",
@@ -193,8 +262,12 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
                      [[label(code), n, before, "\n".join(f"• {e}" for e in excerpts)]
                       for code, n, before, excerpts in f.top_problems()],
                      sheet="Masalah utama", widths=[2.2, 1, 1.1, 7.5],
-                     note="Pengaduan yang ditandai bukan pengaduan tidak dihitung.")
-    top_categories = by_category.most_common(15)
+                     note="Keluhan dan pertanyaan yang masuk bulan ini per kategori, lima "
+                          "terbanyak (kolom Keluhan & pertanyaan di bagian Pengaduan per "
+                          "kategori): ucapan terima kasih, sapaan, spam dan yang ditandai bukan "
+                          "pengaduan tidak dihitung. Bulan lalu dihitung dengan cara yang sama.")
+    # the chart shows every category its table lists, in the table's order
+    top_categories = sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))
     received = sum(r for _, r, _ in trend)
     answered = sum(a for _, _, a in trend)
     sections = [
@@ -215,13 +288,14 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
                 charts.bar_chart(list(dict(by_channel.most_common())),
                                  [n for _, n in by_channel.most_common()]))],
                 tables=[counts_table("Pengaduan masuk per saluran", "Saluran", by_channel,
-                                     f.received_by("channel", previous=True), "Per saluran")]),
+                                     f.received_by("channel", previous=True), "Per saluran",
+                                     note="Pengaduan yang masuk bulan ini menurut salurannya; "
+                                          "jumlahnya sama dengan Pengaduan masuk di Angka utama.")]),
         Section("6. Pengaduan per kategori", charts=[Chart("Pengaduan masuk per kategori",
                 charts.bar_chart([label(c) for c, _ in top_categories],
-                                 [n for _, n in top_categories], color=charts.GREEN))],
-                tables=[counts_table("Pengaduan masuk per kategori", "Kategori", by_category,
-                                     f.received_by("category", previous=True), "Per kategori",
-                                     label)]),
+                                 [n for _, n in top_categories], color=charts.GREEN),
+                bars=[(label(c), n) for c, n in top_categories])],
+                tables=[category_table(f, label)]),
         Section("7. Penanganan per bidang", tables=[division_table(f)]),
         Section("8. Masalah yang paling sering", tables=[problems]),
         Section("9. Pengaduan terbuka dan terlambat", tables=[open_table(f, tz)]),
@@ -239,9 +313,13 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
                 section.paragraphs = [f"Tidak ada pengaduan yang masuk pada {month}."]
                 section.tables = [_no_pdf(t) for t in section.tables]
     sections.append(satisfaction_section(f, "10. " if len(sections) > 2 else "", tz))
-    sections.append(handling.handling_section(rt, f, "11. " if len(sections) > 3 else "", tz))
-    sections.append(incidents_section(p, "12. " if len(sections) > 3 else "", tz))
+    sections.append(handling.handling_section(rt, f, next_number(sections), tz))
+    sections.append(incidents_section(p, next_number(sections), tz))
+    if len(sections) > 3:  # a month with nothing in it has said so in one sentence already
+        # Last, whatever sections come before it: what the team discusses and decides.
+        sections.append(conclusions_section(f, days, next_number(sections)))
     period_text = f"{format_date_id(p.first_day)} – {format_date_id(p.last_day)}"
+    practice = f.scope.practice
     return Document(
         kind="monthly", period_key=p.key, stem=f"laporan-bulanan-{p.key}",
         title=f"Laporan Bulanan Penanganan Pengaduan Media Sosial — {month}",
@@ -251,4 +329,14 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
                                                    classes(rt.config.resolution)}),
         cover=Cover(office=office["name"], title="Laporan Bulanan Penanganan Pengaduan "
                     "dan Keluhan Masyarakat melalui Media Sosial", period=f"{month}\n{period_text}",
-                    legal_basis=office.get("legal_basis") or "", made=made_line(rt, actor, made_by)))
+                    legal_basis=office.get("legal_basis") or "", made=made_line(rt, actor, made_by)),
+        practice=practice, made_by="" if actor is not None else made_by or official.BY_SCHEDULE,
+        official=official.official(rt, utcnow().astimezone(tz).date(), p.first_day.year,
+                                   p.first_day.month))
+
+
+def next_number(sections: list[Section]) -> str:
+    """``"11. "`` after ten numbered sections; ``""`` when they are not numbered."""
+    numbers = [int(s.title.split(".", 1)[0]) for s in sections
+               if s.title.split(".", 1)[0].isdigit()]
+    return f"{max(numbers) + 1}. " if len(numbers) > 1 else ""

@@ -66,10 +66,14 @@ def record(rt: Runtime, doc: Document, paths: list[Path], actor: User | None,
             stored = resolved.relative_to(data_dir).as_posix()
             fmt = formats[i] if formats else path.suffix.lstrip(".")
             fields: dict[str, Any] = {"kind": doc.kind, "period": doc.period_key, "fmt": fmt,
-                                      "path": stored, "created_at": utcnow(), "created_by": actor}
+                                      "path": stored, "created_at": utcnow(), "created_by": actor,
+                                      "made_by": "" if actor is not None else
+                                      getattr(doc, "made_by", ""),
+                                      "practice": bool(getattr(doc, "practice", False))}
             # An upsert, not delete-then-insert: two processes making the same recap at once
             # (the daemon's schedule and the web's button) must leave one row, not two.
             Recap.insert(**fields).on_conflict(
                 conflict_target=[Recap.kind, Recap.period, Recap.fmt],
                 update={Recap.path: stored, Recap.created_at: fields["created_at"],
-                        Recap.created_by: actor}).execute()
+                        Recap.created_by: actor, Recap.made_by: fields["made_by"],
+                        Recap.practice: fields["practice"]}).execute()

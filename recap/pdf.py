@@ -19,7 +19,9 @@ import matplotlib
 from fontTools.ttLib import TTFont
 from fpdf import FPDF, FontFace
 
+from inbox.records.practice import PRACTICE_MARK
 from inbox.text import clean_text
+from recap import pdf_official
 from recap.document import Chart, Cover, Document, Table, text
 from recap.figures import clean
 
@@ -63,9 +65,10 @@ def printable(body: str) -> str:
 
 
 class RecapPDF(FPDF):
-    def __init__(self, footer_text: str) -> None:
+    def __init__(self, footer_text: str, practice_mark: str = "") -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.footer_text = clean(footer_text)
+        self.practice_mark = practice_mark  # a practice recap says so on every page
         self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
         self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
         self.add_font(FONT, "I", str(FONT_DIR / "DejaVuSans-Oblique.ttf"))
@@ -78,6 +81,10 @@ class RecapPDF(FPDF):
         """Every text fpdf2 draws passes here: cleaned of control characters (tabs become
         spaces: the font has no glyph for them) and made drawable with the embedded font."""
         return super().normalize_text(printable(clean_text(text, tabs=False)))
+
+    def header(self) -> None:
+        if self.practice_mark:
+            pdf_official.practice_mark(self, self.practice_mark)
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -159,12 +166,18 @@ class RecapPDF(FPDF):
         self.image(io.BytesIO(chart.png), w=self.epw, h=height)
         self.ln(3)
 
-    def cover(self, cover: Cover) -> None:
+    def cover(self, cover: Cover, official: Any = None) -> None:
         self.add_page()
-        self.set_y(60)
-        self.set_font(FONT, "B", 15)
-        self.lines(0, 8, clean(cover.office.upper()), align="C")
-        self.ln(14)
+        if official is not None:
+            # the kop surat names the office; the number sits under it, as on a letter
+            pdf_official.letterhead(self, official.letterhead)
+            pdf_official.number(self, official.number)
+            self.set_y(max(self.get_y() + 20, 70))
+        else:
+            self.set_y(60)
+            self.set_font(FONT, "B", 15)
+            self.lines(0, 8, clean(cover.office.upper()), align="C")
+            self.ln(14)
         self.set_font(FONT, "B", 19)
         self.lines(0, 10, clean(cover.title), align="C")
         self.ln(10)
@@ -198,12 +211,15 @@ def estimated_height(pdf: RecapPDF, section: Any) -> float:
 
 
 def render(doc: Document) -> bytes:
-    pdf = RecapPDF(doc.footer)
+    pdf = RecapPDF(doc.footer, PRACTICE_MARK if doc.practice else "")
     pdf.set_title(clean(doc.title))
     pdf.set_author(clean(doc.subtitle.splitlines()[0] if doc.subtitle else "aduan"))
     if doc.cover is not None:
-        pdf.cover(doc.cover)
+        pdf.cover(doc.cover, doc.official)
     pdf.add_page()
+    if doc.cover is None and doc.official is not None:  # a recap without a cover: kop on page 1
+        pdf_official.letterhead(pdf, doc.official.letterhead)
+        pdf_official.number(pdf, doc.official.number)
     pdf.set_font(FONT, "B", 14)
     pdf.lines(0, 7, clean(doc.title))
     for line in doc.subtitle.splitlines():
@@ -231,6 +247,8 @@ def render(doc: Document) -> bytes:
         for table in section.tables:
             if table.in_pdf:
                 pdf.recap_table(table, titled=not same_title(table.title, section.title))
+    if doc.official is not None:
+        pdf_official.signatures(pdf, doc.official)
     return bytes(pdf.output())
 
 

@@ -41,11 +41,13 @@ class Response:
 
 
 def responses(p: Period, f: MonthlyFigures) -> list[Response]:
-    """The month's survey responses, oldest first."""
-    query = (SurveyResponse.select(SurveyResponse, Case.reference, Case.account, Case.division)
-             .join(Case).where((SurveyResponse.answered_at >= p.start)
-                               & (SurveyResponse.answered_at < p.as_of))
-             .order_by(SurveyResponse.answered_at, SurveyResponse.id))
+    """The month's survey responses, oldest first (a practice case's left out of an official
+    report)."""
+    query = f.scope.narrow(
+        SurveyResponse.select(SurveyResponse, Case.reference, Case.account, Case.division)
+        .join(Case).where((SurveyResponse.answered_at >= p.start)
+                          & (SurveyResponse.answered_at < p.as_of))
+        .order_by(SurveyResponse.answered_at, SurveyResponse.id))  # no practice case's answer
     return [Response(r.case.reference, r.answered_at, r.rating, r.comment,
                      f.channels.get(r.case.account_id, "?"),
                      f.divisions[r.case.division_id][1] if r.case.division_id in f.divisions
@@ -88,7 +90,9 @@ def responses_table(found: list[Response], tz: Any) -> Table:
              SCALE[r.rating], pii.mask(r.comment)] for r in found]
     return Table("Jawaban survei kepuasan", ["Nomor", "Dijawab warga (WIB)", "Saluran", "Bidang",
                                              "Nilai", "Arti", "Komentar (data pribadi disamarkan)"],
-                 rows, sheet="Jawaban survei", in_pdf=False)
+                 rows, sheet="Jawaban survei", in_pdf=False,
+                 note="Setiap jawaban survei yang diterima bulan ini: jumlahnya sama dengan "
+                      "Responden di Indeks kepuasan masyarakat.")
 
 
 def satisfaction_section(f: MonthlyFigures, number: str, tz: Any) -> Section:

@@ -80,7 +80,8 @@ def make_due_recaps(rt: Runtime, now: datetime | None = None) -> list[Path]:
     paths: list[Path] = []
     for kind, when in due_recaps(rt, now):
         made = make_daily_recap(rt, when) if kind == "daily" else make_monthly_report(rt, *when)
-        log.info("%s recap %s made: %s", kind, when, ", ".join(p.name for p in made))
+        log.info("%s dibuat: %s", "rekap harian" if kind == "daily" else "laporan bulanan",
+                 ", ".join(p.name for p in made))
         paths += made
     return paths
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import tarfile
 from datetime import datetime, timedelta, timezone
@@ -82,7 +83,8 @@ def test_a_restore_round_trip_gives_the_same_unmasked_export(office: Path, tmp_p
     assert "tambahkan --force" in capsys.readouterr().err
     assert run(office, "restore", str(archive), "--force") == 0
     printed = capsys.readouterr().out
-    assert "case 5" in printed and "lampiran: 1 berkas" in printed
+    # issue 28: tables named in words ("pengaduan 5", not "case 5")
+    assert "pengaduan 5" in printed and "lampiran: 1 berkas" in printed
     assert export(office, tmp_path / "after.jsonl") == before
     assert photo.read_bytes() == original_photo
 
@@ -231,7 +233,9 @@ def test_status_and_dashboard_warn_when_backups_stop_or_fail(office: Path, tmp_p
     assert health["warning"] is None and health["last_good_path"] == str(only_backup(office))
     capsys.readouterr()
     assert run(office, "status") == 0
-    assert "cadangan: terakhir 20" in capsys.readouterr().out
+    # issue 28: the last backup in words and WIB ("5 Desember 2026 01.58 WIB"), not ISO
+    assert re.search(r"cadangan: terakhir \d{1,2} \w+ 20\d\d \d\d\.\d\d WIB",
+                     capsys.readouterr().out)
 
     three_days = datetime.now(timezone.utc) + timedelta(days=3)
     assert "lebih dari 2 hari" in backup_health(config, three_days)["warning"]

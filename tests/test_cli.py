@@ -34,7 +34,8 @@ def cfg(config_path: Path) -> Path:
 def test_init_is_idempotent_and_prints_the_first_password_once(cfg: Path, capsys) -> None:
     assert run(cfg, "init") == 0
     out = capsys.readouterr().out
-    assert "migrasi diterapkan: 001 initial schema" in out
+    # issue 28: the migrations by number, not by their developers' English names
+    assert re.search(r"skema database diperbarui: \d+ migrasi \(001–\d{3}\)", out)
     assert "kata sandi   :" in out
     assert run(cfg, "init") == 0
     again = capsys.readouterr().out

@@ -169,7 +169,7 @@ def test_no_notification_ever_contains_a_nik(world: World, before: str, nik: str
         workflow.assign_division(world.rt, Case.get_by_id(case.id),
                                  world.users["group_admin"], "dafduk", note=text)
         workflow.division_answer(world.rt, Case.get_by_id(case.id),
-                                 world.users["division"], text)
+                                 world.users["division"], text, confirm_personal_data=True)
         notify.backup_failed(world.rt.config, text)
         notify.account_stopped(world.rt.config, case.account, text)
     rows = list(Notification.select())

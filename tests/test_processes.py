@@ -64,7 +64,7 @@ def test_the_worker_counts_sandbox_cases_and_stops_cleanly_on_sigterm(tmp_path: 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert "stopped" in proc.stderr.read()
+    assert "berhenti" in proc.stderr.read()  # the officer's log line, in Indonesian (issue 28)
 
 
 def test_kill_9_during_a_large_import_then_importing_again_stores_every_message_once(tmp_path: Path) -> None:

@@ -432,7 +432,7 @@ def test_the_web_makes_lists_and_serves_the_recaps(rt: Runtime, history: History
     client = create_app(rt, testing=True).test_client()
     assert login(client, "admin1").status_code == 302
     response = post_form(client, "/rekap/buat-harian", {"day": "2026-03-16"}, follow_redirects=True)
-    assert response.status_code == 200 and "Rekap harian 16-03-2026 dibuat (3 berkas)" in page_text(response)
+    assert response.status_code == 200 and "Rekap harian Senin, 16 Maret 2026 dibuat (3 berkas)" in page_text(response)
     response = post_form(client, "/rekap/buat-bulanan", {"month": "2026-03"}, follow_redirects=True)
     assert "Laporan bulanan Maret 2026 dibuat (4 berkas)" in page_text(response)
     response = post_form(client, "/rekap/buat-harian", {"day": "2026-04-05"}, follow_redirects=True)

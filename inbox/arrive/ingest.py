@@ -616,7 +616,7 @@ def store_set_aside(account: Account, items: list[SetAsideItem]) -> int:
             update={SetAside.last_seen_at: now, SetAside.seen_count: SetAside.seen_count + 1,
                     SetAside.reason: item.reason}).execute()
     if items:
-        log.warning("account %s: %d item(s) set aside (see aduan status)", account.name, len(items))
+        log.warning("saluran %s: %d pesan disisihkan (lihat aduan status)", account.name, len(items))
     return len(items)
 
 

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from inbox.dates import format_datetime_id
+from inbox.labels import label
 from inbox.records.backup import BackupError
 
 
@@ -31,7 +34,7 @@ def cmd_backup(args: argparse.Namespace, ctx: Any) -> int:
     ctx.print(f"cadangan ditulis dan diperiksa: {result.path}")
     ctx.print(f"  ukuran {_size(result.size)}, {result.seconds:.1f} detik; database {m['database']['kind']} "
               f"({_size(m['database']['size'])}), {m['attachments']['files']} lampiran")
-    ctx.print("  " + ", ".join(f"{t} {n}" for t, n in m["tables"].items() if n))
+    ctx.print("  " + table_counts(m["tables"]))
     if result.removed:
         ctx.print(f"  rotasi: {len(result.removed)} cadangan lama dihapus")
     return 0
@@ -39,7 +42,7 @@ def cmd_backup(args: argparse.Namespace, ctx: Any) -> int:
 
 def cmd_restore(args: argparse.Namespace, ctx: Any) -> int:
     """Check a backup and restore it (database, attachments), then run pending migrations."""
-    from inbox.cli.common import UserError
+    from inbox.cli.common import UserError, migrations_line
     from inbox.records.restore import restore_backup
     ctx.config  # a bad config.toml is reported before anything is read
     try:
@@ -49,8 +52,11 @@ def cmd_restore(args: argparse.Namespace, ctx: Any) -> int:
     except BackupError as exc:
         raise UserError(f"pemulihan ditolak: {exc}", exit_code=1) from None
     m = result.manifest
-    ctx.print(f"dipulihkan dari {args.file} (dibuat {m['created_local']}, {m['office']})")
-    ctx.print(f"  ke {result.target}: " + ", ".join(f"{t} {n}" for t, n in result.tables.items() if n))
+    made = format_datetime_id(datetime.fromisoformat(m.get("created_at") or m["created_local"]),
+                              ctx.config.tz,
+                              "d MMMM y HH.mm")
+    ctx.print(f"dipulihkan dari {args.file} (dibuat {made}, {m['office']})")
+    ctx.print(f"  ke {result.target}: " + table_counts(result.tables))
     ctx.print(f"  lampiran: {result.attachments} berkas ke {result.data_dir / 'attachments'}")
     if result.recaps is not None:
         ctx.print(f"  rekap: {result.recaps} berkas ke {result.data_dir / 'recaps'}")
@@ -58,20 +64,28 @@ def cmd_restore(args: argparse.Namespace, ctx: Any) -> int:
         ctx.print(f"  {result.recaps_missing} rekap yang tercatat tidak punya berkas (cadangan ini "
                   "dibuat sebelum berkas rekap ikut dicadangkan); buat ulang di halaman Rekap "
                   "atau dengan aduan recap daily/monthly")
-    for name in result.migrations:
-        ctx.print(f"  migrasi diterapkan: {name}")
+    if result.migrations:
+        ctx.print(f"  skema database diperbarui: {migrations_line(result.migrations)}")
     return 0
 
 
+def table_counts(tables: dict[str, int]) -> str:
+    """``pengaduan 1.234, pesan 5.678, …``: each table that holds rows, named in words."""
+    return ", ".join(f"{label('table', t)} {n:,}".replace(",", ".") for t, n in tables.items() if n)
+
+
 def register(sub: Any, add: Any) -> None:
-    p = add("backup", cmd_backup, "write a checked, compressed backup (database + attachments)")
-    p.add_argument("--out", help="folder (default: backup.folder, else data_dir/backups)")
-    p = add("restore", cmd_restore, "restore a backup made by aduan backup")
-    p.add_argument("file")
-    p.add_argument("--to", help="database URL to restore into (default: the configured one)")
-    p.add_argument("--data-dir", help="with --to: where the attachments and recap files go "
-                   "(default: the folder of the --to SQLite file)")
-    p.add_argument("--force", action="store_true", help="overwrite a database that holds data")
+    p = add("backup", cmd_backup, "buat cadangan database, lampiran dan rekap (diperiksa, dimampatkan)")
+    p.add_argument("--out", metavar="FOLDER",
+                   help="folder tujuan (bawaan: backup.folder, atau data_dir/backups)")
+    p = add("restore", cmd_restore, "pulihkan cadangan yang dibuat aduan backup")
+    p.add_argument("file", metavar="BERKAS", help="berkas cadangan (.tar.gz)")
+    p.add_argument("--to", metavar="URL",
+                   help="database tujuan (bawaan: database di config.toml)")
+    p.add_argument("--data-dir", metavar="FOLDER",
+                   help="bersama --to: tempat lampiran dan berkas rekap dipulihkan (bawaan: "
+                        "folder berkas SQLite tujuan)")
+    p.add_argument("--force", action="store_true", help="timpa database yang sudah berisi data")
     p.add_argument("--ignore-running-daemon", action="store_true",
-                   help="restore although a daemon's heartbeat on the target is fresh (it will "
-                        "keep writing into the restored data: stop it instead)")
+                   help="pulihkan walaupun aduan masih berjalan pada database tujuan (ia akan "
+                        "terus menulis ke data yang dipulihkan: lebih baik hentikan dulu)")

@@ -199,7 +199,8 @@ def cmd_assign(args: argparse.Namespace, ctx: Any) -> int:
 def cmd_answer(args: argparse.Namespace, ctx: Any) -> int:
     rt = ctx.runtime()
     case = _case(args.ref)
-    _run(workflow.division_answer, rt, case, _user(args.as_user), _text(args.text_file))
+    _run(workflow.division_answer, rt, case, _user(args.as_user), _text(args.text_file),
+         confirm_personal_data=args.confirm_personal_data)
     ctx.print(f"{case.reference}: jawaban bidang disimpan; Admin akan meneruskannya ke warga")
     return 0
 
@@ -264,44 +265,53 @@ def cmd_deliver(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    p = add("deliver", cmd_deliver, "send the replies waiting in the outbox now")
+    p = add("deliver", cmd_deliver, "kirim sekarang balasan yang menunggu")
     p.add_argument("--limit", type=int, default=1000, help=argparse.SUPPRESS)
-    case = sub.add_parser("case", help="list, show and work on complaints (SOP steps)")
-    case_sub = case.add_subparsers(dest="case_command", metavar="ACTION", required=True)
+    case = sub.add_parser("case", help="daftar, lihat dan tangani pengaduan (langkah SOP)")
+    case_sub = case.add_subparsers(dest="case_command", metavar="TINDAKAN", required=True,
+                                   title="tindakan")
 
     def leaf(name: str, func: Any, help_text: str, ref: bool = True, actor: bool = True) -> Any:
         p = case_sub.add_parser(name, help=help_text)
         p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if ref:
-            p.add_argument("ref", metavar="REF", help="case reference, e.g. ADU-202611-0042")
-        p.add_argument("--as", dest="as_user", required=actor, metavar="USER",
-                       help="the officer doing this")
+            p.add_argument("ref", metavar="NOMOR", help="nomor pengaduan, misalnya ADU-202611-0042")
+        p.add_argument("--as", dest="as_user", required=actor, metavar="PENGGUNA",
+                       help="petugas yang melakukannya")
         p.set_defaults(func=func)
         return p
 
-    p = leaf("list", cmd_list, "cases, newest first", ref=False, actor=False)
-    p.add_argument("--status", help=", ".join(STATUS_LABELS))
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=200)
-    p = leaf("show", cmd_show, "one case with its thread and history", actor=False)
-    p.add_argument("--json", action="store_true")
-    p = leaf("reply", cmd_reply, "answer directly (admin; group admin on an escalated case)")
-    p.add_argument("--text-file", help="file with the answer (- for standard input)")
-    p.add_argument("--template", help="name of a quick-answer template instead of a file")
-    p.add_argument("--confirm-personal-data", action="store_true")
-    p = leaf("escalate", cmd_escalate, "consult the group admin (admin)")
-    p.add_argument("--note", required=True)
-    p = leaf("assign", cmd_assign, "hand the case to a division (group admin)")
-    p.add_argument("--division", required=True, metavar="CODE")
-    p.add_argument("--note")
-    p = leaf("answer", cmd_answer, "the division's technical answer (division user)")
-    p.add_argument("--text-file", required=True)
-    p = leaf("forward", cmd_forward, "send the division's answer to the citizen (admin)")
-    p.add_argument("--text-file", help="an edited answer (default: the division's text)")
-    p.add_argument("--confirm-personal-data", action="store_true")
-    p = leaf("dismiss", cmd_dismiss, "mark as not a complaint (admin)")
-    p.add_argument("--reason", required=True, choices=sorted(workflow.DISMISS_REASONS))
-    p = leaf("note", cmd_note, "add an internal note")
-    p.add_argument("--text", required=True)
-    p = leaf("confirm", cmd_confirm, "settle a reply whose delivery is uncertain")
-    p.add_argument("--delivered", required=True, choices=["yes", "no"])
+    p = leaf("list", cmd_list, "daftar pengaduan, terbaru lebih dulu", ref=False, actor=False)
+    p.add_argument("--status", help="status: " + ", ".join(STATUS_LABELS))
+    p.add_argument("--json", action="store_true", help="keluaran JSON")
+    p.add_argument("--limit", type=int, default=200, metavar="N", help="paling banyak N baris")
+    p = leaf("show", cmd_show, "satu pengaduan dengan percakapan dan riwayatnya", actor=False)
+    p.add_argument("--json", action="store_true", help="keluaran JSON")
+    p = leaf("reply", cmd_reply, "jawab langsung (Admin; Group Admin untuk yang diteruskan)")
+    p.add_argument("--text-file", metavar="BERKAS", help="berkas jawaban (- untuk masukan)")
+    p.add_argument("--template", metavar="NAMA", help="nama templat jawaban cepat")
+    p.add_argument("--confirm-personal-data", action="store_true",
+                   help="tetap kirim walau memuat data pribadi (bila config mengizinkan)")
+    p = leaf("escalate", cmd_escalate, "teruskan ke Group Admin (Admin)")
+    p.add_argument("--note", required=True, metavar="TEKS", help="catatan untuk Group Admin")
+    p = leaf("assign", cmd_assign, "serahkan ke bidang (Group Admin)")
+    p.add_argument("--division", required=True, metavar="KODE", help="kode bidang")
+    p.add_argument("--note", metavar="TEKS", help="catatan untuk bidang")
+    p = leaf("answer", cmd_answer, "jawaban teknis bidang (Pejabat Bidang Teknis)")
+    p.add_argument("--text-file", required=True, metavar="BERKAS",
+                   help="berkas jawaban (- untuk masukan)")
+    p.add_argument("--confirm-personal-data", action="store_true",
+                   help="simpan walau memuat data pribadi (pengaduan publik)")
+    p = leaf("forward", cmd_forward, "teruskan jawaban bidang kepada warga (Admin)")
+    p.add_argument("--text-file", metavar="BERKAS",
+                   help="jawaban yang sudah disunting (bawaan: teks dari bidang)")
+    p.add_argument("--confirm-personal-data", action="store_true",
+                   help="tetap kirim walau memuat data pribadi (bila config mengizinkan)")
+    p = leaf("dismiss", cmd_dismiss, "tandai bukan pengaduan (Admin)")
+    p.add_argument("--reason", required=True, choices=sorted(workflow.DISMISS_REASONS),
+                   help="alasannya")
+    p = leaf("note", cmd_note, "tambah catatan internal")
+    p.add_argument("--text", required=True, metavar="TEKS", help="isi catatan")
+    p = leaf("confirm", cmd_confirm, "pastikan balasan yang belum pasti terkirim")
+    p.add_argument("--delivered", required=True, choices=["yes", "no"],
+                   help="yes: sudah ada di platform; no: belum, kirim lagi")

@@ -14,7 +14,8 @@ from inbox.labels import CATEGORY_LABELS, INTENT_LABELS
 from inbox.setup.config import check_config
 from inbox.text import one_line, terminal_text
 from inbox.understand.classify import Classifier, normalise
-from inbox.understand.training import office_classifier, print_report, retrain, shipped_classifier
+from inbox.understand.training import (ensure_model, office_classifier, print_report, retrain,
+                                       shipped_classifier)
 
 
 def cmd_classify(args: argparse.Namespace, ctx: Any) -> int:
@@ -23,6 +24,8 @@ def cmd_classify(args: argparse.Namespace, ctx: Any) -> int:
         return cmd_train(args, ctx)
     if args.force:
         raise UserError("--force hanya dipakai dengan `aduan classify train`")
+    if args.if_missing:
+        raise UserError("--if-missing hanya dipakai dengan `aduan classify train`")
     if bool(args.text) == bool(args.jsonl):
         raise UserError("berikan TEKS atau --jsonl BERKAS, salah satu saja")
     texts: list[str] = []
@@ -52,6 +55,11 @@ def cmd_train(args: argparse.Namespace, ctx: Any) -> int:
     model in the data folder is replaced only when the new one is not worse (or --force).
     Exit 0 when replaced, 1 when kept."""
     runtime = ctx.runtime()
+    if args.if_missing:
+        seconds = ensure_model(runtime.data_dir)
+        ctx.print("model pengklasifikasi sudah ada" if seconds is None else
+                  f"model pengklasifikasi dilatih dalam {seconds:.1f} detik".replace(".", ","))
+        return 0
     report = retrain(runtime.data_dir, force=args.force)
     print_report(report, ctx.out)
     return 0 if report.replaced else 1
@@ -119,9 +127,11 @@ def classify_command(texts: list[str], as_json: bool, out: TextIO,
 
 def register(sub: Any, add: Any) -> None:
     p = add("classify", cmd_classify,
-            "show the categories, intent and personal data of a text; `classify train` retrains")
-    p.add_argument("text", nargs="*", help="the message text, or `train`")
-    p.add_argument("--jsonl", help="a file of JSON objects with a \"text\" field")
-    p.add_argument("--json", action="store_true", help="one JSON object per message")
+            "kategori, jenis pesan dan data pribadi sebuah teks; classify train melatih ulang")
+    p.add_argument("text", nargs="*", metavar="TEKS", help="teks pesan, atau train untuk melatih ulang")
+    p.add_argument("--jsonl", metavar="BERKAS", help="berkas objek JSON dengan kolom \"text\"")
+    p.add_argument("--json", action="store_true", help="satu objek JSON per pesan")
     p.add_argument("--force", action="store_true",
-                   help="with `train`: replace the model even when the new one scores lower")
+                   help="dengan train: ganti model walau nilainya lebih rendah")
+    p.add_argument("--if-missing", action="store_true",
+                   help="dengan train: latih hanya bila belum ada model yang bisa dipakai")

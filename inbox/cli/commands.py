@@ -8,22 +8,28 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from connectors.base import InboundMessage
 from inbox import pii
-from inbox.cli.common import Context, UserError, print_first_superuser, read_password
+from inbox.cli.common import (Context, UserError, migrations_line, print_first_superuser,
+                              read_password)
 from inbox.cli.export import cmd_export
+from inbox.cli.parser import Parser
 from inbox.cli.status import cmd_status
-from inbox.models import ROLES, Account, Division, User
+from inbox.models import ROLES, Account, Division, User, utcnow
 from inbox.setup.config import check_config
 from inbox.setup.logs import configure_logging
 from inbox.setup.runtime import Runtime, create_user, setup
 from inbox.text import one_line
+from inbox.understand.training import ensure_model, model_usable
 
 log = logging.getLogger(__name__)
+#: The folder that holds main.py, so ``python -m main`` finds it from any working folder.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -43,20 +49,42 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
     """Create or migrate the database, sync config, create the first superuser."""
     ctx.runtime(migrate_schema=False, create=True)
     applied, created = setup(ctx.config)
-    for name in applied:
-        ctx.print(f"migrasi diterapkan: {name}")
+    if applied:
+        ctx.print(f"skema database diperbarui: {migrations_line(applied)}")
     ctx.print(f"database siap: {len(ctx.config.accounts)} akun, {len(ctx.config.divisions)} bidang")
     if created:
         print_first_superuser(ctx, created)
+    if not model_usable(ctx.config.data_dir):
+        # Here, once, rather than inside the daemon at its first poll (issue 28 item 3).
+        ctx.print("melatih model pengklasifikasi pesan (sekali saja, biasanya 5–20 detik) ...")
+        seconds = ensure_model(ctx.config.data_dir) or 0.0
+        ctx.print(f"model pengklasifikasi siap ({seconds:.1f} detik)".replace(".", ","))
     return 0
+
+
+def prepare_classifier(ctx: Context) -> None:
+    """Before the daemon's first poll: train the classifier's model when there is none, in a
+    process of its own, so scikit-learn and the training's memory never enter the long-running
+    daemon (a model trained inside it left ``aduan run`` at 268 MB). Said on the console; if
+    that process fails, the daemon trains it itself as before."""
+    if model_usable(ctx.config.data_dir):
+        return
+    ctx.print("Model pengklasifikasi belum ada: dilatih sekali sebelum pesan pertama dibaca "
+              "(biasanya 5–20 detik) ...")
+    command = [sys.executable, "-m", "main", "--config", str(ctx.config_path.resolve()),
+               "classify", "train", "--if-missing"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=str(ROOT))
+    ctx.print((done.stdout or "").strip() or "model pengklasifikasi: pelatihan gagal; "
+              "dilatih oleh daemon saat mulai")
 
 
 def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon alone: poll accounts, deliver replies, make recaps."""
     from inbox.run.daemon import Daemon
     runtime = ctx.runtime()  # before the log folder: no folder for a database that is not there
-    configure_logging(log_dir=ctx.config.data_dir / "logs")
+    configure_logging(log_dir=ctx.config.data_dir / "logs", tz=ctx.config.tz)
     setup(ctx.config)
+    prepare_classifier(ctx)
     return Daemon(runtime).run()
 
 
@@ -138,6 +166,9 @@ def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
     if User.select().where(User.username == args.name).exists():
         raise UserError(f"pengguna {args.name!r} sudah ada")
     division = None
+    if args.role != "division" and args.division:
+        raise UserError(f"--division hanya untuk --role division (Pejabat Bidang Teknis), "
+                        f"bukan {args.role}")
     if args.role == "division":
         if not args.division:
             raise UserError("--role division perlu --division KODE (kode bidang)")
@@ -160,16 +191,36 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon (and the web, when installed) together: the normal way to run one office."""
     from inbox.run.daemon import Daemon
     runtime = ctx.runtime(create=True)  # the first start makes the database, and says so
-    configure_logging(log_dir=ctx.config.data_dir / "logs")
+    configure_logging(log_dir=ctx.config.data_dir / "logs", tz=ctx.config.tz)
     _, created = setup(ctx.config)
     if created:
         print_first_superuser(ctx, created)
+    refuse_second_daemon()
+    prepare_classifier(ctx)
     server = start_web_if_available(runtime, ctx)
     try:
         return Daemon(runtime).run()
     finally:
         if server is not None:
             server.close()
+
+
+def refuse_second_daemon() -> None:
+    """``aduan run`` is one office's one daemon: a second one on the same database (started on
+    another port, or in a forgotten window) would poll and send beside the first. It is refused
+    with the first one named; the web alone (``aduan serve``) may run beside it, and several
+    ``aduan worker`` processes may share a PostgreSQL database on purpose."""
+    from inbox.run.health import live_daemons
+    running = live_daemons()
+    if not running:
+        return
+    first = running[0]
+    host, _, rest = first.worker_id.partition(":")
+    pid = rest.partition(":")[0]
+    age = max(0, int((utcnow() - first.beat_at).total_seconds()))
+    raise UserError(f"aduan sudah berjalan untuk database ini: proses {pid} di komputer {host} "
+                    f"(detak terakhir {age} detik lalu). Hentikan dulu proses itu, atau jalankan "
+                    f"hanya halaman web dengan aduan serve.", exit_code=1)
 
 
 def start_web_if_available(runtime: Runtime, ctx: Context) -> Any:
@@ -180,10 +231,12 @@ def start_web_if_available(runtime: Runtime, ctx: Context) -> Any:
     return start_in_thread(runtime, ctx)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aduan", description="Kotak masuk pengaduan media sosial")
-    parser.add_argument("--config", help="config file (default: $ADUAN_CONFIG or ./config.toml)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def build_parser() -> Parser:
+    parser = Parser(prog="aduan", description="aduan: kotak masuk pengaduan media sosial. "
+                    "Bantuan setiap perintah: aduan PERINTAH --help")
+    parser.add_argument("--config", metavar="BERKAS",
+                        help="berkas konfigurasi (bawaan: $ADUAN_CONFIG, lalu ./config.toml)")
+    sub = parser.add_subparsers(dest="command", metavar="PERINTAH", title="perintah")
 
     def add(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
@@ -191,37 +244,43 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    add("check-config", cmd_check_config, "validate config.toml")
-    add("init", cmd_init, "create or migrate the database and the first superuser")
-    add("run", cmd_run, "the daemon and the web together")
-    add("worker", cmd_worker, "the daemon alone")
-    p = add("poll", cmd_poll, "poll every (or one) account once")
-    p.add_argument("--account")
-    p = add("import", cmd_import, "ingest normalised messages from JSONL")
-    p.add_argument("--jsonl", required=True)
-    p = add("status", cmd_status, "accounts' health and case counts")
-    p.add_argument("--json", action="store_true")
-    p = add("export", cmd_export, "cases with messages and events")
+    add("check-config", cmd_check_config, "periksa config.toml dan sebutkan setiap masalahnya")
+    add("init", cmd_init, "siapkan database, pengguna pengelola pertama dan model "
+                             "pengklasifikasi")
+    add("run", cmd_run, "jalankan aduan: pemeriksa saluran dan halaman web sekaligus")
+    add("worker", cmd_worker, "jalankan pemeriksa saluran saja (tanpa halaman web)")
+    p = add("poll", cmd_poll, "periksa setiap saluran (atau satu) sekarang")
+    p.add_argument("--account", metavar="NAMA", help="hanya saluran ini")
+    p = add("import", cmd_import, "masukkan pesan dari berkas JSONL")
+    p.add_argument("--jsonl", required=True, metavar="BERKAS",
+                   help="satu objek JSON per baris (README, bagian Commands)")
+    p = add("status", cmd_status, "kesehatan saluran, jumlah pengaduan dan cadangan")
+    p.add_argument("--json", action="store_true", help="keluaran JSON untuk program lain")
+    p = add("export", cmd_export, "ekspor pengaduan dengan pesan dan riwayatnya")
     p.add_argument("--format", choices=["csv", "csv-excel", "jsonl", "lapor"], default="jsonl",
-                   help="csv-excel: semicolons and a byte-order mark, for Excel in Indonesia; "
-                        "lapor: the fields an admin re-types into SP4N-LAPOR! (CSV for Excel, "
-                        "or XLSX when --out ends in .xlsx)")
-    p.add_argument("--out", help="file to write (default: standard output)")
-    p.add_argument("--month", help="lapor: only the cases received in this month (YYYY-MM)")
+                   help="csv-excel: titik koma dan BOM, untuk Excel berbahasa Indonesia; "
+                        "lapor: isian yang diketik ulang admin ke SP4N-LAPOR! (CSV untuk Excel, "
+                        "atau XLSX bila --out berakhiran .xlsx)")
+    p.add_argument("--out", metavar="BERKAS", help="berkas tujuan (bawaan: layar)")
+    p.add_argument("--month", metavar="TTTT-BB",
+                   help="lapor: hanya pengaduan yang masuk pada bulan ini")
     p.add_argument("--linked-only", action="store_true",
-                   help="lapor: only the cases with a LAPOR! tracking ID")
-    p.add_argument("--unmasked", action="store_true", help="superuser only; recorded as an event")
-    p.add_argument("--as", dest="as_user",
-                   help="the superuser asking for unmasked data (their password is asked)")
-    user = sub.add_parser("user", help="manage users")
-    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION")
-    p = user_sub.add_parser("add", help="add a user (password from stdin or prompt)")
+                   help="lapor: hanya pengaduan yang punya ID pelacakan LAPOR!")
+    p.add_argument("--unmasked", action="store_true",
+                   help="tanpa penyamaran data pribadi: hanya pengelola, dicatat")
+    p.add_argument("--as", dest="as_user", metavar="PENGGUNA",
+                   help="pengelola yang meminta data tanpa penyamaran (kata sandinya ditanyakan)")
+    user = sub.add_parser("user", help="kelola pengguna")
+    user_sub = user.add_subparsers(dest="user_command", metavar="TINDAKAN", title="tindakan")
+    p = user_sub.add_parser("add", help="tambah pengguna (kata sandi dari masukan atau ditanyakan)")
     p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    p.add_argument("name")
-    p.add_argument("--role", required=True, choices=sorted(ROLES))
-    p.add_argument("--division")
-    p.add_argument("--superuser", action="store_true")
-    p.add_argument("--full-name")
+    p.add_argument("name", metavar="NAMA", help="nama pengguna untuk masuk")
+    p.add_argument("--role", required=True, choices=sorted(ROLES),
+                   help="peran: admin, group_admin, division (Pejabat Bidang Teknis) atau supervisor")
+    p.add_argument("--division", metavar="KODE", help="kode bidang (hanya untuk peran division)")
+    p.add_argument("--superuser", action="store_true",
+                   help="pengelola: boleh mengelola pengguna dan templat")
+    p.add_argument("--full-name", metavar="NAMA", help="nama lengkap yang tampil")
     p.set_defaults(func=cmd_user_add)
     for register in extra_registrations():
         register(sub, add)
@@ -233,6 +292,7 @@ def extra_registrations() -> list[Any]:
     from inbox.cli.backups import register as register_backup
     from inbox.cli.cases import register as register_cases
     from inbox.cli.classifier import register as register_classify
+    from inbox.cli.golive import register as register_golive
     from inbox.cli.privacy import register as register_privacy
     from inbox.cli.recaps import register as register_recaps
     from inbox.cli.reprocess import register as register_setaside
@@ -242,4 +302,4 @@ def extra_registrations() -> list[Any]:
     from inbox.cli.webhook_check import register as register_webhook
     return [register_web, register_cases, register_classify, register_recaps, register_setaside,
             register_webhook, register_backup, register_service, register_privacy,
-            register_suggest]
+            register_suggest, register_golive]

@@ -84,9 +84,17 @@ def user_by_name(name: str) -> User:
 
 
 def print_first_superuser(ctx: Context, created: tuple[str, str]) -> None:
-    ctx.print("Pengguna superuser pertama dibuat (kata sandi ini hanya ditampilkan sekali):")
+    ctx.print("Pengguna pengelola (superuser) pertama dibuat (kata sandi ini hanya ditampilkan "
+              "sekali):")
     ctx.print(f"  nama pengguna: {created[0]}")
     ctx.print(f"  kata sandi   : {created[1]}")
+
+
+def migrations_line(applied: list[str]) -> str:
+    """``11 migrasi (001–011)``: the numbers, not the developers' English names."""
+    numbers = [name.split(" ", 1)[0] for name in applied]
+    span = numbers[0] if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"
+    return f"{len(numbers)} migrasi ({span})"
 
 
 def read_secret(prompt: str) -> str:

@@ -34,6 +34,7 @@ from inbox import pii
 from inbox.cli.common import Context, UserError, read_secret, user_by_name
 from inbox.cli.status import iso
 from inbox.models import Case, Event, IncidentCase, Message, utcnow
+from inbox.records.practice import scope as practice_scope
 from inbox.sop.related import linked
 from inbox.understand.lapor import report_type_of
 from recap.safe_cells import csv_value
@@ -201,7 +202,8 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     try:
         if excel:
             out.write("\ufeff")
-        cases = Case.select().order_by(Case.id)
+        # the practice channels' cases never reach an export of the office's record
+        cases = practice_scope().narrow(Case.select().order_by(Case.id))
         if args.format == "jsonl":
             for case in cases.iterator():
                 out.write(json_line(export_case(case, unmasked, alias)))

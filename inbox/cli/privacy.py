@@ -38,13 +38,16 @@ def cmd_erase(args: Any, ctx: Any) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    privacy = sub.add_parser("privacy", help="personal data: erasure on request (UU PDP)")
-    actions = privacy.add_subparsers(dest="privacy_command", metavar="ACTION")
-    p = actions.add_parser("erase", help="erase one citizen's personal data")
+    privacy = sub.add_parser("privacy", help="data pribadi: penghapusan atas permintaan (UU PDP)")
+    actions = privacy.add_subparsers(dest="privacy_command", metavar="TINDAKAN", title="tindakan")
+    p = actions.add_parser("erase", help="hapus data pribadi seorang warga")
     p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    p.add_argument("--contact", required=True,
-                   help="the citizen's handle, platform user id or phone number (08…, 62…, +62…)")
-    p.add_argument("--channel", help="only on this channel (whatsapp, telegram, x …); 'semua' = all")
-    p.add_argument("--as", dest="as_user", required=True, help="the superuser doing it")
-    p.add_argument("--reason", required=True, help="the request's basis, e.g. a letter number")
+    p.add_argument("--contact", required=True, metavar="AKUN",
+                   help="nama akun warga, ID pengguna di platform, atau nomor HP (08…, 62…, +62…)")
+    p.add_argument("--channel", metavar="JENIS",
+                   help="hanya pada saluran ini (whatsapp, telegram, x …); 'semua' = semua saluran")
+    p.add_argument("--as", dest="as_user", required=True, metavar="PENGGUNA",
+                   help="pengelola yang melakukannya")
+    p.add_argument("--reason", required=True, metavar="TEKS",
+                   help="dasar permintaan, misalnya nomor surat")
     p.set_defaults(func=cmd_erase)

@@ -41,7 +41,7 @@ def parse_month(value: str | None, tz: Any) -> tuple[int, int]:
 def _who(args: argparse.Namespace) -> dict[str, Any]:
     """A recap asked for here was asked for by a person: the ``--as`` user, else the command."""
     from inbox.cli.common import user_by_name
-    from recap.daily_doc import BY_COMMAND
+    from recap.official import BY_COMMAND
     if args.as_user:
         return {"actor": user_by_name(args.as_user)}
     return {"made_by": BY_COMMAND}
@@ -78,17 +78,19 @@ def cmd_monthly(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    recap = sub.add_parser("recap", help="write the daily recap or the monthly report now")
-    kinds = recap.add_subparsers(dest="recap_command", metavar="KIND", required=True)
-    p = kinds.add_parser("daily", help="the daily recap (rekap harian): PDF, XLSX, HTML")
+    recap = sub.add_parser("recap", help="buat rekap harian atau laporan bulanan sekarang")
+    kinds = recap.add_subparsers(dest="recap_command", metavar="JENIS", required=True, title="jenis")
+    p = kinds.add_parser("daily", help="rekap harian: PDF, XLSX, HTML")
     p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    p.add_argument("--date", help="the day, YYYY-MM-DD (default: today in the office's time zone)")
-    p.add_argument("--out", help="folder for the files (default: DATA_DIR/recaps)")
-    p.add_argument("--as", dest="as_user", help="the officer making it (named in the recap)")
+    p.add_argument("--date", metavar="TTTT-BB-HH", help="tanggalnya (bawaan: hari ini, WIB)")
+    p.add_argument("--out", metavar="FOLDER", help="folder berkas (bawaan: data/recaps)")
+    p.add_argument("--as", dest="as_user", metavar="PENGGUNA",
+                   help="petugas yang membuatnya (disebut di rekap)")
     p.set_defaults(func=cmd_daily)
-    p = kinds.add_parser("monthly", help="the monthly report (laporan bulanan): PDF, XLSX, CSV")
+    p = kinds.add_parser("monthly", help="laporan bulanan: PDF, XLSX, CSV")
     p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    p.add_argument("--month", help="the month, YYYY-MM (default: the previous month)")
-    p.add_argument("--out", help="folder for the files (default: DATA_DIR/recaps)")
-    p.add_argument("--as", dest="as_user", help="the officer making it (named in the recap)")
+    p.add_argument("--month", metavar="TTTT-BB", help="bulannya (bawaan: bulan sebelumnya)")
+    p.add_argument("--out", metavar="FOLDER", help="folder berkas (bawaan: data/recaps)")
+    p.add_argument("--as", dest="as_user", metavar="PENGGUNA",
+                   help="petugas yang membuatnya (disebut di laporan)")
     p.set_defaults(func=cmd_monthly)

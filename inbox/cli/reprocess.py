@@ -30,5 +30,5 @@ def cmd_reprocess(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    p = add("reprocess", cmd_reprocess, "re-read the items a connector set aside")
-    p.add_argument("--account", help="only this account")
+    p = add("reprocess", cmd_reprocess, "baca ulang pesan yang disisihkan saluran")
+    p.add_argument("--account", metavar="NAMA", help="hanya saluran ini")

@@ -6,8 +6,10 @@ in the foreground until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
+import socket
 import threading
 from typing import Any
 
@@ -64,6 +66,25 @@ class WebServer:
         self.thread.join(timeout)
 
 
+#: Why an address cannot be listened on, in words (Linux, macOS and Windows error numbers).
+SOCKET_PROBLEMS = {
+    errno.EADDRINUSE: "alamat ini sudah dipakai program lain", 10048: "alamat ini sudah dipakai program lain",
+    errno.EADDRNOTAVAIL: "alamat ini bukan milik komputer ini", 10049: "alamat ini bukan milik komputer ini",
+    errno.EACCES: "tidak diizinkan; port di bawah 1024 perlu hak administrator",
+    10013: "tidak diizinkan; port di bawah 1024 perlu hak administrator",
+}
+
+
+def socket_problem(exc: OSError) -> str:
+    """The reason an address cannot be used, in Indonesian (never the system's English)."""
+    found = SOCKET_PROBLEMS.get(exc.errno or 0) or SOCKET_PROBLEMS.get(getattr(exc, "winerror", 0) or 0)
+    if found:
+        return found
+    if isinstance(exc, socket.gaierror):
+        return "nama host tidak dikenal"
+    return f"kesalahan sistem {exc.errno}" if exc.errno else "kesalahan sistem"
+
+
 def address_lines(server: WebServer) -> list[str]:
     lines = [f"Buka {server.url} di peramban"]
     if server.host in ("0.0.0.0", "", "::"):
@@ -80,7 +101,7 @@ def start_in_thread(rt: Runtime, ctx: Any) -> WebServer:
         server = WebServer(rt).start()
     except OSError as exc:
         web = rt.config.web
-        raise UserError(f"web: tidak dapat memakai {web['host']}:{web['port']} ({exc.strerror or exc}); "
+        raise UserError(f"web: tidak dapat memakai {web['host']}:{web['port']} ({socket_problem(exc)}); "
                         f"tutup program lain yang memakainya atau ganti [web] port di config.toml",
                         exit_code=1) from None
     for line in address_lines(server):
@@ -98,7 +119,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Any) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
-        log.info("signal %s received; stopping the web server", signum)
+        log.info("sinyal %s diterima; halaman web dihentikan", signum)
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
@@ -107,7 +128,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Any) -> int:
     try:
         while not stop.wait(0.5):
             if not server.thread.is_alive():
-                log.error("the web server stopped unexpectedly")
+                log.error("halaman web berhenti tanpa diduga")
                 return 1
     finally:
         server.close()
@@ -116,4 +137,4 @@ def cmd_serve(args: argparse.Namespace, ctx: Any) -> int:
 
 def register(sub: Any, add: Any) -> None:
     """Add ``aduan serve`` to the command line."""
-    add("serve", cmd_serve, "the web inbox alone (foreground)")
+    add("serve", cmd_serve, "jalankan halaman web saja (tanpa pemeriksa saluran)")

@@ -156,15 +156,17 @@ def cmd_uninstall(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    service = sub.add_parser("service", help="run aduan as a service that starts at boot")
-    actions = service.add_subparsers(dest="service_command", metavar="ACTION")
-    for name, func, text in (("install", cmd_install, "install the service (or --print it)"),
-                             ("status", cmd_status, "is the service running"),
-                             ("uninstall", cmd_uninstall, "stop and remove the service")):
+    service = sub.add_parser("service", help="jalankan aduan sebagai layanan saat komputer menyala")
+    actions = service.add_subparsers(dest="service_command", metavar="TINDAKAN", title="tindakan")
+    for name, func, text in (("install", cmd_install, "pasang layanan (atau tampilkan dengan --print)"),
+                             ("status", cmd_status, "apakah layanan berjalan"),
+                             ("uninstall", cmd_uninstall, "hentikan dan lepas layanan")):
         p = actions.add_parser(name, help=text)
         p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         p.set_defaults(func=func)
         if name == "install":
-            p.add_argument("--user", default="aduan", help="system user that runs aduan (Linux)")
-            p.add_argument("--print", action="store_true", help="show what would be installed")
+            p.add_argument("--user", default="aduan", metavar="NAMA",
+                           help="pengguna sistem yang menjalankan aduan (Linux)")
+            p.add_argument("--print", action="store_true",
+                           help="tampilkan yang akan dipasang tanpa mengubah apa pun")
             p.add_argument("--platform", choices=["linux", "windows"], help=argparse.SUPPRESS)

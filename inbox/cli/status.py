@@ -15,7 +15,8 @@ from inbox.arrive.webhooks import waiting_total
 from inbox.cli.common import Context
 from inbox.dates import format_datetime_id
 from inbox.labels import label
-from inbox.models import OPEN_STATUSES, Account, Case, IgnoredCount, Outbox, Usage, utcnow
+from inbox.models import (OPEN_STATUSES, PRACTICE_KINDS, Account, Case, Event, IgnoredCount,
+                          Outbox, Usage, utcnow)
 from inbox.records.schedule import backup_health
 from inbox.run.health import office_offline_since
 from inbox.setup.runtime import Runtime
@@ -75,6 +76,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
                   "saat sambungan kembali.")
     for acc in data["accounts"]:
         health = ("NONAKTIF: " + acc["disabled_reason"]) if acc["disabled_reason"] else \
+            stopped_words(acc) if not acc["enabled"] else \
             (f"tidak tersambung sejak {local_time(acc['offline_since'], tz)}") if acc["offline_since"] \
             else ("galat: " + acc["last_error"]) if acc["last_error"] else "sehat"
         ctx.print(f"{acc['name']:<20} {acc['kind']:<10} terakhir {local_time(acc['last_success_at'], tz)}  {health}"
@@ -103,17 +105,27 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         for failure in webhook["failures"]:
             ctx.print(f"{'':<20} {failure['count']}× {failure['reason']}")
     backup = data["backup"]
-    ctx.print(f"cadangan: terakhir {backup['last_good_at'] or 'belum pernah'}"
+    last = local_time(backup["last_good_at"], tz, "d MMMM y HH.mm") if backup["last_good_at"] \
+        else "belum pernah"
+    ctx.print(f"cadangan: terakhir {last}"
               + (f"  PERINGATAN: {backup['warning']}" if backup["warning"] else "  (baik)"))
     return 0
+
+
+def stopped_words(acc: dict[str, Any]) -> str:
+    """Why an account is not polled, in words: the office went live, or config.toml says so."""
+    if acc["kind"] in PRACTICE_KINDS and Event.went_live() is not None:
+        return "dihentikan: latihan selesai (kantor sudah mulai memakai aduan)"
+    return "dimatikan di config.toml (enabled = false)"
 
 
 def iso(moment: Any) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def local_time(iso_text: str | None, tz: Any) -> str:
-    """An ISO time of the ``--json`` form as an officer reads it: ``2 Des 2026 06.28 WIB``."""
+def local_time(iso_text: str | None, tz: Any, fmt: str = "d MMM y HH.mm") -> str:
+    """An ISO time of the ``--json`` form as an officer reads it: ``2 Des 2026 06.28 WIB``
+    (``d MMMM y HH.mm``: ``4 Desember 2026 23.31 WIB``)."""
     if not iso_text:
         return "-"
-    return format_datetime_id(datetime.fromisoformat(iso_text), tz, "d MMM y HH.mm")
+    return format_datetime_id(datetime.fromisoformat(iso_text), tz, fmt)

@@ -17,6 +17,7 @@ set_aside           the superusers
 backup_failed       the superusers
 backup_stale        the superusers
 recap_made          the complaint team's addresses (``notify.complaint_team``)
+new_cases           the admins: one summary of the new cases, at most once an hour
 ==================  ====================================================================
 
 Every user chooses channels and switches events off on ``/akun/notifikasi``
@@ -57,8 +58,9 @@ CASE_SENTENCES: dict[str, str] = {
     "escalated": "Admin meneruskan pengaduan ini kepada Group Admin untuk ditindaklanjuti.",
     "assigned": "Group Admin menyerahkan pengaduan ini kepada bidang Anda untuk dijawab.",
     "division_answered": "Bidang sudah memberi jawaban; periksa lalu teruskan kepada warga.",
-    "due_tomorrow": "Pengaduan ini harus dijawab paling lambat besok (hari kerja berikutnya).",
-    "due_today": "Pengaduan ini harus dijawab hari ini.",
+    # due_tomorrow and due_today name the real deadline (issue 28): see deadline_sentence
+    "due_tomorrow": "Pengaduan ini harus dijawab paling lambat {batas}.",
+    "due_today": "Pengaduan ini harus dijawab hari ini, paling lambat {batas}.",
     "overdue": "Pengaduan ini sudah melewati batas waktu 3 hari kerja dan belum dijawab.",
 }
 
@@ -66,7 +68,7 @@ FOOTER = ("Pesan otomatis dari aduan. Isi pengaduan warga tidak disertakan untuk
           "pribadi; buka tautan di atas setelah masuk. Atur notifikasi Anda di {base}/akun/notifikasi")
 
 ROLE_EVENTS: dict[str, tuple[str, ...]] = {
-    "admin": ("division_answered", "due_tomorrow", "due_today", "overdue"),
+    "admin": ("new_cases", "division_answered", "due_tomorrow", "due_today", "overdue"),
     "group_admin": ("escalated", "due_tomorrow", "due_today", "overdue"),
     "division": ("assigned", "due_tomorrow", "due_today", "overdue"),
     "supervisor": (),
@@ -160,17 +162,39 @@ def base_url(config: Config) -> str:
     return configured or f"http://{config.web['host']}:{config.web['port']}"
 
 
-def case_message(config: Config, case: Case, event: str) -> tuple[str, str]:
+def deadline_words(config: Config, case: Case, now: datetime | None = None) -> str:
+    """``Senin, 7 Desember 2026 pukul 16.00 WIB``, with ``(besok)`` only when the deadline is
+    really tomorrow: the working day after a Friday is a Monday, not "besok"."""
+    if case.due_at is None:
+        return "–"
+    when = format_datetime_id(case.due_at, config.tz)
+    today = local_day(config, now)
+    return f"{when} (besok)" if case.due_at.astimezone(config.tz).date() == today + timedelta(days=1) \
+        else when
+
+
+def due_subject(config: Config, case: Case, event: str, now: datetime | None = None) -> str:
+    """The reminder's subject: "besok" only when it is tomorrow, else the deadline's day."""
+    if event != "due_tomorrow" or case.due_at is None:
+        return EVENTS[event]
+    due = case.due_at.astimezone(config.tz).date()
+    if due == local_day(config, now) + timedelta(days=1):
+        return EVENTS[event]
+    return f"Batas waktu pengaduan {format_date_id(due, 'EEEE, d MMMM')}"
+
+
+def case_message(config: Config, case: Case, event: str,
+                 now: datetime | None = None) -> tuple[str, str]:
     """Subject and text about ``case``: number, status, deadline, bidang, link."""
     base = base_url(config)
-    lines = [CASE_SENTENCES[event], "",
+    lines = [CASE_SENTENCES[event].format(batas=deadline_words(config, case, now)), "",
              f"Nomor pengaduan: {case.reference}",
              f"Status: {STATUS_LABELS.get(case.status, case.status)}",
              f"Batas waktu: {format_datetime_id(case.due_at, config.tz) or '–'}"]
     if case.division_id is not None:
         lines.append(f"Bidang: {case.division.name}")
     lines += [f"Buka: {base}/pengaduan/{case.id}", "", FOOTER.format(base=base)]
-    return f"[{case.reference}] {EVENTS[event]}", "\n".join(lines)
+    return f"[{case.reference}] {due_subject(config, case, event, now)}", "\n".join(lines)
 
 
 def office_message(config: Config, event: str, sentence: str, path: str = "/dasbor") -> tuple[str, str]:
@@ -234,7 +258,7 @@ def local_day(config: Config, now: datetime | None = None) -> date:
 def case_event(config: Config, case: Case, event: str, occurrence: Any,
                now: datetime | None = None) -> int:
     """Queue a case event (``occurrence``: the workflow Event's id, or the day of a reminder)."""
-    subject, text = case_message(config, case, event)
+    subject, text = case_message(config, case, event, now)
     return enqueue(config, event, f"{event}:c{case.id}:{occurrence}",
                    case_recipients(case, event), subject, text, case=case, now=now)
 

@@ -26,11 +26,15 @@ from typing import TYPE_CHECKING, Any
 from connectors.base import ConnectorError
 from inbox import pii
 from inbox.db import atomic_write
+from inbox.dates import format_datetime_id
+from inbox.labels import label
 from inbox.leases import (LEASE, MAX_ATTEMPTS, OFFLINE_RETRY, claim_next, claim_stale,
                           next_attempt_at, release)
-from inbox.models import OPEN_STATUSES, BackupRun, Case, Notification, utcnow
+from inbox.models import (OPEN_STATUSES, STATUS_LABELS, BackupRun, Case, Notification,
+                          NotificationPreference, utcnow)
 from inbox.notify import notices as notify
 from inbox.notify.channels import channel
+from inbox.sla import NO_CLOCK_INTENTS
 
 if TYPE_CHECKING:
     from inbox.setup.config import Config
@@ -98,11 +102,18 @@ def _claim_digest(config: Config, row: Notification, worker_id: str,
 
 
 def digest_message(config: Config, rows: list[Notification]) -> tuple[str, str]:
-    """One message for many: each row's subject and its link."""
+    """One message for many: each row's subject, the case's status and deadline as they are
+    now (issue 28: a line without them sent the officer to open every case), and its link."""
+    cases = {c.id: c for c in Case.select().where(
+        Case.id.in_([r.case_id for r in rows if r.case_id] or [0]))}
     lines = [f"Ada {len(rows)} notifikasi untuk Anda:", ""]
     for member in rows:
         link = next((line for line in member.text.splitlines() if line.startswith("Buka: ")), "")
-        lines.append(f"- {member.subject}" + (f" — {link[len('Buka: '):]}" if link else ""))
+        case = cases.get(member.case_id)
+        state = (f" ({STATUS_LABELS.get(case.status, case.status)}; batas "
+                 f"{format_datetime_id(case.due_at, config.tz, 'EEEE, d MMMM HH.mm') or '–'})"
+                 if case is not None else "")
+        lines.append(f"- {member.subject}{state}" + (f" — {link[len('Buka: '):]}" if link else ""))
     base = notify.base_url(config)
     lines += ["", notify.FOOTER.format(base=base)]
     return f"[aduan] Ringkasan {len(rows)} notifikasi", pii.mask("\n".join(lines))
@@ -138,7 +149,8 @@ def _close(batch: list[Notification], worker_id: str, status: str, reason: str) 
     with atomic_write():
         for member in batch:
             release(member, worker_id, status=status, last_error=reason)
-    log.warning("notification(s) %s %s: %s", ",".join(str(r.id) for r in batch), status, reason)
+    log.warning("notifikasi %s %s: %s", ",".join(str(r.id) for r in batch),
+                label("outbox", status), reason)
 
 
 def problems(limit: int = 20, now: datetime | None = None) -> list[Notification]:
@@ -165,6 +177,8 @@ def queue_reminders(rt: Runtime, now: datetime | None = None) -> int:
     open_cases = Case.select().where(Case.status.in_(OPEN_STATUSES) & Case.due_at.is_null(False)
                                      & (Case.due_at < notify.end_of(next_day, config)))
     for case in list(open_cases.order_by(Case.id)):
+        if case.effective_intent in NO_CLOCK_INTENTS:
+            continue  # a thank-you or a greeting waits on no clock: no deadline reminder
         due_day = case.due_at.astimezone(config.tz).date()
         event = ("overdue" if case.due_at < now else "due_today" if due_day == today
                  else "due_tomorrow" if due_day == next_day else None)
@@ -190,6 +204,66 @@ def _stale_backup(config: Config, now: datetime) -> int:
                                f"aduan berjalan dan folder cadangan bisa ditulis.", now=now)
 
 
+NEW_CASES_EVERY = timedelta(hours=1)
+NEW_CASES_LISTED = 20
+
+
+def queue_new_cases(rt: Runtime, now: datetime | None = None) -> int:
+    """The admins' summary of the new cases since their last one (issue 28 item 8): nobody keeps
+    the inbox open all day. At most one an hour per admin, each line with the case's status and
+    deadline; under quiet hours only in office hours, so the first one of the morning covers the
+    night. An admin who switched the event off, or has no channel, gets none."""
+    config = rt.config
+    now = now or utcnow()
+    if not config.notify["enabled"] or notify.send_at(config, now, rt.calendar) != now:
+        return 0
+    queued = 0
+    for user in notify.users_with_role("admin"):
+        if not notify.destinations(config, [user], "new_cases"):
+            continue
+        last = (Notification.select(Notification.created_at)
+                .where((Notification.user == user.id) & (Notification.event == "new_cases"))
+                .order_by(Notification.created_at.desc()).first())
+        if last is not None and now - last.created_at < NEW_CASES_EVERY:
+            continue
+        pref = NotificationPreference.get(NotificationPreference.user == user.id)
+        since = last.created_at if last is not None else max(pref.updated_at, now - timedelta(days=1))
+        fresh = list(Case.select().where((Case.status == "new") & (Case.opened_at >= since)
+                                         & (Case.opened_at < now)).order_by(Case.id))
+        if not fresh:
+            continue
+        subject, text = new_cases_message(config, fresh)
+        with atomic_write():
+            queued += notify.enqueue(config, "new_cases",
+                                     f"new_cases:u{user.id}:{now.strftime('%Y%m%d%H%M')}", [user],
+                                     subject, text, now=now)
+    return queued
+
+
+def new_cases_message(config: Config, cases: list[Case]) -> tuple[str, str]:
+    base = notify.base_url(config)
+    lines = [f"{len(cases)} pengaduan baru menunggu jawaban Admin:", ""]
+    for case in cases[:NEW_CASES_LISTED]:
+        lines.append(f"- {case.reference} ({STATUS_LABELS.get(case.status, case.status)}; batas "
+                     f"{format_datetime_id(case.due_at, config.tz, 'EEEE, d MMMM HH.mm') or '–'})"
+                     f" — {base}/pengaduan/{case.id}")
+    if len(cases) > NEW_CASES_LISTED:
+        lines.append(f"- dan {len(cases) - NEW_CASES_LISTED} lainnya: {base}/?status=new")
+    lines += ["", notify.FOOTER.format(base=base)]
+    return f"[aduan] {len(cases)} pengaduan baru", "\n".join(lines)
+
+
+def release_held(config: Config, now: datetime | None = None) -> int:
+    """With quiet hours switched off, the messages they held (never tried, waiting for the
+    morning) go now instead of at the hour they were held until; a retry's wait is kept."""
+    if config.notify["quiet_hours"]:
+        return 0
+    now = now or utcnow()
+    return Notification.update(next_attempt_at=now).where(
+        (Notification.status == "pending") & (Notification.attempts == 0)
+        & (Notification.next_attempt_at > now)).execute()
+
+
 def schedule_notifications(rt: Runtime, worker_id: str, stopping: threading.Event,
                            scheduler: Any, guard: Callable[[Callable[[], Any]], Callable[[], Any]]
                            ) -> None:
@@ -199,6 +273,8 @@ def schedule_notifications(rt: Runtime, worker_id: str, stopping: threading.Even
         while not stopping.is_set() and deliver_next(rt, worker_id) is not None:
             done += 1
         return done
+    guard(functools.partial(release_held, rt.config))()  # the config just read may have them off
     scheduler.every(rt.config.schedule["outbox_interval_seconds"]).seconds.do(
         guard(deliver_due_notifications))
     scheduler.every(SCAN_SECONDS).seconds.do(guard(functools.partial(queue_reminders, rt)))
+    scheduler.every(SCAN_SECONDS).seconds.do(guard(functools.partial(queue_new_cases, rt)))

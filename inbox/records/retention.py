@@ -226,6 +226,6 @@ def schedule_retention(rt: Any, scheduler: Any, guard: Callable[[Callable[[], An
         while (n := reduce_expired(rt.data_dir, rt.config.privacy["retention_months"])):
             total += n
         if total:
-            log.info("retention: %d closed case(s) reduced to their masked form", total)
+            log.info("masa simpan: %d pengaduan selesai disamarkan", total)
         return total
     scheduler.every(3600).seconds.do(guard(apply_retention))

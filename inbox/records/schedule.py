@@ -196,9 +196,9 @@ class BackupJob:
         lower_priority()  # this thread only: the polls and the web keep their priority
         try:
             result = run_backup(self.rt.config, trigger="daemon")
-            log.info("backup written: %s (%d bytes, %.1f s)", result.path, result.size, result.seconds)
+            log.info("cadangan ditulis: %s (%d bita, %.1f detik)", result.path, result.size, result.seconds)
         except BackupError as exc:
-            log.error("backup failed: %s", exc)
+            log.error("pencadangan gagal: %s", exc)
         except Exception:
             log.exception("backup failed")
         finally:

@@ -27,8 +27,9 @@ import schedule
 from connectors.base import ConnectorError
 from inbox import pii
 from inbox.arrive.ingest import IngestReport, ingest
+from inbox.dates import format_datetime_id
 from inbox.db import atomic_write
-from inbox.models import Account, Heartbeat, Notification, Outbox, utcnow
+from inbox.models import Account, Event, Heartbeat, Notification, Outbox, utcnow
 from inbox.notify import notices as notify
 from inbox.run.liveness import owner_is_dead
 from inbox.setup.runtime import Runtime
@@ -115,7 +116,10 @@ class Daemon:
         if account is None or name not in self.runtime.config.accounts:
             return PollOutcome(name, False, error="akun tidak ada di config.toml (jalankan aduan init)")
         if not account.enabled:
-            return PollOutcome(name, True, skipped="akun dimatikan (enabled = false)")
+            return PollOutcome(name, True, skipped=(
+                "latihan selesai: sandbox dihentikan saat kantor mulai memakai aduan"
+                if account.practice and Event.went_live() is not None
+                else "akun dimatikan (enabled = false)"))
         if not self.claim(account, utcnow(), force=True):
             return PollOutcome(name, True, skipped="sedang diproses oleh pekerja lain")
         return self.poll_claimed(Account.get_by_id(account.id))
@@ -144,14 +148,15 @@ class Daemon:
         except ConnectorError as exc:
             return self._failed(account, started, exc)
         except LeaseLost:
-            log.warning("account %s: lease lost to another worker; batch discarded", account.name)
+            log.warning("saluran %s: diambil alih pekerja lain; pesan kali ini tidak disimpan di sini",
+                        account.name)
             return PollOutcome(account.name, False, error="diambil alih pekerja lain")
         except Exception as exc:  # a bug or a database error must not stop the other accounts
             log.exception("account %s: unexpected error while polling", account.name)
             return self._failed(account, started, ConnectorError(
                 f"kesalahan tak terduga ({type(exc).__name__}); lihat log", detail=repr(exc)[:2000]))
         if report.stored:
-            log.info("account %s: %d new messages, %d new cases", account.name, report.stored,
+            log.info("saluran %s: %d pesan baru, %d pengaduan baru", account.name, report.stored,
                      report.new_cases)
         return PollOutcome(account.name, True, report=report)
 
@@ -170,16 +175,17 @@ class Daemon:
             fields["offline_since"] = account.offline_since or now
         if exc.permanent:
             fields["disabled_reason"] = reason
-            log.error("account %s disabled: %s", account.name, reason)
+            log.error("saluran %s BERHENTI: %s", account.name, reason)
         elif exc.retry_at is not None:
             fields["next_poll_at"] = max(exc.retry_at, now + timedelta(seconds=5))
-            log.warning("account %s rate-limited until %s", account.name, exc.retry_at.isoformat())
+            log.warning("saluran %s: dibatasi platform sampai %s", account.name,
+                        format_datetime_id(exc.retry_at, self.runtime.config.tz, "d MMMM y HH.mm"))
         else:
             wait = self.backoff(account.poll_interval, failures)
             if exc.unreachable:  # look again soon: the office's line may be back any minute
                 wait = min(wait, OFFLINE_POLL_WAIT.total_seconds())
             fields["next_poll_at"] = now + timedelta(seconds=wait)
-            log.warning("account %s: %s (attempt %d)", account.name, reason, failures)
+            log.warning("saluran %s: %s (percobaan ke-%d)", account.name, reason, failures)
         with atomic_write():
             Account.update(**fields).where(Account.id == account.id).execute()
             if exc.permanent:  # the superusers hear of it once a day per account
@@ -310,7 +316,7 @@ class Daemon:
         classifier = self.runtime.ingest_options.classifier
         if classifier is not None:
             _ = classifier.model
-            log.info("classifier ready in %.1f s", (utcnow() - started).total_seconds())
+            log.info("model pengklasifikasi siap (%.1f detik)", (utcnow() - started).total_seconds())
 
     def release_stale(self) -> None:
         """On start: accounts disabled last time get one new try (the office may have fixed the
@@ -332,7 +338,7 @@ class Daemon:
                     (Account.id == account.id) & (Account.lease_owner == account.lease_owner)
                 ).execute()
                 if released:
-                    log.info("account %s: lease of dead process %s released", account.name,
+                    log.info("saluran %s: pegangan proses %s yang sudah mati dilepas", account.name,
                              account.lease_owner)
         for model in (Outbox, Notification):
             for row in model.select().where((model.status == "sending") & (model.lease_until > now)):
@@ -345,7 +351,7 @@ class Daemon:
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, _frame: Any) -> None:
-            log.info("signal %s received; finishing the current step", signum)
+            log.info("sinyal %s diterima; langkah yang sedang berjalan diselesaikan dulu", signum)
             self.stopping.set()
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -363,7 +369,7 @@ class Daemon:
         self.warm_up()
         self.schedule_jobs()
         tick = self.runtime.config.schedule["tick_seconds"]
-        log.info("worker %s started with %d account(s)", self.worker_id,
+        log.info("aduan %s mulai memeriksa %d saluran", self.worker_id,
                  len(self.runtime.config.accounts))
         downloader = self.start_downloader()
         self.guarded(self.poll_due_accounts)()
@@ -374,5 +380,5 @@ class Daemon:
         if downloader is not None:
             downloader.join(timeout=60)  # a download in flight has its own timeouts
         self.guarded(self.forget_heartbeat)()
-        log.info("worker %s stopped", self.worker_id)
+        log.info("aduan %s berhenti", self.worker_id)
         return 0

@@ -11,7 +11,9 @@ backup is reported but stays 200, so a monitor tells "aduan is down" from "backu
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ import peewee
 
 from inbox.models import Account, Heartbeat, WebhookDelivery, utcnow
 from inbox.records.schedule import backup_health
+from inbox.run.liveness import owner_is_dead
 
 if TYPE_CHECKING:
     from inbox.setup.runtime import Runtime
@@ -34,19 +37,49 @@ def heartbeat_interval(rt: Runtime) -> int:
     return max(1, min([MAX_INTERVAL, *intervals]))
 
 
-def beat(worker_id: str, interval: int, now: datetime | None = None) -> None:
+def service_kind(environ: Mapping[str, str] | None = None) -> str:
+    """What started this process: ``systemd`` (it sets INVOCATION_ID for every service it
+    starts), ``windows`` (the scheduled task of ``aduan service install`` runs as SYSTEM, whose
+    user name ends in ``$``), the value of ``ADUAN_SERVICE`` for any other manager, or ``""``
+    for a terminal."""
+    env = os.environ if environ is None else environ
+    if env.get("ADUAN_SERVICE"):
+        return env["ADUAN_SERVICE"][:20]
+    if env.get("INVOCATION_ID"):
+        return "systemd"
+    user = env.get("USERNAME", "")
+    if sys.platform == "win32" and (user.upper() == "SYSTEM" or user.endswith("$")):
+        return "windows"
+    return ""
+
+
+def beat(worker_id: str, interval: int, now: datetime | None = None, service: str = "") -> None:
     now = now or utcnow()
-    Heartbeat.insert(worker_id=worker_id, beat_at=now, interval_seconds=interval).on_conflict(
+    Heartbeat.insert(worker_id=worker_id, beat_at=now, interval_seconds=interval,
+                     service=service).on_conflict(
         conflict_target=[Heartbeat.worker_id],
-        update={Heartbeat.beat_at: now, Heartbeat.interval_seconds: interval}).execute()
+        update={Heartbeat.beat_at: now, Heartbeat.interval_seconds: interval,
+                Heartbeat.service: service}).execute()
+
+
+def live_daemons(now: datetime | None = None) -> list[Heartbeat]:
+    """The daemons beating now (within three of their intervals), newest first; a dead
+    process's row on this host is left out at once (``inbox.run.liveness``)."""
+    now = now or utcnow()
+    rows = Heartbeat.select().where(Heartbeat.beat_at > now - MISSED_BEATS * timedelta(
+        seconds=MAX_INTERVAL)).order_by(Heartbeat.beat_at.desc())
+    return [row for row in rows
+            if now - row.beat_at <= MISSED_BEATS * timedelta(seconds=row.interval_seconds)
+            and not owner_is_dead(row.worker_id)]
 
 
 def schedule_heartbeat(rt: Runtime, worker_id: str, scheduler: Any,
                        guard: Callable[[Callable[[], Any]], Callable[[], Any]]) -> None:
     interval = heartbeat_interval(rt)
+    service = service_kind()
 
     def heartbeat() -> None:
-        beat(worker_id, interval)
+        beat(worker_id, interval, service=service)
     guard(heartbeat)()
     scheduler.every(interval).seconds.do(guard(heartbeat))
 

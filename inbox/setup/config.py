@@ -136,6 +136,23 @@ SECTIONS: dict[str, dict[str, Setting]] = {
         "window_hours": Setting(int, default=3, help="within this many hours"),
         "extra_outage_words": Setting(list, default=[], help="the office's own outage words"),
     },
+    # The letterhead (kop surat) and the signatures of the reports the office signs (issue 28).
+    "report": {
+        "government": Setting(str, default="", help="line above the office's name, e.g. "
+                              "PEMERINTAH KABUPATEN BREBES"),
+        "address": Setting(list, default=[], help="address lines under the office's name"),
+        "logo": Setting(str, default="", help="PNG or JPEG file of the logo (relative to "
+                        "config.toml); empty = none"),
+        "place": Setting(str, default="", help="town before the date of signing, e.g. Brebes"),
+        "number": Setting(str, default="", help="report number; {tahun} {bulan} are filled; "
+                          "empty = a blank to write by hand"),
+        "head_title": Setting(str, default="", help="empty = Kepala + office.name"),
+        "head_name": Setting(str, default=""),
+        "head_nip": Setting(str, default=""),
+        "maker_title": Setting(str, default="Admin Pengelola Pengaduan Media Sosial"),
+        "maker_name": Setting(str, default=""),
+        "maker_nip": Setting(str, default=""),
+    },
     "notify": {
         "enabled": Setting(bool, default=True, help="the daemon sends notifications"),
         "base_url": Setting(str, default="", help="address of the web inbox in the links; "
@@ -208,6 +225,7 @@ class Config:
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
     suggest: dict[str, Any] = field(default_factory=dict)
     incidents: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -359,6 +377,7 @@ def parse_config(data: dict[str, Any], path: Path) -> tuple[Config | None, list[
     if sections["privacy"].get("public_reply_with_personal_data") not in (None, "block", "warn"):
         findings.append("privacy.public_reply_with_personal_data: harus \"block\" atau \"warn\"")
 
+    findings.extend(_check_report(sections["report"], path.parent))
     _check_notify(sections["notify"], findings)
     try:
         if time.fromisoformat(sections["notify"]["office_start"]) >= time.fromisoformat(
@@ -420,6 +439,8 @@ def _check_notify(notify: dict[str, Any], findings: list[str]) -> None:
     if team and not email:
         findings.append("notify.complaint_team: isi juga [notify.email] agar rekap harian bisa "
                         "dikirim ke tim penanganan pengaduan")
+
+
 def _check_suggest(suggest: dict[str, Any], incidents: dict[str, Any]) -> list[str]:
     """[suggest] and [incidents]: numbers in range, an endpoint that is an http(s) address."""
     findings = []
@@ -439,6 +460,30 @@ def _check_suggest(suggest: dict[str, Any], incidents: dict[str, Any]) -> list[s
     words = incidents.get("extra_outage_words")
     if isinstance(words, list) and not all(isinstance(w, str) and w.strip() for w in words):
         findings.append("incidents.extra_outage_words: harus daftar kata dalam tanda kutip")
+    return findings
+
+
+def _check_report(report: dict[str, Any], base: Path) -> list[str]:
+    """[report]: the letterhead's lines, its logo file and the number's pattern."""
+    findings = []
+    address = report.get("address")
+    if isinstance(address, list) and not all(isinstance(line, str) for line in address):
+        findings.append('report.address: tulis setiap baris alamat sebagai teks, misalnya '
+                        '["Jl. Jenderal Sudirman No. 1", "Telp. (0283) 671234"]')
+    logo = report.get("logo")
+    if isinstance(logo, str) and logo:
+        path = Path(logo) if Path(logo).is_absolute() else base / logo
+        if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            findings.append(f"report.logo: {logo} harus berkas gambar PNG atau JPEG")
+        elif not path.is_file():
+            findings.append(f"report.logo: berkas {logo} tidak ada")
+    number = report.get("number")
+    if isinstance(number, str) and number:
+        try:
+            number.format(tahun="2026", bulan="12")
+        except (KeyError, IndexError, ValueError):
+            findings.append("report.number: hanya {tahun} dan {bulan} yang boleh ditulis di "
+                            "antara kurung kurawal")
     return findings
 
 

@@ -249,7 +249,23 @@ def _migration_18(db: peewee.Database) -> None:
     load_starter_entries()
 
 
-#: Numbered schema migrations. Append; never edit one that has shipped.
+def _migration_19(db: peewee.Database) -> None:
+    """Issue 28: who made a recap when no officer did (the schedule or a command) and whether it
+    was made from practice data; what started a daemon (a service or a terminal). Migration 1
+    makes today's tables, so each column is added only where missing."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+    migrator = SchemaMigrator.from_database(db)
+    steps = []
+    for model, name, field in ((Recap, "made_by", peewee.CharField(max_length=20, default="")),
+                               (Recap, "practice", peewee.BooleanField(default=False)),
+                               (Heartbeat, "service", peewee.CharField(max_length=20, default=""))):
+        if name not in {c.name for c in db.get_columns(model._meta.table_name)}:
+            steps.append(migrator.add_column(model._meta.table_name, name, field))
+    apply(*steps)
+
+
+#: Numbered schema migrations. Append; never edit one that has shipped. Numbers 12 and 16 were
+#: reserved by work merged in one release and never used: a gap is harmless.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "indexes for the overdue and dashboard queries", _migration_2),
@@ -267,6 +283,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (15, "complaint classes, maladministration, bukan wewenang and LAPOR!", _migration_15),
     (17, "knowledge base, incidents and linked cases", _migration_17),
     (18, "starter knowledge base", _migration_18),
+    (19, "recap makers, practice recaps and service heartbeats", _migration_19),
 ]
 
 

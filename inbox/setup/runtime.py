@@ -20,7 +20,7 @@ from werkzeug.security import generate_password_hash
 from connectors.base import Connector
 from connectors.registry import connector_class
 from inbox.db import database, open_database, sqlite_file
-from inbox.models import Account, Division, User
+from inbox.models import PRACTICE_KINDS, Account, Division, Event, User
 from inbox.setup.config import Config
 from inbox.setup.migrations import migrate
 from inbox.sla import WorkCalendar, calendar_from_config
@@ -106,13 +106,17 @@ def sync_from_config(config: Config) -> None:
                 update={Division.name: div["name"], Division.active: True}).execute()
         Division.update(active=False).where(Division.code.not_in(codes or {""})).execute()
         names = set()
+        # After going live (inbox.records.practice) a practice channel stays stopped, even while
+        # config.toml still lists it: its messages would mix with the office's record.
+        live = Event.went_live() is not None
         for acc in config.accounts.values():
             names.add(acc.name)
-            Account.insert(name=acc.name, kind=acc.kind, label=acc.label, enabled=acc.enabled,
+            enabled = acc.enabled and not (live and acc.kind in PRACTICE_KINDS)
+            Account.insert(name=acc.name, kind=acc.kind, label=acc.label, enabled=enabled,
                            poll_interval=acc.poll_interval).on_conflict(
                 conflict_target=[Account.name],
                 update={Account.kind: acc.kind, Account.label: acc.label,
-                        Account.enabled: acc.enabled, Account.poll_interval: acc.poll_interval},
+                        Account.enabled: enabled, Account.poll_interval: acc.poll_interval},
             ).execute()
         Account.update(enabled=False).where(Account.name.not_in(names or {""})).execute()
 

@@ -326,10 +326,21 @@ def assign_division(rt: Runtime, case: Case, actor: User, division_code: str, no
         notify.case_event(rt.config, case, "assigned", f"e{event.id}")
 
 
-def division_answer(rt: Runtime, case: Case, actor: User, text: str) -> None:
-    """The bidang's technical answer, for the admin to review: at_division -> division_answered."""
+def division_answer(rt: Runtime, case: Case, actor: User, text: str,
+                    confirm_personal_data: bool = False) -> None:
+    """The bidang's technical answer, for the admin to review: at_division -> division_answered.
+
+    On a public case an answer holding a NIK, KK or phone number is refused unless the official
+    confirms it (issue 28 item 14): it is told when saving, not the admin only at forwarding,
+    because what it writes is what the admin forwards to a public thread."""
     check(actor, case, "division_answer")
     text = _required(text, "Jawaban bidang")
+    if case.public and pii.has_personal_data(text) and not confirm_personal_data:
+        raise WorkflowError(
+            f"Jawaban ini memuat data pribadi ({', '.join(personal_data_warning(text))}) dan "
+            f"pengaduan ini publik: jawaban yang diteruskan Admin tampil di publik. Hapus nomor "
+            f"itu dari jawaban, atau centang konfirmasi bila Admin memang perlu melihatnya "
+            f"(Admin harus menghapusnya sebelum meneruskan).")
     with atomic_write():
         _move(case, ("at_division",), status="division_answered", queue="admin",
               division_answered_at=utcnow())

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import random
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -106,14 +107,37 @@ def load_or_train(data_dir: Path) -> TrainedModel:
         try:
             return TrainedModel.load(path)
         except ValueError as exc:
-            log.warning("classifier model unusable, training a new one: %s", exc)
+            log.warning("model pengklasifikasi tidak bisa dipakai, dilatih ulang: %s", exc)
         model = _with_office_cases(read_meta(path))
     model = model or shipped_model()
     try:
         model.save(path)
     except OSError as exc:  # a read-only data folder: keep the model in memory
-        log.warning("could not save the classifier model to %s: %s", path, exc)
+        log.warning("model pengklasifikasi tidak bisa disimpan di %s: %s", path, exc)
     return model
+
+
+def model_usable(data_dir: Path) -> bool:
+    """Whether the data folder holds a model file this version can use (a read, no training)."""
+    path = Path(data_dir) / MODEL_FILE
+    if not path.exists():
+        return False
+    try:
+        TrainedModel.load(path)
+    except ValueError:
+        return False
+    return True
+
+
+def ensure_model(data_dir: Path) -> float | None:
+    """Train and save the model when the data folder has none it can use (``aduan init``, and
+    ``aduan run`` before its first poll, in a process of its own: issue 28 item 3); return the
+    seconds it took, None when the model was ready."""
+    if model_usable(data_dir):
+        return None
+    started = time.monotonic()
+    load_or_train(data_dir)
+    return time.monotonic() - started
 
 
 def office_classifier(config: Any) -> Classifier:
@@ -292,7 +316,8 @@ def schedule_retrain(rt: Any, scheduler: Any, guard: Any) -> None:
 
     def retrain_now() -> bool:
         report = retrain(rt.data_dir)
-        log.info("weekly retrain: %s (%s)", "replaced" if report.replaced else "kept", report.reason)
+        log.info("pelatihan ulang mingguan: model %s (%s)", "diganti" if report.replaced else "tetap",
+                 report.reason)
         if report.replaced and rt.ingest_options.classifier is not None:
             rt.ingest_options.classifier.model = TrainedModel.load(Path(rt.data_dir) / MODEL_FILE)
         return report.replaced

@@ -48,13 +48,8 @@ def add_user() -> Any:
         error = "Nama pengguna 3–80 karakter: huruf, angka, titik, garis bawah atau tanda minus."
     elif User.select().where(User.username == username).exists():
         error = f"Nama pengguna {username} sudah dipakai."
-    elif role not in ROLES:
-        error = "Pilih peran."
-    elif role == "division":
-        division = Division.get_or_none((Division.code == form.get("division", ""))
-                                        & (Division.active == True))  # noqa: E712
-        if division is None:
-            error = "Pejabat Bidang Teknis harus punya bidang."
+    else:
+        division, error = role_and_division(role, form.get("division", ""))
     if error is None:
         error = password_problem(form.get("password", ""), form.get("repeat", ""), username)
     if error is not None:
@@ -63,6 +58,24 @@ def add_user() -> Any:
                 is_superuser=form.get("superuser") == "1", full_name=form.get("full_name", "").strip())
     flash(f"Pengguna {username} ({ROLES[role]}) dibuat.", "success")
     return redirect(url_for("admin.users"))
+
+
+def role_and_division(role: str, code: str) -> tuple[Division | None, str | None]:
+    """The bidang a ``role`` needs, or the sentence refusing the choice: a Pejabat Bidang Teknis
+    must have a bidang, and a bidang chosen for any other role is refused, not silently dropped
+    (issue 28 item 9)."""
+    code = (code or "").strip()
+    if role not in ROLES:
+        return None, "Pilih peran."
+    if role != "division":
+        if code:
+            return None, (f"Bidang hanya untuk peran {ROLES['division']}; kosongkan bidang "
+                          f"untuk peran {ROLES[role]}.")
+        return None, None
+    division = Division.get_or_none((Division.code == code) & (Division.active == True))  # noqa: E712
+    if division is None:
+        return None, "Pejabat Bidang Teknis harus punya bidang."
+    return division, None
 
 
 def other_user(user_id: int) -> User:
@@ -85,6 +98,26 @@ def toggle_active(user_id: int) -> Any:
     if not active:
         sessions.end_all(user.id)
     flash(f"Pengguna {user.username} {'diaktifkan' if active else 'dinonaktifkan'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/pengguna/<int:user_id>/peran", methods=["POST"])
+@roles_required(superuser=True)
+def change_role(user_id: int) -> Any:
+    """Change a user's role and bidang; recorded in the audit trail."""
+    user = other_user(user_id)
+    role = request.form.get("role", "")
+    division, error = role_and_division(role, request.form.get("division", ""))
+    if error is not None:
+        flash(f"{user.username}: {error}", "error")
+        return redirect(url_for("admin.users"))
+    before = {"role": user.role, "division": user.division.code if user.division_id else None}
+    after = {"role": role, "division": division.code if division else None}
+    if before != after:
+        User.update(role=role, division=division).where(User.id == user.id).execute()
+        Event.record("user_changed", actor=g.user, user=user.username, before=before, after=after)
+    where = f" — {division.name}" if division else ""
+    flash(f"Peran {user.username} sekarang {ROLES[role]}{where}.", "success")
     return redirect(url_for("admin.users"))
 
 

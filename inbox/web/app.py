@@ -22,7 +22,7 @@ from inbox import pii
 from inbox.dates import format_date_id, format_datetime_id
 from inbox.db import database
 from inbox.labels import label, message_kind
-from inbox.models import ROLES, STATUS_LABELS, Account
+from inbox.models import ROLES, STATUS_LABELS, Account, utcnow
 from inbox.setup.keys import data_key
 from inbox.setup.runtime import Runtime
 from inbox.web.current import runtime
@@ -68,10 +68,10 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
     app.url_map.converters["int"] = params.IdConverter
     app.before_request(params.refuse_nul)
 
-    from inbox.web import (admin, auth, case_page, cases, dashboard, files, healthz, incidents,
-                           knowledge, notify_prefs, privacy, recaps, webhooks)
+    from inbox.web import (admin, auth, case_page, cases, dashboard, files, golive, healthz,
+                           incidents, knowledge, notify_prefs, privacy, recaps, webhooks)
     for module in (auth, cases, case_page, dashboard, recaps, admin, files, healthz, privacy,
-                   webhooks, notify_prefs, knowledge, incidents):
+                   webhooks, notify_prefs, knowledge, incidents, golive):
         app.register_blueprint(module.bp)
     from inbox.sop.knowledge import can_manage
     app.jinja_env.globals["can_manage_knowledge"] = lambda: g.get("user") is not None and can_manage(g.user)
@@ -148,8 +148,13 @@ def _register_filters(app: Flask, rt: Runtime) -> None:
 
     @app.template_filter("wib_row")
     def wib_row(moment: datetime | None) -> str:
-        """``23 Nov 2026 09.00`` for a list row whose column header says (WIB)."""
-        return format_datetime(moment.astimezone(tz), "d MMM y HH.mm", locale="id") if moment else "–"
+        """``23 Nov 09.00`` (this year) or ``23 Nov 2025`` for a list row whose column header
+        says (WIB): short, so the category tags and status badges have room (issue 28)."""
+        if not moment:
+            return "–"
+        local = moment.astimezone(tz)
+        same_year = local.year == utcnow().astimezone(tz).year
+        return format_datetime(local, "d MMM HH.mm" if same_year else "d MMM y", locale="id")
 
     @app.template_filter("tanggal")
     def tanggal(day: Any) -> str:

@@ -161,7 +161,7 @@ def inactive_message() -> str:
     admins = [u.display_name for u in User.select().where((User.is_superuser == True)  # noqa: E712
                                                           & (User.active == True))  # noqa: E712
               .order_by(User.id).limit(3)]
-    who = f"superuser ({', '.join(admins)})" if admins else "superuser kantor"
+    who = f"pengelola aduan ({', '.join(admins)})" if admins else "pengelola aduan di kantor"
     return (f"Akun Anda sedang tidak aktif, jadi belum bisa masuk. Minta {who} mengaktifkannya "
             f"kembali di menu Pengguna.")
 

@@ -29,6 +29,8 @@ from inbox.web.params import as_id
 
 bp = Blueprint("case", __name__)
 
+#: A message longer than this shows its first part and folds the rest under "tampilkan semua".
+FOLD_CHARS = 1500
 TEXT_ACTIONS = ("reply", "escalate", "assign", "division_answer", "forward", "note")
 DONE = {
     "reply": "Balasan disiapkan dan akan dikirim otomatis.",
@@ -128,7 +130,7 @@ def render_case(case: Case, drafts: dict[str, str] | None = None, status: int = 
                        .order_by(Division.name)),
         division_name=names.get(case.division.code) if case.division_id else None,
         unsure=unsure(case, Event.opened_confidence([case.id]).get(case.id)),
-        **handling_context(rt, case, now), **extras,
+        **handling_context(rt, case, now), **extras, fold=FOLD_CHARS,
     ), status
 
 
@@ -171,6 +173,8 @@ def act(case_id: int, action: str) -> Any:
         if action in ("refer", "follow_up") and \
                 workflow.personal_data_confirmable(runtime(), case, form.get("message", text)):
             confirm = action
+        if action == "division_answer" and case.public and pii.has_personal_data(text):
+            confirm = action  # not published yet: the official may confirm, the admin edits
         fresh = Case.get_by_id(case.id)
         kept = {action: text} if action in TEXT_ACTIONS + HANDLING_TEXTS else {}
         if action == "follow_up":
@@ -194,7 +198,7 @@ def perform(action: str, case: Case, form: Any, text: str) -> None:
     elif action == "assign":
         workflow.assign_division(rt, case, user, form.get("division", ""), note=text)
     elif action == "division_answer":
-        workflow.division_answer(rt, case, user, text)
+        workflow.division_answer(rt, case, user, text, confirm_personal_data=confirm)
     elif action == "forward":
         workflow.forward(rt, case, user, text or None, confirm_personal_data=confirm)
     elif action == "dismiss":

@@ -16,7 +16,8 @@ from inbox.web.auth import login_required, roles_required
 from inbox.web.current import runtime
 from inbox.web.display import channel_label, due_badge, unsure
 from inbox.web.params import id_param
-from inbox.web.queries import InboxFilter, apply_filter, newer_than, page, queue_counts
+from inbox.web.queries import (InboxFilter, apply_filter, newer_than, oldest_first, page,
+                               queue_counts)
 
 bp = Blueprint("cases", __name__)
 
@@ -30,13 +31,20 @@ def before_arg() -> int | None:
 
 
 def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bool,
-              base_endpoint: str, **endpoint_args: Any) -> str:
-    """Render one page of ``query`` (already narrowed to what the user may see)."""
+              base_endpoint: str, waiting: bool = False, **endpoint_args: Any) -> str:
+    """Render one page of ``query`` (already narrowed to what the user may see); ``waiting``:
+    the list of what waits for the user, the longest waiting first."""
     rt = runtime()
     now = utcnow()
     visible = workflow.visible_cases(g.user)
-    before = before_arg()
-    rows, next_id = page(apply_filter(query, flt, now, rt.config.tz, before), before)
+    before = None if waiting else before_arg()
+    offset = (id_param(request.args, "mulai") or 0) if waiting else 0
+    if waiting:
+        rows, next_offset = oldest_first(apply_filter(query, flt, now, rt.config.tz), offset)
+        next_id = None
+    else:
+        rows, next_id = page(apply_filter(query, flt, now, rt.config.tz, before), before)
+        next_offset = None
     # A reply that may or may not have gone out waits for a person: flag it here, not only on
     # the case page, so nobody sends the answer again by hand.
     uncertain = {o.case_id for o in Outbox.select(Outbox.case).where(
@@ -49,7 +57,7 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
     newest = visible.clone().select(pw.fn.MAX(Case.id)).order_by().scalar() or 0
     return render_template(
         "cases/list.html", title=title, items=items, flt=flt, next_id=next_id,
-        first_page=before is None, newest=newest,
+        first_page=before is None and not offset, newest=newest, waiting=waiting,
         counts=queue_counts(workflow.visible_cases(g.user, by_status=True), now, rt.config.tz)
         if show_tabs else None,
         tabs=home.tabs(g.user), waiting_filter=home.WAITING,
@@ -64,7 +72,8 @@ def list_page(title: str, query: pw.ModelSelect, flt: InboxFilter, show_tabs: bo
         form_url=url_for(base_endpoint, **endpoint_args),
         reload_url=url_for(base_endpoint, **endpoint_args, **flt.as_args()),
         next_url=url_for(base_endpoint, **endpoint_args, **flt.as_args(), sebelum=next_id)
-        if next_id else None)
+        if next_id else url_for(base_endpoint, **endpoint_args, **flt.as_args(), mulai=next_offset)
+        if next_offset else None)
 
 
 @bp.route("/")
@@ -75,7 +84,7 @@ def index() -> str:
     flt = InboxFilter.from_args(request.args)
     if flt.status == home.WAITING:
         return list_page(label("home", "waiting_title"), workflow.waiting_cases(g.user), flt,
-                         True, "cases.index")
+                         True, "cases.index", waiting=True)
     return list_page(label("home", "inbox_title"), workflow.visible_cases(g.user), flt, True,
                      "cases.index")
 

@@ -10,7 +10,8 @@ from flask import Blueprint, g, render_template
 
 from inbox.arrive.setaside import counts as set_aside_counts
 from inbox.dates import format_datetime_id
-from inbox.models import OPEN_STATUSES, Account, Case, Outbox, Usage, utcnow
+from inbox.models import OPEN_STATUSES, Account, Case, Event, Outbox, Usage, utcnow
+from inbox.records.practice import scope
 from inbox.records.schedule import backup_health
 from inbox.run.health import office_offline_since
 from inbox.sop.workflow import division_scoped, visible_cases
@@ -57,6 +58,9 @@ def channel_health(now: datetime) -> list[dict[str, Any]]:
     for acc in Account.select().where(Account.name.in_(names)).order_by(Account.name):
         if acc.disabled_reason:
             state, level = f"BERHENTI: {acc.disabled_reason}", "late"
+        elif not acc.enabled and acc.practice and Event.went_live() is not None:
+            state, level = (f"Latihan selesai: sandbox dihentikan saat kantor mulai memakai aduan "
+                            f"(hapus [accounts.{acc.name}] dari config.toml)"), "muted"
         elif not acc.enabled:
             state, level = "Dimatikan di config.toml", "muted"
         elif acc.offline_since:
@@ -116,7 +120,8 @@ def index() -> str:
         webhook=webhook_health() if health else None,
         offline_since=office_offline_since(rt) if health else None,
         backup=backup_health(rt.config, now) if health else None,
-        notifications=notification_problems(now), **answer_panels(user, now))
+        notifications=notification_problems(now), **answer_panels(user, now),
+        practice=practice_line())
 
 
 def answer_panels(user: Any, now: datetime) -> dict[str, Any]:
@@ -130,6 +135,16 @@ def answer_panels(user: Any, now: datetime) -> dict[str, Any]:
                 .order_by(Incident.id.desc()).limit(10))
     return {"incident_rows": [(i, incidents.summary(i)) for i in rows],
             "suggestion_usage": suggestions.last_days(30, now)}
+
+
+def practice_line() -> dict[str, Any] | None:
+    """*Mode latihan* while practice cases are in the database (issue 28): how many, and
+    whether the recaps made now are practice recaps or leave them out."""
+    ids = Account.practice_ids()
+    cases = Case.select().where(Case.account.in_(ids)).count() if ids else 0
+    if not cases:
+        return None
+    return {"cases": cases, "recaps_practice": scope().practice}
 
 
 def notification_problems(now: datetime) -> list[Any]:

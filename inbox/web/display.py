@@ -14,7 +14,7 @@ from inbox import pii
 from inbox.dates import format_datetime_id
 from inbox.labels import LABELS, detail_value, label
 from inbox.models import Case, Division, Event, User
-from inbox.sla import WorkCalendar
+from inbox.sla import NO_CLOCK_INTENTS, WorkCalendar
 from inbox.understand.classify import uncertain_of
 
 META_KINDS = ("facebook", "instagram")  # private replies allowed up to 7 days by a person
@@ -48,6 +48,15 @@ class Clock:
     level: str
 
 
+NO_CLOCK_TEXT = "tanpa batas waktu"
+
+
+def on_clock(case: Case) -> bool:
+    """Whether an open case waits on the SLA's clock: a thank-you or a bare greeting does not
+    (it is dismissed, not answered within 3 working days)."""
+    return case.effective_intent not in NO_CLOCK_INTENTS
+
+
 def sla_clock(case: Case, now: datetime, calendar: WorkCalendar) -> Clock:
     """``Batas waktu: Rabu, 2 Desember 2026 pukul 16.00 WIB — sisa 2 hari kerja`` or TERLAMBAT."""
     tz = calendar.tz
@@ -56,6 +65,10 @@ def sla_clock(case: Case, now: datetime, calendar: WorkCalendar) -> Clock:
                      f"dalam batas waktu.", "done")
     if case.status == "not_complaint":
         return Clock("Bukan pengaduan — tidak ada batas waktu.", "done")
+    if case.is_open and not on_clock(case):
+        return Clock(f"{label('intent', case.effective_intent)}: tidak menunggu batas waktu "
+                     f"{calendar.working_days} hari kerja; tandai bukan pengaduan bila tidak perlu "
+                     f"dijawab.", "done")
     if case.status == "answered" and case.answered_at:
         late = case.due_at is not None and case.answered_at > case.due_at
         verdict = "TERLAMBAT dari batas waktu" if late else "tepat waktu"
@@ -101,13 +114,15 @@ def resolution_clock(case: Case, now: datetime, calendar: WorkCalendar,
 
 def due_badge(case: Case, now: datetime, tz: Any) -> tuple[str, str] | None:
     """The short badge on a list row: (text, level) when overdue or due today, on the answer
-    clock or on the class's resolution clock."""
+    clock or on the class's resolution clock; a thank-you or a greeting is on no clock."""
     if case.resolution_open and case.resolution_due_at is not None \
             and case.resolution_due_at < now and not (case.is_open and case.due_at
                                                       and case.due_at < now):
         return "TINDAK LANJUT TERLAMBAT", "late"
     if not case.is_open or case.due_at is None:
         return None
+    if not on_clock(case):
+        return NO_CLOCK_TEXT, "muted"
     if case.due_at < now:
         return "TERLAMBAT", "late"
     if case.due_at.astimezone(tz).date() == now.astimezone(tz).date():

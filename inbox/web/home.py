@@ -22,10 +22,10 @@ from flask import url_for
 from inbox.labels import label
 from inbox.models import OPEN_STATUSES, User
 from inbox.sop import workflow
-from inbox.web.queries import OPEN
+from inbox.web.queries import OPEN, STATUS_FILTERS
 
 #: The status filter value of the list behind the header's count ("/?status=menunggu").
-WAITING = "menunggu"
+WAITING = STATUS_FILTERS[1]
 
 ALL_TABS = (OPEN, "new", "escalated", "at_division", "division_answered", "replying",
             "overdue", "due_today")

@@ -16,12 +16,17 @@ from typing import Any
 
 import peewee as pw
 
+from inbox.arrive.selfservice import status_reference
 from inbox.db import database, is_postgres
+from inbox.sla import NO_CLOCK_INTENTS
 from inbox.models import (OPEN_STATUSES, SEARCH_KEY, SQLITE_SEARCH_TABLES, STATUS_LABELS, Account,
                           Case, CaseCategory, Contact, Division, Message)
 
 PAGE_SIZE = 50
 OPEN = "terbuka"
+#: The status filter's values besides a case status: every open case, and what waits for the
+#: user (``inbox.web.home.WAITING``).
+STATUS_FILTERS = (OPEN, "menunggu")
 #: SQLite: search index hits read, newest case first, to choose how to search.
 NEWEST_HITS = 1000
 #: Hits are "close together" when at least one case in DENSE has one: checking cases one by one
@@ -51,9 +56,13 @@ class InboxFilter:
         """The filter of a request's query string; raises params.BadParameter for a NUL or an
         ``account``/``division`` that is not an id."""
         from inbox.web.params import id_param, text_param
+        from inbox.web.params import BadParameter
         flt = cls(**{f.name: text_param(args, f.name) for f in fields(cls)})
         id_param(args, "account", "saluran")
         id_param(args, "division", "bidang")
+        if flt.status and flt.status not in STATUS_FILTERS and flt.status not in STATUS_LABELS:
+            # an unknown status lists nothing rather than every case (issue 28 item 11)
+            raise BadParameter("Isian status tidak dikenal; pilih status dari daftar.")
         return flt
 
     def as_args(self) -> dict[str, str]:
@@ -101,7 +110,11 @@ def apply_filter(query: pw.ModelSelect, flt: InboxFilter, now: datetime, tz: Any
     if before is not None:
         query = query.where(Case.id < before)
     term = search_term(flt.q)
-    if term:
+    reference = status_reference(term) if term else None
+    if reference:
+        # any form the citizen's status check accepts: "adu 202612 13", "ADU2026120013"
+        query = query.where(Case.reference == reference)
+    elif term:
         query = query.where(search_condition(term, before))
     return query
 
@@ -292,6 +305,23 @@ def page(query: pw.ModelSelect, before: int | None) -> tuple[list[Case], int | N
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, (rows[-1].id if more and rows else None)
+
+
+def oldest_first(query: pw.ModelSelect, offset: int = 0,
+                 size: int = PAGE_SIZE) -> tuple[list[Case], int | None]:
+    """One page of what waits for a user, the longest waiting first (issue 28 item 10): the
+    cases on the SLA's clock by their deadline — a bidang's answer to forward, its deadline
+    days old, before this morning's new cases — then thanks and greetings, which wait on no
+    clock; and the offset of the next page (None on the last). The list is the user's own
+    queue, a few hundred at most, so an offset is cheap here."""
+    no_clock = (Case.intent_override.in_(NO_CLOCK_INTENTS)
+                | (Case.intent_override.is_null() & Case.intent.in_(NO_CLOCK_INTENTS)))
+    query = (query.select_extend(Account, Contact, Division)
+             .join_from(Case, Account).join_from(Case, Contact)
+             .join_from(Case, Division, pw.JOIN.LEFT_OUTER))
+    rows = list(query.order_by(pw.Case(None, [(no_clock, 1)], 0), Case.due_at.asc(nulls="LAST"),
+                               Case.id).offset(offset).limit(size + 1))
+    return rows[:size], (offset + size if len(rows) > size else None)
 
 
 def status_counts(query: pw.ModelSelect) -> dict[str, int]:

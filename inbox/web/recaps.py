@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 
-from inbox.dates import format_month_id
+from inbox.dates import format_date_id, format_month_id
 from inbox.labels import LABELS
 from inbox.models import Recap, utcnow
 from inbox.sop.workflow import division_scoped
@@ -51,7 +51,20 @@ def index() -> str:
     can_make = g.user.is_superuser or g.user.role in MAKERS
     return render_template("recaps.html", recaps=recaps, kinds=KIND_LABELS, formats=FORMAT_LABELS,
                            today=today, this_month=today.strftime("%Y-%m"), can_make=can_make,
-                           period_label=period_label, scoped=division_scoped(g.user))
+                           period_label=period_label, scoped=division_scoped(g.user), maker=maker)
+
+
+#: Who made a recap when no officer did (``Recap.made_by``), as the list says it.
+MADE_BY = {"schedule": "otomatis (jadwal aduan)",
+           "command": "perintah aduan recap di komputer aduan"}
+
+
+def maker(recap: Recap) -> str:
+    """The officer who made the file, or the schedule or a command; a file from before this was
+    recorded says so instead of guessing."""
+    if recap.created_by is not None:
+        return recap.created_by.display_name
+    return MADE_BY.get(recap.made_by, "tidak tercatat (dibuat sebelum pencatatan pembuat)")
 
 
 def period_label(recap: Recap) -> str:
@@ -103,7 +116,8 @@ def make_daily() -> Any:
     except RecapError as exc:  # a day not yet begun
         flash(str(exc), "error")
         return redirect(url_for("recaps.index"))
-    flash(f"Rekap harian {day.strftime('%d-%m-%Y')} dibuat ({len(paths)} berkas).", "success")
+    flash(f"Rekap harian {format_date_id(day, 'EEEE, d MMMM y')} dibuat ({len(paths)} berkas).",
+          "success")
     return redirect(url_for("recaps.index"))
 
 

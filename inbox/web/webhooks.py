@@ -40,9 +40,10 @@ def receive() -> Response:
     body = request.get_data(cache=False)
     if len(body) > webhooks.MAX_BODY:
         return Response("too large", status=413, mimetype="text/plain")
-    if not webhooks.signature_ok(body, request.headers.get("X-Hub-Signature-256"),
-                                 webhooks.app_secrets(runtime())):
-        webhooks.count_rejected()
+    secrets = webhooks.app_secrets(runtime())
+    if not webhooks.signature_ok(body, request.headers.get("X-Hub-Signature-256"), secrets):
+        if not webhooks.is_self_test(body, request.headers.get(webhooks.SELF_TEST_HEADER), secrets):
+            webhooks.count_rejected()
         return Response("forbidden", status=403, mimetype="text/plain")
     if too_deep(body):  # no platform nests so deep; every later reader would overflow on it
         log.warning("webhook delivery refused: nested deeper than %d levels", MAX_DEPTH)
