@@ -8,7 +8,7 @@ import peewee as pw
 
 from inbox.dates import format_date_id, format_datetime_id
 from inbox.labels import label as label_of
-from inbox.models import Event, User, utcnow
+from inbox.models import Event, User
 from inbox.setup.handling_config import classes
 from inbox.understand.classify import CATEGORY_LABELS
 from recap import figures as fg

@@ -153,7 +153,8 @@ def lapor_tables(f: MonthlyFigures, tz: Any) -> list[Table]:
                       label("report_type", c.report_type or "") if c.report_type else
                       {"complaint": "Pengaduan", "question": "Permintaan Informasi"}.get(
                           c.intent or "", "")] for c in linked],
-                    sheet="LAPOR daftar", widths=[2.4, 1.6, 2.2, 2.2, 2.2], pdf_limit=PRINT_LIMIT)
+                    sheet="LAPOR daftar", widths=[2.4, 1.6, 2.2, 2.2, 2.2], pdf_limit=PRINT_LIMIT,
+                    note="Satu baris per pengaduan yang dihitung pada tabel di atas.")
     return [summary, listing]
 
 

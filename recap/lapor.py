@@ -24,6 +24,7 @@ from typing import Any
 from inbox import pii
 from inbox.labels import CATEGORY_LABELS, REPORT_TYPES, label
 from inbox.models import Case, Message
+from inbox.records.practice import scope as practice_scope
 from inbox.understand.lapor import report_type_of
 from recap.safe_cells import csv_value
 
@@ -106,9 +107,10 @@ def report_of(case: Case, unmasked: bool = False) -> LaporReport:
 def selected_cases(month: tuple[int, int] | None = None, tz: Any = None,
                    linked_only: bool = False) -> Any:
     """The cases an admin reports in LAPOR!: every case except a dismissed non-complaint
-    (thanks, spam, greetings), oldest first; of one WIB month of receipt, or only those with
-    a tracking ID."""
-    query = Case.select().where((Case.status != "not_complaint") | Case.referred_to.is_null(False))
+    (thanks, spam, greetings) and practice (``inbox.records.practice``), oldest first; of one
+    WIB month of receipt, or only those with a tracking ID."""
+    query = practice_scope().narrow(Case.select().where((Case.status != "not_complaint")
+                                               | Case.referred_to.is_null(False)))
     if month is not None:
         from recap.figures import month_period
         p = month_period(month[0], month[1], tz)

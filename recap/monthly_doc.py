@@ -300,7 +300,8 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
         Section("8. Masalah yang paling sering", tables=[problems]),
         Section("9. Pengaduan terbuka dan terlambat", tables=[open_table(f, tz)]),
     ]
-    if not received and not answered and not f.open_cases():
+    empty = not received and not answered and not f.open_cases()
+    if empty:
         # A month with nothing in it says so once, instead of pages of zeros and empty charts;
         # the XLSX still has its sheets (with their zeros) for whoever sums the year.
         sections = [sections[0], Section("Tidak ada pengaduan", paragraphs=[
@@ -313,9 +314,15 @@ def monthly_document(rt: Runtime, f: MonthlyFigures, actor: User | None,
                 section.paragraphs = [f"Tidak ada pengaduan yang masuk pada {month}."]
                 section.tables = [_no_pdf(t) for t in section.tables]
     sections.append(satisfaction_section(f, "10. " if len(sections) > 2 else "", tz))
-    sections.append(handling.handling_section(rt, f, next_number(sections), tz))
-    sections.append(incidents_section(p, next_number(sections), tz))
-    if len(sections) > 3:  # a month with nothing in it has said so in one sentence already
+    if empty:
+        # Nothing to follow up either: the class clocks' and incidents' sheets stay in the XLSX,
+        # the PDF has said it all in one sentence.
+        sections[1].tables += [_no_pdf(t) for later in (
+            handling.handling_section(rt, f, "", tz), incidents_section(p, "", tz))
+            for t in later.tables if t.sheet]
+    else:
+        sections.append(handling.handling_section(rt, f, next_number(sections), tz))
+        sections.append(incidents_section(p, next_number(sections), tz))
         # Last, whatever sections come before it: what the team discusses and decides.
         sections.append(conclusions_section(f, days, next_number(sections)))
     period_text = f"{format_date_id(p.first_day)} – {format_date_id(p.last_day)}"

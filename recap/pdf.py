@@ -31,6 +31,9 @@ HEADER_FILL = (222, 232, 243)
 STRIPE_FILL = (246, 248, 250)
 INK = (30, 30, 30)
 MUTED = (100, 100, 100)
+#: A table of at most this many rows is never split across pages; about a row's height (mm).
+WHOLE_ROWS = 25
+ROW_MM = 6.2
 
 
 _NAMED = re.compile("\x00([^\x01]*)\x01")
@@ -118,7 +121,9 @@ class RecapPDF(FPDF):
 
     def recap_table(self, table: Table, titled: bool = True) -> None:
         shown = table.rows if table.pdf_limit is None else table.rows[:table.pdf_limit]
-        self.room(22)
+        # A short table is kept whole (its last row alone on the next page reads as a table of
+        # its own); a long one starts wherever two rows still fit.
+        self.room(8 + ROW_MM * (len(shown) + 1) if len(shown) <= WHOLE_ROWS else 22)
         if titled:
             self.set_font(FONT, "B", 9.5)
             self.lines(0, 5, clean(table.title))
@@ -206,7 +211,7 @@ def estimated_height(pdf: RecapPDF, section: Any) -> float:
     for table in section.tables:
         if table.in_pdf:
             rows = len(table.rows) if table.pdf_limit is None else min(len(table.rows), table.pdf_limit)
-            height += 8 + 6.2 * (max(rows, 1) + 1) + (5 if table.note else 0)
+            height += 8 + ROW_MM * (max(rows, 1) + 1) + (5 if table.note else 0)
     return height
 
 

@@ -119,7 +119,7 @@ def test_a_database_made_before_the_knowledge_base_keeps_its_templates(config_pa
     database.create_tables([m for m in MODELS if m._meta.table_name not in new | {"template"}])
     database.create_tables([OldTemplate])
     for number, name, _ in MIGRATIONS:
-        if number < 17:
+        if number not in (17, 18):  # only the knowledge base is missing
             SchemaMigration.create(number=number, name=name)
     OldTemplate.insert_many([
         {"name": "Jam layanan", "text": "Buka 08.00-14.00, {nama}.", "active": True,

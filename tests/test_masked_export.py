@@ -80,7 +80,9 @@ def office(rt: Runtime) -> Runtime:
     data = msg("sb-1", author="budi", public=False, text=f"NIK {NIK}, HP {PHONE}, surel {EMAIL}",
                thread=f"dm-{CITIZEN}").to_dict()
     data.update(author_name="Budi Santoso 0813 2755 1122", author_handle=f"@budi_{NIK}")
-    ingest(Account.get(Account.name == "sandbox"), [InboundMessage.from_dict(data)], None,
+    # On the office's real channel: a practice (sandbox) case is never exported beside one
+    # (inbox.records.practice).
+    ingest(Account.get(Account.name == "wa_dukcapil"), [InboundMessage.from_dict(data)], None,
            rt.ingest_options)
     case = Case.get(Case.thread_id == f"dm-{CITIZEN}")
     workflow.add_note(rt, case, users["admin"], f"warga minta dihubungi di {PHONE} / {EMAIL}")
@@ -127,7 +129,7 @@ def test_a_field_added_later_is_masked_by_the_walk() -> None:
 def test_the_unmasked_export_is_unchanged_and_escapes_what_a_terminal_cannot_take(
         rt: Runtime, capsys, monkeypatch) -> None:
     make_users()
-    ingest(Account.get(Account.name == "sandbox"),
+    ingest(Account.get(Account.name == "wa_dukcapil"),  # a real channel: practice is not exported
            [msg("odd", text=f"NIK {NIK} \x85\x9b2J \x7f ok", thread=CITIZEN)], None, rt.ingest_options)
     monkeypatch.setattr("sys.stdin", io.StringIO("kata-sandi-uji-123\n"))
     assert main.main(["--config", str(rt.config.path), "export", "--unmasked", "--as",

@@ -174,8 +174,13 @@ def test_a_small_table_never_sits_alone_on_a_page_before_the_case_list(rt: Runti
         pdf = make_daily_recap(rt, date(2026, 12, 1))[0]
     pages = [p.extract_text() for p in PdfReader(str(pdf)).pages]
     alone = [i for i, text in enumerate(pages) if "Bukan pengaduan menurut alasan" in text]
-    assert alone and "Daftar pengaduan hari ini" in pages[alone[0]], pages[alone[0]][:200]
-    assert len(pages) <= 3
+    # Since the letterhead, the signature block (issue 28) and the two rows of issue 30, page 1
+    # cannot hold the category table too: the small table then shares a page with it (kept
+    # whole) or with the case list, never a page of its own.
+    page = pages[alone[0]] if alone else ""
+    assert "Daftar pengaduan hari ini" in page or "Pengaduan masuk per kategori" in page, page[:200]
+    assert "Pengaduan masuk per kategori" not in pages[0] or "Petugas, pungli & calo" in pages[0]
+    assert len(pages) <= 4
 
 
 def test_emoji_become_their_indonesian_names_in_the_pdf_without_a_warning(

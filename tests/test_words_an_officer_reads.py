@@ -183,7 +183,10 @@ def test_run_trains_a_missing_model_in_a_process_of_its_own(tmp_path: Path) -> N
     from inbox.cli.commands import prepare_classifier
     from inbox.cli.common import Context
     from inbox.understand.model import MODEL_FILE
+    from inbox.setup.config import load_config
+    from inbox.setup.runtime import Runtime
     config = write_config(tmp_path)
+    Runtime(load_config(config)).close()  # as `aduan run` makes the database before this step
     out = __import__("io").StringIO()
     ctx = Context(ap.Namespace(config=str(config)), out=out)
     before = set(sys.modules)

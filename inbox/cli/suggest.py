@@ -39,7 +39,8 @@ def cmd_suggest(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def register(sub: Any, add: Any) -> None:
-    p = add("suggest", cmd_suggest, "suggested answers for a citizen's message")
-    p.add_argument("text", nargs="+", help="the citizen's message")
-    p.add_argument("--json", action="store_true")
+    p = add("suggest", cmd_suggest, "saran jawaban untuk pesan warga (untuk menyetel basis "
+                                    "pengetahuan)")
+    p.add_argument("text", nargs="+", metavar="TEKS", help="pesan warga")
+    p.add_argument("--json", action="store_true", help="keluaran JSON untuk program lain")
     p.add_argument("--limit", type=int, default=3, help=argparse.SUPPRESS)
