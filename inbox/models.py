@@ -12,6 +12,7 @@ from typing import Any
 import peewee as pw
 
 from inbox.db import database
+from inbox.sla import NO_CLOCK_INTENTS
 from inbox.text import storable
 
 # Case statuses (DESIGN.md state machine) with the labels officers read.
@@ -281,11 +282,18 @@ class Case(BaseModel):
                 & (cls.status != "not_complaint"))
 
     @classmethod
+    def answer_overdue_condition(cls, now: datetime) -> pw.Expression:
+        """Late on the SOP's answer clock: open, ``due_at`` passed, and not a thank-you or a
+        greeting, which wait on no clock (the inbox list shows them so)."""
+        intent = pw.fn.COALESCE(cls.intent_override, cls.intent, "")
+        return (cls.status.in_(OPEN_STATUSES) & (cls.due_at < now)
+                & intent.not_in(NO_CLOCK_INTENTS))
+
+    @classmethod
     def overdue_condition(cls, now: datetime) -> pw.Expression:
-        """Overdue on either clock: the answer (open, ``due_at`` passed) or the class's
+        """Overdue on either clock: the answer (``answer_overdue_condition``) or the class's
         resolution (``resolution_overdue_condition``)."""
-        return ((cls.status.in_(OPEN_STATUSES) & (cls.due_at < now))
-                | cls.resolution_overdue_condition(now))
+        return cls.answer_overdue_condition(now) | cls.resolution_overdue_condition(now)
 
     @classmethod
     def latest_in_thread(cls, account: Account, thread_id: str, contact: Contact) -> Case | None:

@@ -39,7 +39,7 @@ from inbox import pii
 from inbox.dates import format_date_id, format_month_id
 from inbox.db import database
 from inbox.models import CLOSED_STATUSES, OPEN_STATUSES, Account, Case, Division, Event, utcnow
-from inbox.sla import WorkCalendar
+from inbox.sla import NO_CLOCK_INTENTS, WorkCalendar
 from inbox.text import clean_text
 
 #: Office hours for "working hours" (jam kerja): from this time to the calendar's end of day.
@@ -202,8 +202,10 @@ class CaseRow:
         return not closed
 
     def overdue_at_end(self, p: Period) -> bool:
+        """Open at the period's end past its answer deadline: a referral still in the outbox is
+        no missed SLA, nor is a thank-you or a greeting left open (they wait on no clock)."""
         return self.open_at_end(p) and self.due_at is not None and self.due_at < p.as_of \
-            and not self.referred_to  # a referral still in the outbox is no missed SLA
+            and not self.referred_to and self.intent not in NO_CLOCK_INTENTS
 
 
 _COLUMNS = (Case.id, Case.reference, Case.account, Case.public, Case.status, Case.division,

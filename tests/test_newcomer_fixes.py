@@ -111,6 +111,33 @@ def test_menunggu_lists_the_oldest_waiting_first_and_thanks_last(rt: Runtime, us
     assert "tidak menunggu batas waktu 3 hari kerja" in case_page and "TERLAMBAT" not in case_page
 
 
+def test_a_thanks_left_open_is_no_late_case_in_the_counts_or_the_recap(rt: Runtime,
+                                                                        users: dict) -> None:
+    """The clock the list shows is the clock the counts use: a thank-you or a greeting left open
+    past three working days is not late on the dashboard, in `aduan status`, in the inbox's
+    late filter nor in the daily recap; an ordinary case beside it is."""
+    from recap.daily import daily_figures
+    late = make_case(rt, 1, "KTP saya belum jadi", at=wib(11, 23, 9))
+    thanks = make_case(rt, 2, "terima kasih banyak min", at=wib(11, 23, 10))
+    Case.update(intent="thanks").where(Case.id == thanks.id).execute()
+    greeting = make_case(rt, 3, "selamat pagi admin", at=wib(11, 23, 11))
+    Case.update(intent="complaint", intent_override="greeting").where(
+        Case.id == greeting.id).execute()
+    now = wib(12, 1, 9)
+    assert [c.id for c in Case.overdue(now.astimezone(timezone.utc))] == [late.id]
+    client = create_app(rt, testing=True).test_client()
+    with time_machine.travel(now, tick=True):
+        login(client, "admin1")
+        listed = page_text(client.get("/?overdue=1"))
+        dashboard = page_text(client.get("/dasbor"))
+        figures = daily_figures(rt, date(2026, 11, 30), mark=False)
+    assert late.reference in listed
+    assert thanks.reference not in listed and greeting.reference not in listed
+    assert [c.id for c in figures.overdue] == [late.id]
+    assert re.search(r"\b1\s*</span>\s*pengaduan TERLAMBAT", dashboard)
+    assert {c.id for c in figures.open_cases} == {late.id, thanks.id, greeting.id}
+
+
 # --- item 11: search and the status filter ---------------------------------------------------
 
 @pytest.mark.parametrize("typed", ["adu 202611 2", "ADU2026110002", "status ADU-202611-0002",

@@ -102,7 +102,7 @@ def index() -> str:
         "dashboard.html", today=period_stats(day_start, day_end, now, scope),
         month=period_stats(month_start, next_month, now, scope), now=now,
         open_count=sum(by_status.values()),
-        overdue=open_cases.clone().where(Case.due_at < now).count(),
+        overdue=open_cases.clone().where(Case.answer_overdue_condition(now)).count(),
         # issue 30: classed cases past their resolution deadline with no follow-up recorded
         resolution_overdue=scope.clone().where(Case.resolution_overdue_condition(now)).count(),
         referred_month=scope.clone().where(
