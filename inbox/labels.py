@@ -126,6 +126,8 @@ NOTIFY_EVENTS: dict[str, str] = {
     "due_tomorrow": "Batas waktu pengaduan besok",
     "due_today": "Batas waktu pengaduan hari ini",
     "overdue": "Pengaduan melewati batas waktu",
+    "resolution_due": "Batas tindak lanjut kelas pengaduan",
+    "resolution_overdue": "Tindak lanjut kelas pengaduan melewati batas waktu",
     "account_stopped": "Saluran berhenti",
     "set_aside": "Ada pesan yang disisihkan",
     "backup_failed": "Pencadangan database gagal",

@@ -196,3 +196,46 @@ def test_reminders_wait_for_office_hours_under_quiet_hours(world: World) -> None
     with at(datetime(2026, 11, 27, 0, 31, tzinfo=timezone.utc)):  # Friday 07:31 WIB
         assert queue_reminders(world.rt) == 4  # the admin and the group admin, on both channels
     assert {n.event for n in Notification.select()} == {"overdue"}
+
+
+def test_a_class_follow_up_deadline_is_reminded_to_the_bidang_and_group_admins(world: World) -> None:
+    """Issue 30's resolution clock has reminders like the answer's: the working day before and on
+    the day, then every working day past it, until the follow-up is recorded."""
+    from inbox.sop import handling
+    u = world.users
+    with at(T0):
+        case = open_case(world.rt, 6)   # received Monday 23 Nov; the answer is due Thursday
+        workflow.escalate(world.rt, case, u["admin"], "mohon bantuan")
+        workflow.assign_division(world.rt, fresh(case), u["group_admin"], "dafduk")
+        handling.set_class(world.rt, fresh(case), u["group_admin"], "ringan", note="cukup ringan")
+        world.deliver_all()
+    assert fresh(case).resolution_due_at == datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    world.sink.received.clear()
+    tuesday = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)  # 08:00 WIB
+    with at(tuesday):
+        queue_reminders(world.rt)
+        queue_reminders(world.rt)  # once a day
+        world.deliver_all()
+    subject = f"[{case.reference}] Batas tindak lanjut kelas pengaduan"
+    assert {(m["To"], m["Subject"]) for m in world.mails()} == {
+        (address(u["division"]), subject), (address(u["group_admin"]), subject)}
+    text = body(world.mails()[0])
+    assert ("Tindak lanjut pengaduan ini (kelas Ringan) harus dicatat paling lambat Rabu, "
+            "25 November 2026 pukul 16.00 WIB (besok).") in text
+    assert "Batas tindak lanjut: Rabu, 25 November 2026 pukul 16.00 WIB" in text
+    world.sink.received.clear()
+    with at(tuesday + timedelta(days=2)):  # Thursday: the class's deadline has passed
+        queue_reminders(world.rt)
+        world.deliver_all()
+    late = {(m["To"], m["Subject"].split("] ")[1]) for m in world.mails()}
+    assert (address(u["division"]), "Tindak lanjut kelas pengaduan melewati batas waktu") in late
+    assert (address(u["group_admin"]), "Tindak lanjut kelas pengaduan melewati batas waktu") in late
+    assert (address(u["division"]), "Batas waktu pengaduan hari ini") in late  # the answer's own
+    with at(tuesday + timedelta(days=2, hours=1)):
+        handling.record_follow_up(world.rt, fresh(case), u["division"], "KTP-el sudah dicetak")
+    world.sink.received.clear()
+    with at(tuesday + timedelta(days=3)):  # Friday: the follow-up is recorded
+        queue_reminders(world.rt)
+        world.deliver_all()
+    assert not [m for m in world.mails() if "tindak lanjut" in m["Subject"].lower()]
+    assert [m["Subject"] for m in world.mails()]  # the unanswered case itself is still late

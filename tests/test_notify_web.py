@@ -55,7 +55,8 @@ def test_a_user_saves_its_own_channels_and_events(client) -> None:
     assert response.status_code == 302
     pref = NotificationPreference.get(NotificationPreference.user == users["group_admin"].id)
     assert pref.email == "grup1@dukcapil.test" and pref.channels == ["email"]
-    assert pref.events_off == ["due_tomorrow", "due_today"]
+    # the events left unticked, the class clock's reminders (issue 30) included
+    assert pref.events_off == ["due_tomorrow", "due_today", "resolution_due", "resolution_overdue"]
     save(web, email="grup1@dukcapil.test", channels=[], events=[])
     pref = NotificationPreference.get(NotificationPreference.user == users["group_admin"].id)
     assert pref.channels == [] and NotificationPreference.select().count() == 1

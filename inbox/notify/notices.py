@@ -12,6 +12,9 @@ division_answered   the admins
 due_tomorrow        whoever holds the case now (assignee, else its queue's users)
 due_today           the same
 overdue             the same, and the group admins
+resolution_due      a class's follow-up deadline today or on the next working day (issue
+                    30): the group admins and the users of the case's bidang
+resolution_overdue  that deadline passed with no follow-up recorded: the same
 account_stopped     the superusers
 set_aside           the superusers
 backup_failed       the superusers
@@ -45,6 +48,7 @@ from inbox.dates import format_date_id, format_datetime_id
 from inbox.models import (STATUS_LABELS, Case, Notification, NotificationPreference, User,
                           utcnow)
 from inbox.notify.channels import configured_channels
+from inbox.setup.handling_config import classes
 from inbox.sla import WorkCalendar, calendar_from_config
 
 if TYPE_CHECKING:
@@ -62,15 +66,21 @@ CASE_SENTENCES: dict[str, str] = {
     "due_tomorrow": "Pengaduan ini harus dijawab paling lambat {batas}.",
     "due_today": "Pengaduan ini harus dijawab hari ini, paling lambat {batas}.",
     "overdue": "Pengaduan ini sudah melewati batas waktu 3 hari kerja dan belum dijawab.",
+    # the class's resolution clock (issue 30): the follow-up, not the answer
+    "resolution_due": "Tindak lanjut pengaduan ini (kelas {kelas}) harus dicatat paling lambat "
+                      "{batas}.",
+    "resolution_overdue": "Tindak lanjut pengaduan ini (kelas {kelas}) sudah melewati batas "
+                          "waktunya dan belum dicatat.",
 }
+RESOLUTION_EVENTS = ("resolution_due", "resolution_overdue")
 
 FOOTER = ("Pesan otomatis dari aduan. Isi pengaduan warga tidak disertakan untuk melindungi data "
           "pribadi; buka tautan di atas setelah masuk. Atur notifikasi Anda di {base}/akun/notifikasi")
 
 ROLE_EVENTS: dict[str, tuple[str, ...]] = {
     "admin": ("new_cases", "division_answered", "due_tomorrow", "due_today", "overdue"),
-    "group_admin": ("escalated", "due_tomorrow", "due_today", "overdue"),
-    "division": ("assigned", "due_tomorrow", "due_today", "overdue"),
+    "group_admin": ("escalated", "due_tomorrow", "due_today", "overdue") + RESOLUTION_EVENTS,
+    "division": ("assigned", "due_tomorrow", "due_today", "overdue") + RESOLUTION_EVENTS,
     "supervisor": (),
 }
 SUPERUSER_EVENTS = ("account_stopped", "set_aside", "backup_failed", "backup_stale")
@@ -125,6 +135,9 @@ def case_recipients(case: Case, event: str) -> list[User]:
         return division_users(case.division_id)
     if event == "division_answered":
         return users_with_role("admin")
+    if event in RESOLUTION_EVENTS:  # the follow-up is the bidang's work, watched by the group admins
+        found = division_users(case.division_id)
+        return found + [u for u in users_with_role("group_admin") if u.id not in {f.id for f in found}]
     found = holders(case)
     if event == "overdue":
         found += [u for u in users_with_role("group_admin") if u.id not in {f.id for f in found}]
@@ -162,15 +175,24 @@ def base_url(config: Config) -> str:
     return configured or f"http://{config.web['host']}:{config.web['port']}"
 
 
-def deadline_words(config: Config, case: Case, now: datetime | None = None) -> str:
+def deadline_words(config: Config, case: Case, now: datetime | None = None,
+                   deadline: datetime | None = None) -> str:
     """``Senin, 7 Desember 2026 pukul 16.00 WIB``, with ``(besok)`` only when the deadline is
-    really tomorrow: the working day after a Friday is a Monday, not "besok"."""
-    if case.due_at is None:
+    really tomorrow: the working day after a Friday is a Monday, not "besok". The deadline is
+    the answer's (``due_at``) unless another is given."""
+    deadline = deadline or case.due_at
+    if deadline is None:
         return "–"
-    when = format_datetime_id(case.due_at, config.tz)
+    when = format_datetime_id(deadline, config.tz)
     today = local_day(config, now)
-    return f"{when} (besok)" if case.due_at.astimezone(config.tz).date() == today + timedelta(days=1) \
+    return f"{when} (besok)" if deadline.astimezone(config.tz).date() == today + timedelta(days=1) \
         else when
+
+
+def class_name(config: Config, code: str | None) -> str:
+    """A complaint class's name as the office configured it (its code if it is gone)."""
+    found = next((c for c in classes(config.resolution) if c.get("code") == code), None)
+    return str(found.get("name") or code) if found else (code or "–")
 
 
 def due_subject(config: Config, case: Case, event: str, now: datetime | None = None) -> str:
@@ -187,10 +209,17 @@ def case_message(config: Config, case: Case, event: str,
                  now: datetime | None = None) -> tuple[str, str]:
     """Subject and text about ``case``: number, status, deadline, bidang, link."""
     base = base_url(config)
-    lines = [CASE_SENTENCES[event].format(batas=deadline_words(config, case, now)), "",
-             f"Nomor pengaduan: {case.reference}",
-             f"Status: {STATUS_LABELS.get(case.status, case.status)}",
-             f"Batas waktu: {format_datetime_id(case.due_at, config.tz) or '–'}"]
+    if event in RESOLUTION_EVENTS:
+        deadline = case.resolution_due_at
+        sentence = CASE_SENTENCES[event].format(
+            kelas=class_name(config, case.complaint_class),
+            batas=deadline_words(config, case, now, deadline))
+        clock = f"Batas tindak lanjut: {format_datetime_id(deadline, config.tz) or '–'}"
+    else:
+        sentence = CASE_SENTENCES[event].format(batas=deadline_words(config, case, now))
+        clock = f"Batas waktu: {format_datetime_id(case.due_at, config.tz) or '–'}"
+    lines = [sentence, "", f"Nomor pengaduan: {case.reference}",
+             f"Status: {STATUS_LABELS.get(case.status, case.status)}", clock]
     if case.division_id is not None:
         lines.append(f"Bidang: {case.division.name}")
     lines += [f"Buka: {base}/pengaduan/{case.id}", "", FOOTER.format(base=base)]

@@ -20,7 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import ConnectorError
@@ -187,8 +187,23 @@ def queue_reminders(rt: Runtime, now: datetime | None = None) -> int:
             # hold SQLite's write lock while the polls and the web wait.
             with atomic_write():
                 queued += notify.case_event(config, case, event, today.isoformat(), now=now)
+    queued += _resolution_reminders(config, now, today, next_day)
     with atomic_write():
         queued += _stale_backup(config, now)
+    return queued
+
+
+def _resolution_reminders(config: Config, now: datetime, today: date, next_day: date) -> int:
+    """A complaint class's follow-up deadline (issue 30), like the answer's: reminded today and
+    on the working day before, then every working day once it has passed with no follow-up
+    recorded. The clock runs on answered cases too, so the scan reads the class's own fields."""
+    queued = 0
+    # running, and due by the end of the next working day (or already past)
+    running = Case.select().where(Case.resolution_overdue_condition(notify.end_of(next_day, config)))
+    for case in list(running.order_by(Case.id)):
+        event = "resolution_overdue" if case.resolution_due_at < now else "resolution_due"
+        with atomic_write():
+            queued += notify.case_event(config, case, event, today.isoformat(), now=now)
     return queued
 
 
