@@ -239,6 +239,8 @@ class Conversations:
         for event in entry.get("messaging") or []:
             message = obj(obj(event).get("message"))
             if not message or message.get("is_deleted"):
+                if obj(event).get("reaction"):
+                    items.ignored["message_reaction"] += 1  # counted like Telegram's and WhatsApp's
                 continue  # read receipts, reactions, postbacks: not messages of a citizen
             item = graph_message(event)
             citizen = item_id(obj(event.get("recipient" if message.get("is_echo") else "sender")))

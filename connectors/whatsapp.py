@@ -18,8 +18,9 @@ downloads it with the access token.
 Replies go ``to`` a phone number, or to ``recipient`` = the BSUID of a citizen known by BSUID
 alone: free text inside the 24-hour customer-service window after the citizen's last message;
 after it only an approved template (``template_name``, ``template_language``, the case number as
-its one body variable), and a plain refusal when none is configured. Reactions are not stored:
-a thumbs-up on the office's answer is not a complaint and must not reopen the case.
+its one body variable), and a plain refusal when none is configured. Reactions are not stored
+(a thumbs-up on the office's answer is not a complaint and must not reopen the case); they are
+counted as ignored, like Telegram's.
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ from connectors.base import (AttachmentRef, Connector, ConnectorError, InboundMe
 from connectors.downloads import download
 from connectors.errors import request_failed
 from connectors.graph import DEFAULT_VERSION, parse_time, scrub
-from connectors.items import ItemReader, Unreadable, item_id, obj, objects, require_id, text_of
+from connectors.items import (Ignored, ItemReader, Unreadable, item_id, obj, objects, require_id,
+                              text_of)
 
 GRAPH = "https://graph.facebook.com"
 WINDOW = timedelta(hours=24)
@@ -112,7 +114,7 @@ class WhatsAppConnector(Connector):
         replied = item_id(obj(item.get("context")))
         attachments: tuple[AttachmentRef, ...] = ()
         if kind == "reaction":
-            return None  # see the module docstring
+            raise Ignored("message_reaction")  # counted, never stored: see the module docstring
         if kind == "edit":
             text, replied = wa.edited(item)
         else:

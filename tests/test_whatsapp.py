@@ -22,7 +22,8 @@ from connectors.whatsapp import NO_TEMPLATE, WhatsAppConnector
 from inbox.arrive import webhooks
 from inbox.arrive.attachments import Downloader
 from inbox.arrive.webhooks import rejected_total, waiting_total
-from inbox.models import Account, Attachment, Case, Event, Message, Outbox, SetAside, WebhookDelivery
+from inbox.models import (Account, Attachment, Case, Event, IgnoredCount, Message, Outbox, SetAside,
+                          WebhookDelivery)
 from inbox.run.daemon import Daemon
 from inbox.setup.runtime import Runtime
 from inbox.sop import workflow
@@ -238,6 +239,7 @@ def test_each_message_type_reads_as_text_an_officer_understands(rt, client):
                                       "(-6.8729, 109.0431)")
     assert texts["wamid.INT0001"] == "Cek status pengaduan"
     assert "wamid.REACT0001" not in texts  # a 👍 is not a complaint and reopens nothing
+    assert [(i.kind, i.count) for i in IgnoredCount.select()] == [("message_reaction", 1)]
     [aside] = SetAside.select()
     assert aside.platform_id == "wamid.UNK0001" and "'unsupported' belum dikenal" in aside.reason
     kinds = {(a.kind, a.url, a.name) for a in Attachment.select()}
@@ -459,6 +461,23 @@ def test_a_messenger_webhook_and_the_next_poll_store_the_message_once_in_the_pol
     assert outcome.ok and outcome.report.duplicates == 1
     assert Message.select().where(Message.external_id == "m_ZmJfbWVzc2FnZV8wMDAy").count() == 1
     assert Case.select().where(Case.thread_id == FB_THREAD).count() == 1
+
+
+def test_a_messenger_reaction_is_counted_as_ignored_and_stored_nowhere(meta_rt):
+    """Meta's documented ``messaging_reactions`` event: a ❤ on the office's answer."""
+    client = create_app(meta_rt, testing=True).test_client()
+    reaction = {"object": "page", "entry": [{"id": PAGE, "time": 1793674300000, "messaging": [{
+        "sender": {"id": "25630000000000001"}, "recipient": {"id": PAGE},
+        "timestamp": 1793674300000,
+        "reaction": {"reaction": "love", "emoji": "\u2764\ufe0f", "action": "react",
+                     "mid": "m_ZmJfbWVzc2FnZV8wMDAy"}}]}]}
+    assert deliver(client, json.dumps(reaction).encode()).status_code == 200
+    with responses.RequestsMock():  # no Graph call: nothing to look up
+        process_all(meta_rt)
+    assert WebhookDelivery.get().status == "done"
+    assert Message.select().count() == 0 and SetAside.select().count() == 0
+    assert [(i.account.name, i.kind, i.count) for i in IgnoredCount.select()] == [
+        ("fb_dukcapil", "message_reaction", 1)]
 
 
 def test_a_delivery_whose_graph_call_fails_waits_retries_and_is_finally_marked_failed(meta_rt):

@@ -336,7 +336,8 @@ def _unknown_accounts(reasons: list[str]) -> Applied:
 
 def _ingest(runtime: Any, account: Account, messages: list[Any], items: ItemReader) -> None:
     """Store what a delivery carried; items set aside are told to the superusers, as a poll's."""
-    report = ingest(account, messages, None, runtime.ingest_options, set_aside=items.set_aside)
+    report = ingest(account, messages, None, runtime.ingest_options, set_aside=items.set_aside,
+                    ignored=dict(items.ignored))
     if report.set_aside:
         notify.set_aside(runtime.config, account, report.set_aside)
 
