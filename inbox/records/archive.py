@@ -9,12 +9,14 @@ manifest is checked for its shape too, so a hand-edited one gives a sentence, no
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import re
 import shutil
 import sqlite3
+import struct
 import subprocess
 import tarfile
 import tempfile
@@ -73,6 +75,12 @@ def compress_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+#: The gzip header of each member GzipMembers writes: magic, deflate, FEXTRA set, no time, no
+#: OS, and one extra subfield ``AD`` of 4 bytes holding the member's whole size (as BGZF does),
+#: so that a reader can find the next member without inflating this one (GzipBlocks).
+MEMBER_HEAD = b"\x1f\x8b\x08\x04" + b"\x00" * 4 + b"\x00\xff" + b"\x08\x00" + b"AD\x04\x00"
+
+
 class GzipMembers:
     """A write-only file that gzips what is written to ``raw`` as a series of gzip members of
     ``BLOCK`` bytes each, compressed by a few threads at once and written in order (what
@@ -102,7 +110,11 @@ class GzipMembers:
         return self.position
 
     def _compress(self, block: bytes) -> bytes:
-        return zlib.compress(block, self.level, 31)  # wbits 31: a gzip header and trailer
+        deflate = zlib.compressobj(self.level, zlib.DEFLATED, -15)  # raw: the header is ours
+        body = deflate.compress(block) + deflate.flush()
+        size = len(MEMBER_HEAD) + 4 + len(body) + 8
+        return b"".join((MEMBER_HEAD, struct.pack("<I", size), body,
+                         struct.pack("<II", zlib.crc32(block), len(block) & 0xFFFFFFFF)))
 
     def _submit(self, block: bytes) -> None:
         self.members += 1
@@ -129,6 +141,97 @@ class GzipMembers:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
         self.pending.clear()
+
+
+class GzipBlocks:
+    """A read-only, forward-only file over an archive written by :class:`GzipMembers`: the
+    members are found by the sizes in their headers and inflated by a few threads at once,
+    each checked against its CRC-32 and length, and handed out in order. ``open_gzip`` falls
+    back to ``gzip.GzipFile`` for any other gzip file (a backup made by an older aduan)."""
+
+    def __init__(self, raw: Any, workers: int | None = None) -> None:
+        self.raw = raw
+        workers = compress_workers() if workers is None else workers
+        self.pool = ThreadPoolExecutor(workers, "aduan-gunzip")
+        self.limit = 2 * workers
+        self.pending: deque[Future[bytes]] = deque()
+        self.block = b""
+        self.at = 0          # position in self.block
+        self.position = 0    # bytes handed out
+        self.ended = False
+
+    @staticmethod
+    def _inflate(body: bytes) -> bytes:
+        try:
+            data = zlib.decompress(body[:-8], -15)
+        except zlib.error as exc:
+            raise gzip.BadGzipFile(f"bagian arsip rusak ({exc})") from None
+        crc, size = struct.unpack("<II", body[-8:])
+        if zlib.crc32(data) != crc or len(data) & 0xFFFFFFFF != size:
+            raise gzip.BadGzipFile("bagian arsip rusak (CRC)")
+        return data
+
+    def _fill(self) -> None:
+        while not self.ended and len(self.pending) < self.limit:
+            head = self.raw.read(len(MEMBER_HEAD) + 4)
+            if not head:
+                self.ended = True
+                break
+            if len(head) < len(MEMBER_HEAD) + 4 or head[:len(MEMBER_HEAD)] != MEMBER_HEAD:
+                raise EOFError("arsip terpotong atau bagiannya tidak dikenal")
+            size = struct.unpack("<I", head[len(MEMBER_HEAD):])[0] - len(head)
+            body = self.raw.read(size)
+            if size < 8 or len(body) != size:
+                raise EOFError("arsip terpotong")
+            self.pending.append(self.pool.submit(self._inflate, body))
+
+    def read(self, size: int = -1) -> bytes:
+        out = []
+        wanted = size if size >= 0 else float("inf")
+        while wanted > 0:
+            if self.at >= len(self.block):
+                self._fill()
+                if not self.pending:
+                    break
+                self.block, self.at = self.pending.popleft().result(), 0
+                continue
+            piece = self.block[self.at:self.at + int(min(wanted, len(self.block) - self.at))]
+            self.at += len(piece)
+            wanted -= len(piece)
+            out.append(piece)
+        data = b"".join(out)
+        self.position += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Forward only (all ``tarfile`` needs to read members in order)."""
+        target = offset if whence == os.SEEK_SET else self.position + offset
+        if whence not in (os.SEEK_SET, os.SEEK_CUR) or target < self.position:
+            raise OSError("arsip hanya dibaca maju")
+        while self.position < target:
+            if not self.read(min(target - self.position, 1 << 20)):
+                break
+        return self.position
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pending.clear()
+
+
+@contextmanager
+def open_gzip(path: Path) -> Iterator[Any]:
+    """``path`` decompressed: by GzipBlocks when GzipMembers wrote it, else by GzipFile."""
+    with open(path, "rb") as raw:
+        ours = raw.read(len(MEMBER_HEAD)) == MEMBER_HEAD
+        raw.seek(0)
+        reader = GzipBlocks(raw) if ours else gzip.GzipFile(fileobj=raw, mode="rb")
+        try:
+            yield reader
+        finally:
+            reader.close()
 
 
 def sqlite_counts(conn: sqlite3.Connection) -> dict[str, int]:
@@ -209,7 +312,7 @@ def opened_archive(path: Path) -> Iterator[tarfile.TarFile]:
     if not path.is_file():
         raise BackupError(f"{path}: berkas tidak ditemukan")
     try:
-        with tarfile.open(path, "r:gz") as tar:
+        with open_gzip(path) as gz, tarfile.open(fileobj=gz, mode="r:") as tar:
             yield tar
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
