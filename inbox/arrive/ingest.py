@@ -35,8 +35,8 @@ from inbox.arrive import attachments as attachment_rows
 from inbox.arrive import identities, selfservice
 from inbox.db import atomic_write, database
 from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, CaseCategory, Contact,
-                          Counter, Event, IgnoredCount, Message, Outbox, SetAside, UTCDateTimeField, Usage,
-                          utcnow)
+                          Counter, Event, IgnoredCount, Message, Outbox, SetAside,
+                          UTCDateTimeField, Usage, utcnow)
 from inbox.setup.runtime import IngestOptions
 from inbox.sla import reply_window_closes_at
 from inbox.understand.classify import Classifier
