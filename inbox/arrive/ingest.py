@@ -22,7 +22,7 @@ import dataclasses
 import logging
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -35,7 +35,8 @@ from inbox.arrive import attachments as attachment_rows
 from inbox.arrive import identities, selfservice
 from inbox.db import atomic_write, database
 from inbox.models import (CLOSED_STATUSES, Account, Attachment, Case, CaseCategory, Contact,
-                          Counter, Event, IgnoredCount, Message, Outbox, SetAside, Usage, utcnow)
+                          Counter, Event, IgnoredCount, Message, Outbox, SetAside,
+                          UTCDateTimeField, Usage, utcnow)
 from inbox.setup.runtime import IngestOptions
 from inbox.sla import reply_window_closes_at
 from inbox.understand.classify import Classifier
@@ -215,10 +216,15 @@ class _Batch:
         if missing:
             # Another worker polling another account of the same platform may be creating the
             # same citizen right now; the unique index settles it and both use the one row.
-            insert_rows(Contact, missing, ignore_conflicts=True)
-            created = self._contacts(kind, [row["platform_user_id"] for row in missing])
+            made = dict((author, id) for id, author in insert_rows(
+                Contact, missing, ignore_conflicts=True,
+                returning="platform_user_id" if can_return() else None))
+            others = self._contacts(kind, [row["platform_user_id"] for row in missing
+                                           if row["platform_user_id"] not in made])
             for row in missing:
-                self.contacts[row["platform_user_id"]] = created[row["platform_user_id"]]
+                author = row["platform_user_id"]
+                self.contacts[author] = (Contact(id=made[author], **row) if author in made
+                                         else others[author])
         threads = list(dict.fromkeys(m.thread_id for m in messages))
         for chunk in range(0, len(threads), CHUNK):
             rows = (Case.select(Case.id, Case.thread_id, Case.contact, Case.status, Case.public,
@@ -442,10 +448,11 @@ class _Batch:
         every message and event of the batch; parents before children."""
         if self.new_cases:
             self._number_new_cases()
-            insert_rows(Case, [case.row for case in self.new_cases])
+            returned = insert_rows(Case, [case.row for case in self.new_cases],
+                                   returning="reference" if can_return() else None)
+            ids: dict[str, int] = {reference: id for id, reference in returned}
             references = [case.row["reference"] for case in self.new_cases]
-            ids: dict[str, int] = {}
-            for chunk in range(0, len(references), CHUNK):
+            for chunk in range(0, len(references), CHUNK) if not returned else ():
                 ids.update(Case.select(Case.reference, Case.id).where(
                     Case.reference.in_(references[chunk:chunk + CHUNK])).tuples())
             for case in self.new_cases:
@@ -492,10 +499,10 @@ class _Batch:
                     self.options, case.contact, case.row["reference"], case.row["due_at"]),
                  "public": case.public, "purpose": "acknowledgement"}
                 for case, _ in self.acknowledgements]
-        insert_rows(Outbox, rows)
-        outbox_ids: dict[int, int] = {}
+        returned = insert_rows(Outbox, rows, returning="case" if can_return() else None)
+        outbox_ids: dict[int, int] = {case_id: id for id, case_id in returned}
         case_ids = [case.id for case, _ in self.acknowledgements]
-        for chunk in range(0, len(case_ids), CHUNK):
+        for chunk in range(0, len(case_ids), CHUNK) if not returned else ():
             outbox_ids.update(Outbox.select(Outbox.case, Outbox.id).where(
                 Outbox.case.in_(case_ids[chunk:chunk + CHUNK])
                 & (Outbox.purpose == "acknowledgement")).tuples())
@@ -504,8 +511,11 @@ class _Batch:
 
 
 def insert_rows(model: type[pw.Model], rows: list[dict[str, Any]],
-                ignore_conflicts: bool = False) -> None:
-    """INSERT ``rows`` (dicts by field name) with a few multi-row statements.
+                ignore_conflicts: bool = False, returning: str | None = None
+                ) -> list[tuple[Any, Any]]:
+    """INSERT ``rows`` (dicts by field name) with a few multi-row statements; with
+    ``returning`` (a field name), the ``(id, that field's value)`` of each row inserted (not
+    of a row skipped by ``ignore_conflicts``), in no particular order.
 
     Values are converted by each field's ``db_value`` and missing fields get their defaults,
     exactly as ``Model.insert`` does; the SQL text is assembled here because peewee building
@@ -513,15 +523,19 @@ def insert_rows(model: type[pw.Model], rows: list[dict[str, Any]],
     ``db_value`` would return unchanged (a str for a text field, an int id for a foreign key)
     is passed as it is: the calls cost about as much as the search index's triggers."""
     if not rows:
-        return
+        return []
     meta = model._meta
     fields = [f for f in meta.sorted_fields
               if not (f is meta.primary_key and isinstance(f, pw.AutoField))]
-    plan = [(f.name, _UNCHANGED.get(type(f)), f.db_value, f.default) for f in fields]
+    plan = [(f.name, _UNCHANGED.get(type(f)), _converter(f), f.default) for f in fields]
     names = ", ".join(f'"{f.column_name}"' for f in fields)
     mark = database.obj.param
     one = "(" + ", ".join([mark] * len(fields)) + ")"
     per_statement = max(1, min(ROWS_PER_INSERT, _max_params() // len(fields)))
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if returning is not None:
+        tail += f' RETURNING "{meta.primary_key.column_name}", "{meta.fields[returning].column_name}"'
+    found: list[tuple[Any, Any]] = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
         params: list[Any] = []
@@ -536,9 +550,31 @@ def insert_rows(model: type[pw.Model], rows: list[dict[str, Any]],
                 if unchanged is None or not (value is None or type(value) is unchanged):
                     value = db_value(value)
                 params.append(value)
-        database.execute_sql(f'INSERT INTO "{meta.table_name}" ({names}) VALUES '
-                             + ", ".join([one] * len(chunk))
-                             + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""), params)
+        cursor = database.execute_sql(f'INSERT INTO "{meta.table_name}" ({names}) VALUES '
+                                      + ", ".join([one] * len(chunk)) + tail, params)
+        if returning is not None:
+            found.extend(cursor.fetchall())
+    return found
+
+
+def can_return() -> bool:
+    """Whether the database knows ``INSERT ... RETURNING`` (PostgreSQL; SQLite from 3.35)."""
+    return not isinstance(database.obj, pw.SqliteDatabase) or sqlite3.sqlite_version_info >= (3, 35)
+
+
+def _converter(field: pw.Field) -> Any:
+    """``field.db_value``, or a shortcut giving the same value for the common case: an aware
+    UTC datetime (``utcnow()``, a platform's timestamp) for a UTC field loses its zone and keeps
+    the rest; peewee's own ``DateTimeField.db_value`` passes a datetime through as it is."""
+    if type(field) is UTCDateTimeField:
+        db_value = field.db_value
+
+        def utc(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is timezone.utc:
+                return value.replace(tzinfo=None)
+            return db_value(value)
+        return utc
+    return field.db_value
 
 
 #: Field classes (exactly these, not subclasses such as JSONField) whose ``db_value`` returns a

@@ -23,6 +23,7 @@ import sqlite3
 import tarfile
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,8 +32,8 @@ from typing import Any, Iterator
 from inbox.db import resolve_sqlite_path
 from inbox.models import utcnow
 from inbox.records.archive import (DATA_FOLDERS, DB_MEMBER, FORMAT, PG_DUMP_MISSING, VERSION,
-                                   BackupError, libpq_target, run_pg_tool, sha256_file,
-                                   sqlite_counts, table_names, verify_archive)
+                                   BackupError, GzipMembers, libpq_target, run_pg_tool,
+                                   sha256_file, sqlite_counts, table_names, verify_archive)
 from inbox.setup.config import Config
 
 __all__ = ["BackupError", "BackupResult", "create_backup", "verify_archive", "table_names",
@@ -91,8 +92,9 @@ def backup_folder(config: Config, out: str | None = None) -> Path:
 
 # --- taking the copy ------------------------------------------------------------------------
 
-def snapshot_sqlite(source: Path, target: Path) -> dict[str, int]:
-    """Copy the live database into ``target`` in one backup step; return its row counts."""
+def snapshot_sqlite(source: Path, target: Path) -> tuple[dict[str, int], str]:
+    """Copy the live database into ``target`` in one backup step; return its row counts and
+    its sha256 (hashed in a second thread while the rows are counted)."""
     if not source.exists():
         raise BackupError(f"{source}: berkas database tidak ada; jalankan aduan init dulu")
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
@@ -101,7 +103,9 @@ def snapshot_sqlite(source: Path, target: Path) -> dict[str, int]:
         src.execute("PRAGMA busy_timeout = 30000")
         src.backup(dst)  # pages=-1: the whole file from one read snapshot
         dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
-        return sqlite_counts(dst)
+        with ThreadPoolExecutor(1, "aduan-sha256") as pool:
+            digest = pool.submit(sha256_file, target)
+            return sqlite_counts(dst), digest.result()
     finally:
         src.close()
         dst.close()
@@ -162,18 +166,30 @@ def write_archive(partial: Path, manifest: dict[str, Any], db_file: Path, data_d
     """The archive of ``manifest``, ``db_file`` and ``files`` (the same list the manifest
     counted: a photo downloaded meanwhile waits for the next backup)."""
     # 0600: a backup holds every citizen's messages and NIKs (a share's own rules may add to it).
-    with open(partial, "wb", opener=private) as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
-        body = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
-        info = tarfile.TarInfo("manifest.json")
-        info.size, info.mtime = len(body), int(time.time())
-        tar.addfile(info, io.BytesIO(body))
-        tar.add(db_file, arcname=manifest["database"]["file"], recursive=False)
-        for paths in files.values():
-            for path in paths:
-                tar.add(path, arcname=path.relative_to(data_dir).as_posix(), recursive=False)
-        tar.close()
+    # Compressed at level 1 by a few threads (GzipMembers): level 6 in one thread took most of
+    # a year's backup (~4x the time) for an archive 15% smaller.
+    with open(partial, "wb", opener=private) as raw:
+        gz = GzipMembers(raw)
+        try:
+            with tarfile.open(fileobj=gz, mode="w", copybufsize=1 << 20) as tar:
+                _add_members(tar, manifest, db_file, data_dir, files)
+            gz.close()
+        finally:
+            gz.discard()
         raw.flush()
         os.fsync(raw.fileno())  # the rename below must not name bytes still in the page cache
+
+
+def _add_members(tar: tarfile.TarFile, manifest: dict[str, Any], db_file: Path, data_dir: Path,
+                 files: dict[str, list[Path]]) -> None:
+    body = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+    info = tarfile.TarInfo("manifest.json")
+    info.size, info.mtime = len(body), int(time.time())
+    tar.addfile(info, io.BytesIO(body))
+    tar.add(db_file, arcname=manifest["database"]["file"], recursive=False)
+    for paths in files.values():
+        for path in paths:
+            tar.add(path, arcname=path.relative_to(data_dir).as_posix(), recursive=False)
 
 
 def create_backup(config: Config, out: str | None = None, now: datetime | None = None
@@ -192,13 +208,16 @@ def create_backup(config: Config, out: str | None = None, now: datetime | None =
     final, partial = folder / name, folder / f".{name}.partial"
     with tempfile.TemporaryDirectory(prefix=".aduan-backup-", dir=folder) as tmp:
         db_file = Path(tmp) / DB_MEMBER[kind]
-        counts = (snapshot_sqlite(sqlite_path(url, config), db_file) if kind == "sqlite"
-                  else snapshot_postgres(url, db_file))
+        if kind == "sqlite":
+            counts, digest = snapshot_sqlite(sqlite_path(url, config), db_file)
+        else:
+            counts = snapshot_postgres(url, db_file)
+            digest = sha256_file(db_file)
         files = {folder: list(data_files(config.data_dir, folder)) for folder in DATA_FOLDERS}
         manifest = {
             "format": FORMAT, "version": VERSION, "office": config.office["name"],
             "created_at": now.isoformat(), "created_local": now.astimezone(config.tz).isoformat(),
-            "database": {"kind": kind, "file": DB_MEMBER[kind], "sha256": sha256_file(db_file),
+            "database": {"kind": kind, "file": DB_MEMBER[kind], "sha256": digest,
                          "size": db_file.stat().st_size},
             "tables": counts,
             **{folder: {"files": len(paths), "bytes": sum(p.stat().st_size for p in paths)}
@@ -209,10 +228,11 @@ def create_backup(config: Config, out: str | None = None, now: datetime | None =
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise BackupError(f"{folder}: cadangan tidak bisa ditulis ({exc.strerror})") from None
-    try:
-        verify_archive(partial)
-    except BackupError:
-        partial.unlink(missing_ok=True)
-        raise
+        try:
+            # Read back and hashed; the copy it was made from checked meanwhile (verify_archive).
+            verify_archive(partial, database=db_file)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     os.replace(partial, final)
     return BackupResult(final, final.stat().st_size, manifest, time.monotonic() - started)

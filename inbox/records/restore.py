@@ -12,7 +12,8 @@ step each:
    checked (hash, integrity, counts), the attachments and recap files are staged in a hidden
    folder beside their final place;
 4. only then the database is replaced — SQLite through the backup API into the target file in
-   one transaction (so a ``-wal`` beside it cannot mix old pages with new ones), PostgreSQL by
+   one transaction (so a ``-wal`` beside it cannot mix old pages with new ones), or, for a new
+   file, by renaming the checked copy into place; PostgreSQL by
    ``pg_restore --clean --single-transaction`` — and the staged folders are renamed into place,
    the old ones removed;
 5. the pending migrations run, so a backup made by an older aduan opens in this one.
@@ -144,8 +145,25 @@ def _same_database(a: str, b: str) -> bool:
 # --- writing ---------------------------------------------------------------------------------
 
 def restore_sqlite(copy: Path, target: Path) -> dict[str, int]:
+    """Put the checked ``copy`` in place of ``target``. A new target (no file, no ``-wal`` or
+    ``-shm`` beside it, so nothing can be reading it) is the copy itself, renamed into place:
+    no second writing of the whole file. Otherwise the backup API copies it into the target in
+    one transaction. The copy is gone or to be removed afterwards."""
+    fresh = not any(Path(f"{target}{end}").exists() for end in ("", "-wal", "-journal", "-shm"))
     if not target.exists():
-        create_sqlite_file(target)
+        create_sqlite_file(target)  # its folders 0700 and the file 0600, as for a new database
+    if fresh:
+        try:
+            os.chmod(copy, 0o600)
+            os.replace(copy, target)
+        except OSError:
+            pass  # another disk (--data-dir elsewhere): copied below
+        else:
+            conn = sqlite3.connect(target, timeout=30)
+            try:
+                return sqlite_counts(conn)
+            finally:
+                conn.close()
     src, dst = sqlite3.connect(copy), sqlite3.connect(target, timeout=30)
     try:
         src.backup(dst)  # one transaction on the target: all of the copy or nothing
@@ -256,7 +274,7 @@ def _write_database(unpacked: Unpacked, url: str) -> dict[str, int]:
     file = sqlite_file(url)
     tables = (restore_sqlite(unpacked.database, file) if file is not None
               else restore_postgres(unpacked.database, url))
-    unpacked.database.unlink()  # its disk space, before the folders are renamed
+    unpacked.database.unlink(missing_ok=True)  # its disk space, before the folders are renamed
     if tables != unpacked.manifest["tables"]:
         raise BackupError("jumlah baris setelah pemulihan tidak sama dengan manifest; "
                           "database tujuan perlu diperiksa")
