@@ -112,3 +112,23 @@ def test_the_check_of_a_fresh_backup_refuses_a_copy_that_does_not_match(tmp_path
     conn.close()
     with pytest.raises(BackupError, match="jumlah baris"):
         verify_archive(path, database=db)
+
+
+@pytest.mark.parametrize("writer, reader", [("isal", "zlib"), ("zlib", "isal")])
+def test_isa_l_and_zlib_write_and_read_the_same_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        writer: str, reader: str) -> None:
+    """A backup written where ISA-L is installed restores where only zlib is, and back."""
+    import zlib
+    from isal import isal_zlib
+    libraries = {"isal": isal_zlib, "zlib": zlib}
+    monkeypatch.setattr(archive, "BLOCK", 32 << 10)
+    manifest, db, photo = small_backup_parts(tmp_path)
+    path = tmp_path / "new.tar.gz"
+    monkeypatch.setattr(archive, "deflate", libraries[writer])
+    assert members_archive(path, manifest, db, photo) > 10
+    monkeypatch.setattr(archive, "deflate", libraries[reader])
+    with open(path, "rb") as raw:
+        blocks = GzipBlocks(raw, workers=2)
+        assert blocks.read() == gzip.decompress(path.read_bytes())
+        blocks.close()
+    assert verify_archive(path, database=db)["tables"] == {"case": 2000}
