@@ -111,7 +111,7 @@ def test_the_trimmer_gives_memory_back_only_when_enough_piled_up_and_not_too_oft
     clock = Clock()
     never = memory.Trimmer(above=2**62, interval=1.0, clock=clock)
     assert never.maybe() is False and never.trims == 0
-    always = memory.Trimmer(above=-1, interval=1.0, clock=clock)
+    always = memory.Trimmer(above=-2**62, interval=1.0, clock=clock)
     assert always.maybe() is True
     clock.now += 0.5
     assert always.maybe() is False          # within the interval
@@ -132,7 +132,7 @@ def test_the_daemon_loop_gives_memory_back(rt: Runtime) -> None:
     import time
     from inbox.run.daemon import Daemon
     daemon = Daemon(rt)
-    daemon.trimmer = memory.Trimmer(above=-1, interval=0.0)
+    daemon.trimmer = memory.Trimmer(above=-2**62, interval=0.0)
     runner = threading.Thread(target=daemon.run, kwargs={"install_signals": False})
     runner.start()
     try:

@@ -11,9 +11,9 @@ glibc's own and both harmless where they are missing (Windows, macOS, musl: noth
 * :func:`limit_arenas` at start: two arenas shared by all threads, so memory one request freed
   is reused by the next request on another thread instead of sitting in an arena of its own
   (``MALLOC_ARENA_MAX`` in the environment, when set, wins);
-* :class:`Trimmer`: ``malloc_trim(0)`` when freed memory has piled up, at most once a second,
-  from the daemon's loop (or ``aduan serve``'s): glibc then hands every free page of every
-  arena back (``madvise``), not only the top of each.
+* :class:`Trimmer`: ``malloc_trim(0)`` when the resident size grew since the last trim, looked
+  at most once a second from the daemon's loop (or ``aduan serve``'s): glibc then hands every
+  free page of every arena back (``madvise``), not only the top of each.
 """
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 #: ``mallopt`` parameter number of the arena limit (glibc ``malloc.h``: ``M_ARENA_MAX``).
 M_ARENA_MAX = -8
 ARENAS = 2
-#: Freed-but-kept memory above which a trim is worth its cost (a trim of a 400 MB heap takes a
-#: few milliseconds; below this the pages mostly come back on the next request anyway).
-TRIM_ABOVE = 8 * 2**20
+#: Growth of the resident size since the last trim above which another is worth its cost (a few
+#: milliseconds). Not malloc's free total: a trim hands pages back but leaves the chunks on the
+#: free lists, so that total stays high, and a request that reuses them and frees them again
+#: brings the pages back without moving it.
+TRIM_ABOVE = 4 * 2**20
 MIN_INTERVAL = 1.0
 
 
@@ -73,13 +75,23 @@ def free_kept() -> int | None:
     return int(_libc.mallinfo2().fordblks)
 
 
+def resident_bytes() -> int:
+    """This process's resident size (Linux ``/proc/self/statm``: one small read)."""
+    with open("/proc/self/statm", "rb") as fh:
+        return int(fh.read().split()[1]) * _PAGE
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
 def give_back() -> bool:
     """Hand malloc's free pages back to the system now; True when some were."""
     return bool(_libc is not None and _libc.malloc_trim(0))
 
 
 class Trimmer:
-    """Gives freed memory back when enough has piled up; ``maybe()`` is cheap to call often."""
+    """Gives freed memory back when the process grew since the last time; ``maybe()`` is cheap
+    to call often (one read of ``/proc/self/statm`` at most every ``interval`` seconds)."""
 
     def __init__(self, above: int = TRIM_ABOVE, interval: float = MIN_INTERVAL,
                  clock: object = time.monotonic) -> None:
@@ -87,20 +99,21 @@ class Trimmer:
         self.interval = interval
         self.clock = clock
         self._last = float("-inf")
+        self._after = 0          # the resident size right after the last trim
         self.trims = 0
 
     def maybe(self) -> bool:
-        """Trim when at least ``interval`` seconds passed since the last look and more than
-        ``above`` bytes are kept free; True when it trimmed."""
+        """Trim when at least ``interval`` seconds passed since the last look and the resident
+        size grew by more than ``above`` bytes since the last trim; True when it trimmed."""
         if _libc is None:
             return False
         now = self.clock()  # type: ignore[operator]
         if now - self._last < self.interval:
             return False
         self._last = now
-        kept = free_kept()
-        if kept is None or kept <= self.above:
+        if resident_bytes() - self._after <= self.above:
             return False
         give_back()
+        self._after = resident_bytes()
         self.trims += 1
         return True
