@@ -29,6 +29,7 @@ from bench.common import REPO, free_port, header, ratio, sqlite_url, wait_for_po
 
 TARGET_MB = 150.0
 FLAT_MB = 10.0      # what a second pass of the same pages may add
+SETTLE = 2.0        # seconds after a pass's last request for its settled figure
 HEAVY = ("matplotlib", "openpyxl", "fpdf", "PIL", "numpy", "pandas")
 FAST_SANDBOX = """
 [accounts.sandbox]
@@ -231,6 +232,10 @@ def loaded_run(work: Path, count: int) -> tuple[float, float, list[list[tuple[st
             steps: list[tuple[str, float]] = []
             walk_pages(f"http://127.0.0.1:{port}", user, password,
                        lambda group: steps.append((group, rss_mb(proc.pid))))
+            # The same, SETTLE seconds later: what the task manager shows once the requests are
+            # over (the daemon's loop gives freed memory back within a second, inbox.run.memory).
+            time.sleep(SETTLE)
+            steps.append(("settled", rss_mb(proc.pid)))
             passes.append(steps)
     finally:
         stop(proc)
@@ -275,10 +280,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   pass {n}, RSS (MB) after each group: "
                   + ", ".join(f"{group} {mb:.1f}" for group, mb in steps))
         first, second = passes[0][-1][1], passes[1][-1][1]
+        at_once = passes[0][-2][1], passes[1][-2][1]
         verdict = "MET" if first <= TARGET_MB and second <= TARGET_MB else "MISSED"
-        print(f"aduan run after the web served every page and made both recaps: {first:.1f} MB "
-              f"({ratio(first, base)} baseline); after a second pass of the same: {second:.1f} MB"
-              f"  target <= {TARGET_MB:.0f} MB: {verdict}")
+        print(f"aduan run {SETTLE:.0f} s after the web served every page and made both recaps: "
+              f"{first:.1f} MB ({ratio(first, base)} baseline); after a second pass of the same: "
+              f"{second:.1f} MB  target <= {TARGET_MB:.0f} MB: {verdict}")
+        print(f"   (right after the last request, before it settled: {at_once[0]:.1f} MB and "
+              f"{at_once[1]:.1f} MB)")
         grew = second - first
         verdict = "MET" if grew <= FLAT_MB else "MISSED"
         print(f"the second pass added {grew:+.1f} MB  target <= {FLAT_MB:.0f} MB: {verdict}")
