@@ -1,11 +1,17 @@
 """Resident memory of ``aduan run`` (daemon + web in one process): idle after start, and after its
-own daemon has ingested 100,000 sandbox messages and the web has served the busy pages.
+own daemon has ingested 100,000 sandbox messages and the web has served every page.
 
     .venv/bin/python bench/memory_bench.py [--messages 100000]
 
 Baseline: a bare ``python -c "import time; time.sleep(5)"`` of the same interpreter. The idle
 run is repeated under ``python -X importtime`` to name the module that pulls in each heavy
 library (matplotlib, openpyxl, fpdf, PIL, numpy) at start, if any does.
+
+The loaded run serves :data:`PAGE_GROUPS` (inbox and filters, searches, case pages, dashboard and
+admin pages, the recap list; it makes the day's recap and the month's report through the web and
+downloads their files), printing RSS after each group, then does it all a second time: the
+second pass must not add more than ``FLAT_MB`` (issue 29). ``bench/memory_trace.py`` shows where
+the memory goes, step by step.
 """
 from __future__ import annotations
 
