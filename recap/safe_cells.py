@@ -15,12 +15,13 @@ clicked (CSV/formula injection).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from openpyxl.cell import WriteOnlyCell
-
 from inbox.text import clean_text
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,6 +40,9 @@ def csv_value(value: Any) -> Any:
 
 def xlsx_text_cell(ws: Any, value: str) -> WriteOnlyCell:
     """A write-only cell holding ``value`` (cleaned) as text, even when it begins with ``=``."""
+    # Imported here: the CSV helpers above are used by ``aduan export`` and the web, which
+    # must not load openpyxl (14 MB) into a process that stays up all day (issue 29).
+    from openpyxl.cell import WriteOnlyCell
     cell = WriteOnlyCell(ws, value=clean_text(value))
     # openpyxl's value setter typed "=..." as a formula ('f'); 's' is written as an inline
     # string, so Excel shows the characters and evaluates nothing.

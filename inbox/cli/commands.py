@@ -81,7 +81,10 @@ def prepare_classifier(ctx: Context) -> None:
 def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon alone: poll accounts, deliver replies, make recaps."""
     from inbox.run.daemon import Daemon
+    from inbox.run.memory import limit_arenas
+    limit_arenas()
     runtime = ctx.runtime()  # before the log folder: no folder for a database that is not there
+    runtime.resident = True
     configure_logging(log_dir=ctx.config.data_dir / "logs", tz=ctx.config.tz)
     setup(ctx.config)
     prepare_classifier(ctx)
@@ -190,7 +193,10 @@ def cmd_user_add(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     """The daemon (and the web, when installed) together: the normal way to run one office."""
     from inbox.run.daemon import Daemon
+    from inbox.run.memory import limit_arenas
+    limit_arenas()  # before the web's threads start (inbox.run.memory)
     runtime = ctx.runtime(create=True)  # the first start makes the database, and says so
+    runtime.resident = True
     configure_logging(log_dir=ctx.config.data_dir / "logs", tz=ctx.config.tz)
     _, created = setup(ctx.config)
     if created:

@@ -16,6 +16,7 @@ from typing import Any
 from waitress import wasyncore
 from waitress.server import create_server
 
+from inbox.run.memory import Trimmer, limit_arenas
 from inbox.setup.runtime import Runtime, setup
 from inbox.web.app import create_app
 
@@ -111,7 +112,9 @@ def start_in_thread(rt: Runtime, ctx: Any) -> WebServer:
 
 def cmd_serve(args: argparse.Namespace, ctx: Any) -> int:
     """The web alone, in the foreground; SIGINT/SIGTERM stop it with exit code 0."""
+    limit_arenas()
     rt = ctx.runtime()
+    rt.resident = True
     _, created = setup(ctx.config)
     if created:
         from inbox.cli.common import print_first_superuser
@@ -125,8 +128,10 @@ def cmd_serve(args: argparse.Namespace, ctx: Any) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     server = start_in_thread(rt, ctx)
+    trimmer = Trimmer()  # what the daemon's loop does in aduan run (inbox.run.memory)
     try:
         while not stop.wait(0.5):
+            trimmer.maybe()
             if not server.thread.is_alive():
                 log.error("halaman web berhenti tanpa diduga")
                 return 1

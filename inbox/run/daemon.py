@@ -32,6 +32,7 @@ from inbox.db import atomic_write
 from inbox.models import Account, Event, Heartbeat, Notification, Outbox, utcnow
 from inbox.notify import notices as notify
 from inbox.run.liveness import owner_is_dead
+from inbox.run.memory import Trimmer
 from inbox.setup.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ class Daemon:
         self.scheduler = schedule.Scheduler()
         self.stopping = threading.Event()
         self._downloader: Any = None
+        # Memory freed by the steps and by the web's threads goes back to the system between
+        # steps (inbox.run.memory): an office PC watches this process all day.
+        self.trimmer = Trimmer()
 
     # --- polling ----------------------------------------------------------------------------
 
@@ -375,6 +379,7 @@ class Daemon:
         self.guarded(self.poll_due_accounts)()
         while not self.stopping.is_set():
             self.scheduler.run_pending()
+            self.trimmer.maybe()
             idle = self.scheduler.idle_seconds
             self.stopping.wait(min(max(idle if idle is not None else tick, 0.05), tick))
         if downloader is not None:

@@ -74,6 +74,10 @@ class Runtime:
         self.ingest_options = IngestOptions.from_config(config)
         self._session_factory = session_factory
         self._connectors: dict[str, Connector] = {}
+        #: True in a process that stays up all day (``aduan run``, ``serve``, ``worker``): heavy,
+        #: occasional work such as a recap's charts and documents is done in a child process
+        #: (``recap.child``), so its libraries and memory never stay in this one.
+        self.resident = False
 
     @property
     def data_dir(self) -> Path:
