@@ -138,10 +138,15 @@ def mark_case(rt: Runtime, case: Case) -> set[str]:
     for (text,) in Message.select(Message.text).where(
             (Message.case == case) & (Message.direction == "in")).tuples():
         found |= found_in(text)
-    if found:
+    digests = {digest(key, kind, value): (kind, value) for kind, value in found}
+    # Every case page asks: write only what is missing, so a page view usually takes no write
+    # lock (the daemon's ingest waits for SQLite's one writer).
+    stored = {d for (d,) in CaseMark.select(CaseMark.digest).where(CaseMark.case == case).tuples()}
+    missing = {pair for d, pair in digests.items() if d not in stored}
+    if missing:
         with atomic_write():
-            _store(key, {case.id: found})
-    return {digest(key, kind, value) for kind, value in found}
+            _store(key, {case.id: missing})
+    return set(digests)
 
 
 # --- what the case page shows ------------------------------------------------------------------
@@ -178,24 +183,37 @@ def candidates(rt: Runtime, case: Case, visible: pw.ModelSelect, limit: int = 10
             (pw.fn.LOWER(Contact.name) == name) & (Case.contact != case.contact_id)
             & (Case.opened_at >= since) & Case.id.not_in(known | set(found)))
             .order_by(Case.id.desc()).limit(20))
-        mine = _text_of(case)
+        others = list(others)
+        mine = _grams(_texts_of([case.id])[case.id])
+        unshared = [o.id for o in others
+                    if not set(case.effective_categories) & set(o.effective_categories)]
+        texts = _texts_of(unshared)   # one query, not one per case
         for other in others:
-            shared = set(case.effective_categories) & set(other.effective_categories)
-            if shared or _alike(mine, _text_of(other)) >= NAME_SIMILAR:
+            if other.id not in texts or _alike(mine, _grams(texts[other.id])) >= NAME_SIMILAR:
                 found[other.id] = Candidate(other, "nama sama dan pengaduan mirip")
     return sorted(found.values(), key=lambda c: -c.case.id)[:limit]
 
 
-def _text_of(case: Case) -> str:
-    return " ".join(t for (t,) in Message.select(Message.text).where(
-        (Message.case == case) & (Message.direction == "in")).order_by(Message.id).limit(3).tuples())
+def _texts_of(case_ids: list[int], first: int = 3) -> dict[int, str]:
+    """{case id: its first ``first`` citizen's messages, joined}."""
+    found: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        for case_id, text in (Message.select(Message.case, Message.text)
+                              .where(Message.case.in_(case_ids) & (Message.direction == "in"))
+                              .order_by(Message.case, Message.id).tuples()):
+            if len(found[case_id]) < first:
+                found[case_id].append(text)
+    return {case_id: " ".join(texts) for case_id, texts in found.items()}
 
 
-def _alike(a: str, b: str) -> float:
-    ca, cb = textsim.canonical_text(a), textsim.canonical_text(b)
-    idf = textsim.Idf.count([textsim.char_grams(ca), textsim.char_grams(cb)])
-    return textsim.cosine(textsim.vector(textsim.char_grams(ca), idf),
-                          textsim.vector(textsim.char_grams(cb), idf))
+def _grams(text: str) -> list[str]:
+    return textsim.char_grams(textsim.canonical_text(text))
+
+
+def _alike(a: list[str], b: list[str]) -> float:
+    """The cosine of two texts' character n-grams (``_grams``), weighted over the pair."""
+    idf = textsim.Idf.count([a, b])
+    return textsim.cosine(textsim.vector(a, idf), textsim.vector(b, idf))
 
 
 def link(case: Case, other: Case, actor: User, reason: str = "") -> bool:
