@@ -159,7 +159,8 @@ def one_run(args: argparse.Namespace, number: int) -> tuple[float, float, float,
     procs: list[subprocess.Popen] = []
     try:
         bare_port = free_port()
-        procs.append(subprocess.Popen([python, "-c", BARE, str(bare_port)], env=env))
+        procs.append(subprocess.Popen([python, "-c", BARE, str(bare_port)], env=env,
+                                      stderr=subprocess.DEVNULL))  # waitress queue notes
         port = free_port()
         config = write_bench_config(work, sqlite_url(work / "data" / "aduan.db"), accounts=ACCOUNT,
                                     port=port)
