@@ -25,8 +25,8 @@ import peewee as pw
 
 from inbox import pii
 from inbox.db import atomic_write
-from inbox.models import (Case, CaseLink, CaseMark, Contact, Counter, Event, Message, User,
-                          utcnow)
+from inbox.models import (Account, Case, CaseLink, CaseMark, Contact, Counter, Event, Message,
+                          User, utcnow)
 from inbox.setup.keys import data_key
 from inbox.understand import textsim
 
@@ -157,7 +157,8 @@ def linked(case: Case) -> list[Case]:
     """The cases an officer linked to ``case``."""
     ids = [other for (other,) in CaseLink.select(CaseLink.other).where(CaseLink.case == case).tuples()]
     ids += [one for (one,) in CaseLink.select(CaseLink.case).where(CaseLink.other == case).tuples()]
-    return list(Case.select().where(Case.id.in_(ids)).order_by(Case.id.desc())) if ids else []
+    return list(Case.select(Case, Account).join(Account).where(Case.id.in_(ids))
+                .order_by(Case.id.desc())) if ids else []
 
 
 def candidates(rt: Runtime, case: Case, visible: pw.ModelSelect, limit: int = 10) -> list[Candidate]:
@@ -172,8 +173,10 @@ def candidates(rt: Runtime, case: Case, visible: pw.ModelSelect, limit: int = 10
         # Only the newest ``limit`` can be shown: a number many citizens quote (an office's
         # own, a sample NIK) marks thousands of cases, and reading them all took a second.
         marked = CaseMark.select(CaseMark.case).where(CaseMark.digest.in_(digests))
-        others = list(visible.where(Case.id.in_(marked) & (Case.contact != case.contact_id)
-                                    & Case.id.not_in(known)).order_by(Case.id.desc()).limit(limit))
+        # with its account: the page names each one's channel (no query per case)
+        others = list(visible.select_extend(Account).join_from(Case, Account).where(
+            Case.id.in_(marked) & (Case.contact != case.contact_id) & Case.id.not_in(known))
+            .order_by(Case.id.desc()).limit(limit))
         by_case: dict[int, set[str]] = {}
         if others:
             for case_id, kind in CaseMark.select(CaseMark.case, CaseMark.kind).where(
@@ -185,7 +188,8 @@ def candidates(rt: Runtime, case: Case, visible: pw.ModelSelect, limit: int = 10
             found[other.id] = Candidate(other, ", ".join(REASONS[k] for k in kinds))
     name = " ".join((case.contact.name or "").lower().split())
     if len(name) >= 6 and " " in name:
-        others = (visible.join(Contact).where(
+        others = (visible.select_extend(Account).join_from(Case, Account)
+                  .join_from(Case, Contact).where(
             (pw.fn.LOWER(Contact.name) == name) & (Case.contact != case.contact_id)
             & (Case.opened_at >= since) & Case.id.not_in(known | set(found)))
             .order_by(Case.id.desc()).limit(20))
