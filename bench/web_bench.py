@@ -229,6 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   data: {Case.select().count():,} cases, {Message.select().count():,} messages "
           f"({args.postgres or YEAR_DB.relative_to(OUT.parent.parent)})")
     app = create_app(rt)
+    from inbox.understand.suggest import suggester_for
+    warming, started = suggester_for(rt.db, rt.config.suggest["history_days"]), time.perf_counter()
+    while warming.preparing or warming._built_at is None and time.perf_counter() - started < 5:
+        time.sleep(1)  # measure the pages, not the past answers read once after a start
+    if time.perf_counter() - started > 5:
+        print(f"   waited {time.perf_counter() - started:.0f} s for the suggested answers' "
+              f"start-up reading")
     client = app.test_client()
     login(client, args.role)
     query = raw_query(args.postgres)
