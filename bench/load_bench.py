@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     print(line("baseline: trivial WSGI on waitress", baseline, None))
 
     port = free_port()
-    config = write_bench_config(OUT / ("load-pg" if args.postgres else "load"),
+    # The data folder prepare() used: its marks key is the one the year's marks were made with
+    # (another folder's key makes the first case page throw them away and start again).
+    config = write_bench_config(OUT / ("web-pg" if args.postgres else "web"),
                                 args.postgres or sqlite_url(YEAR_DB), port=port)
     server = start([sys.executable, str(REPO / "main.py"), "--config", str(config), "serve"], port)
     try:
