@@ -292,7 +292,8 @@ class Generator:
             summary=pii.mask(root.text)[:280], dismiss_reason=None, alert=None, opened_at=t0,
             due_at=due, last_inbound_at=t0, reply_window_closes_at=None, first_response_at=None,
             escalated_at=None, division_answered_at=None, answered_at=None, closed_at=None,
-            recapped_on=None, reopen_count=0, updated_at=t0 + ingest_lag)
+            recapped_on=None, reopen_count=0, updated_at=t0 + ingest_lag,
+            referral_forwarded=False)
         inbound = [(t0, root)]
         self.event(case_id, "opened", t0 + ingest_lag, None, external_id=root.external_id,
                    categories=list(categories), intent=intent)
@@ -659,7 +660,7 @@ CASE_COLUMNS = ["id", "reference", "account", "contact", "thread_id", "public", 
                 "intent_override", "personal_data", "summary", "dismiss_reason", "alert",
                 "opened_at", "due_at", "last_inbound_at", "reply_window_closes_at",
                 "first_response_at", "escalated_at", "division_answered_at", "answered_at",
-                "closed_at", "recapped_on", "reopen_count", "updated_at"]
+                "closed_at", "recapped_on", "reopen_count", "updated_at", "referral_forwarded"]
 CASE_FIELDS = [getattr(Case, name) for name in CASE_COLUMNS]
 CONTACT_FIELDS = [Contact.id, Contact.kind, Contact.platform_user_id, Contact.handle, Contact.name,
                   Contact.created_at]

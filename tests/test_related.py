@@ -126,3 +126,20 @@ def test_the_case_page_lists_and_links_the_probable_same_citizen(rt) -> None:
                      {"reason": "nomor HP yang sama"}).status_code == 302
     page = page_text(admin.get(f"/pengaduan/{wa.id}"))
     assert "Ditautkan petugas" in page and ig.reference in page
+
+
+def test_the_pair_similarity_is_the_tf_idf_cosine_over_the_two_texts() -> None:
+    """``related._alike`` works from the shared n-grams only; it equals the plain computation."""
+    from inbox.sop.related import _alike, _grams
+    from inbox.understand import textsim
+
+    def plain(a: str, b: str) -> float:
+        ga, gb = (textsim.char_grams(textsim.canonical_text(t)) for t in (a, b))
+        idf = textsim.Idf.count([ga, gb])
+        return textsim.cosine(textsim.vector(ga, idf), textsim.vector(gb, idf))
+
+    texts = ["KTP saya belum jadi sudah 3 minggu", "ktp sy blm jadi udh 3 mgg", "akta kelahiran anak",
+             "Mohon info syarat pindah domisili", "terima kasih", "", "ktp"]
+    for a in texts:
+        for b in texts:
+            assert _alike(_grams(a), _grams(b)) == pytest.approx(plain(a, b), abs=1e-12)

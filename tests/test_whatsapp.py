@@ -182,6 +182,27 @@ def test_a_half_written_spool_file_is_never_read(rt, client):
     assert [m.external_id for m in Message.select()] == ["wamid.IMAGE0001"]
 
 
+def test_a_good_delivery_is_answered_before_flask_exactly_as_the_view_answers(rt, client):
+    """``DirectReceiver`` stores a good delivery without Flask's request machinery; its answer is
+    the view's own (status, body, type, the security headers, no cookie)."""
+    from inbox.web.app import SECURITY_HEADERS
+    app = client.application
+    seen: list[str] = []
+    app.before_request(lambda: seen.append("flask"))  # runs only when Flask handles the request
+    direct = deliver(client, body("text"))
+    assert seen == []
+    assert (direct.status_code, direct.get_data(), direct.mimetype) == (200, b"EVENT_RECEIVED",
+                                                                          "text/plain")
+    assert direct.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert all(direct.headers[k] == v for k, v in SECURITY_HEADERS.items())
+    assert "Set-Cookie" not in direct.headers
+    assert waiting_total(rt) == 1
+    # a refusal goes on to the view, with the body intact, which answers and counts it
+    assert deliver(client, body("text"), sign(body("text"), "another-apps-secret")).status_code == 403
+    assert seen == ["flask"] and rejected_total() == 1 and waiting_total(rt) == 1
+    assert process_all(rt) == 1 and Message.select().count() == 1
+
+
 def test_the_webhook_route_needs_no_login_but_every_other_route_still_does(rt, client):
     assert client.get("/").status_code == 302
     assert client.post("/keluar").status_code in (302, 400)  # CSRF still guards the others

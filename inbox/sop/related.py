@@ -12,8 +12,10 @@ its own case, so a case is never missed because the daemon has not come by yet.
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -23,8 +25,8 @@ import peewee as pw
 
 from inbox import pii
 from inbox.db import atomic_write
-from inbox.models import (Case, CaseLink, CaseMark, Contact, Counter, Event, Message, User,
-                          utcnow)
+from inbox.models import (Account, Case, CaseLink, CaseMark, Contact, Counter, Event, Message,
+                          User, utcnow)
 from inbox.setup.keys import data_key
 from inbox.understand import textsim
 
@@ -138,10 +140,15 @@ def mark_case(rt: Runtime, case: Case) -> set[str]:
     for (text,) in Message.select(Message.text).where(
             (Message.case == case) & (Message.direction == "in")).tuples():
         found |= found_in(text)
-    if found:
+    digests = {digest(key, kind, value): (kind, value) for kind, value in found}
+    # Every case page asks: write only what is missing, so a page view usually takes no write
+    # lock (the daemon's ingest waits for SQLite's one writer).
+    stored = {d for (d,) in CaseMark.select(CaseMark.digest).where(CaseMark.case == case).tuples()}
+    missing = {pair for d, pair in digests.items() if d not in stored}
+    if missing:
         with atomic_write():
-            _store(key, {case.id: found})
-    return {digest(key, kind, value) for kind, value in found}
+            _store(key, {case.id: missing})
+    return set(digests)
 
 
 # --- what the case page shows ------------------------------------------------------------------
@@ -150,7 +157,8 @@ def linked(case: Case) -> list[Case]:
     """The cases an officer linked to ``case``."""
     ids = [other for (other,) in CaseLink.select(CaseLink.other).where(CaseLink.case == case).tuples()]
     ids += [one for (one,) in CaseLink.select(CaseLink.case).where(CaseLink.other == case).tuples()]
-    return list(Case.select().where(Case.id.in_(ids)).order_by(Case.id.desc())) if ids else []
+    return list(Case.select(Case, Account).join(Account).where(Case.id.in_(ids))
+                .order_by(Case.id.desc())) if ids else []
 
 
 def candidates(rt: Runtime, case: Case, visible: pw.ModelSelect, limit: int = 10) -> list[Candidate]:
@@ -162,40 +170,85 @@ def candidates(rt: Runtime, case: Case, visible: pw.ModelSelect, limit: int = 10
     index_marks(rt, batch=500)   # the messages since the daemon's last minute (usually none)
     digests = mark_case(rt, case)
     if digests:
-        rows = (CaseMark.select(CaseMark.case, CaseMark.kind).where(
-            CaseMark.digest.in_(digests) & (CaseMark.case != case.id)).tuples())
-        by_case: dict[int, list[str]] = {}
-        for case_id, kind in rows:
-            by_case.setdefault(case_id, []).append(kind)
-        if by_case:
-            for other in visible.where(Case.id.in_(list(by_case)) & (Case.contact != case.contact_id)
-                                       & Case.id.not_in(known)):
-                kinds = sorted(set(by_case[other.id]), key=MARK_KINDS.index)
-                found[other.id] = Candidate(other, ", ".join(REASONS[k] for k in kinds))
+        # Only the newest ``limit`` can be shown: a number many citizens quote (an office's
+        # own, a sample NIK) marks thousands of cases, and reading them all took a second.
+        marked = CaseMark.select(CaseMark.case).where(CaseMark.digest.in_(digests))
+        # with its account: the page names each one's channel (no query per case)
+        others = list(visible.select_extend(Account).join_from(Case, Account).where(
+            Case.id.in_(marked) & (Case.contact != case.contact_id) & Case.id.not_in(known))
+            .order_by(Case.id.desc()).limit(limit))
+        by_case: dict[int, set[str]] = {}
+        if others:
+            for case_id, kind in CaseMark.select(CaseMark.case, CaseMark.kind).where(
+                    CaseMark.digest.in_(digests) & CaseMark.case.in_([o.id for o in others])
+            ).tuples():
+                by_case.setdefault(case_id, set()).add(kind)
+        for other in others:
+            kinds = sorted(by_case.get(other.id, ()), key=MARK_KINDS.index)
+            found[other.id] = Candidate(other, ", ".join(REASONS[k] for k in kinds))
     name = " ".join((case.contact.name or "").lower().split())
     if len(name) >= 6 and " " in name:
-        others = (visible.join(Contact).where(
+        others = (visible.select_extend(Account).join_from(Case, Account)
+                  .join_from(Case, Contact).where(
             (pw.fn.LOWER(Contact.name) == name) & (Case.contact != case.contact_id)
             & (Case.opened_at >= since) & Case.id.not_in(known | set(found)))
             .order_by(Case.id.desc()).limit(20))
-        mine = _text_of(case)
+        others = list(others)
+        mine = _grams(_texts_of([case.id])[case.id])
+        unshared = [o.id for o in others
+                    if not set(case.effective_categories) & set(o.effective_categories)]
+        texts = _texts_of(unshared)   # one query, not one per case
         for other in others:
-            shared = set(case.effective_categories) & set(other.effective_categories)
-            if shared or _alike(mine, _text_of(other)) >= NAME_SIMILAR:
+            if other.id not in texts or _alike(mine, _grams(texts[other.id])) >= NAME_SIMILAR:
                 found[other.id] = Candidate(other, "nama sama dan pengaduan mirip")
     return sorted(found.values(), key=lambda c: -c.case.id)[:limit]
 
 
-def _text_of(case: Case) -> str:
-    return " ".join(t for (t,) in Message.select(Message.text).where(
-        (Message.case == case) & (Message.direction == "in")).order_by(Message.id).limit(3).tuples())
+def _texts_of(case_ids: list[int], first: int = 3) -> dict[int, str]:
+    """{case id: its first ``first`` citizen's messages, joined}."""
+    found: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        for case_id, text in (Message.select(Message.case, Message.text)
+                              .where(Message.case.in_(case_ids) & (Message.direction == "in"))
+                              .order_by(Message.case, Message.id).tuples()):
+            if len(found[case_id]) < first:
+                found[case_id].append(text)
+    return {case_id: " ".join(texts) for case_id, texts in found.items()}
 
 
-def _alike(a: str, b: str) -> float:
-    ca, cb = textsim.canonical_text(a), textsim.canonical_text(b)
-    idf = textsim.Idf.count([textsim.char_grams(ca), textsim.char_grams(cb)])
-    return textsim.cosine(textsim.vector(textsim.char_grams(ca), idf),
-                          textsim.vector(textsim.char_grams(cb), idf))
+@dataclass(frozen=True)
+class Grams:
+    """A text's character n-grams as the pair comparison needs them: each n-gram's sublinear
+    term frequency (``1 + log count``) and the sum of their squares."""
+
+    tf: dict[str, float]
+    square: float
+
+
+def _grams(text: str) -> Grams:
+    counts = collections.Counter(textsim.char_grams(textsim.canonical_text(text)))
+    tf = {gram: 1.0 + math.log(n) for gram, n in counts.items()}
+    return Grams(tf, sum(w * w for w in tf.values()))
+
+
+#: The smoothed IDF of an n-gram in one of the pair's two texts (one in both weighs 1.0):
+#: ``textsim.Idf`` counted over the two texts.
+_ONE_OF_TWO = math.log(3 / 2) + 1.0
+
+
+def _alike(a: Grams, b: Grams) -> float:
+    """The cosine of two texts' TF-IDF character n-gram vectors, the IDF counted over the pair
+    (``textsim.vector`` and ``textsim.cosine`` with ``textsim.Idf.count([a, b])``), computed
+    from the n-grams they share: a case page compares its text with up to 20 others."""
+    shared = a.tf.keys() & b.tf.keys()
+    if not a.tf or not b.tf:
+        return 0.0
+    k2 = _ONE_OF_TWO * _ONE_OF_TWO
+    dot = sum(a.tf[g] * b.tf[g] for g in shared)
+    # a shared n-gram weighs 1.0, the others _ONE_OF_TWO: take the difference off the sum
+    norm_a = a.square * k2 - sum(a.tf[g] ** 2 for g in shared) * (k2 - 1.0)
+    norm_b = b.square * k2 - sum(b.tf[g] ** 2 for g in shared) * (k2 - 1.0)
+    return dot / math.sqrt(norm_a * norm_b) if norm_a > 0 and norm_b > 0 else 0.0
 
 
 def link(case: Case, other: Case, actor: User, reason: str = "") -> bool:

@@ -14,12 +14,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from babel.dates import format_datetime
 from flask import Flask, Response, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from inbox import pii
-from inbox.dates import format_date_id, format_datetime_id
+from inbox.dates import format_date_id, format_datetime_id, format_local_id
 from inbox.db import database
 from inbox.labels import label, message_kind
 from inbox.models import ROLES, STATUS_LABELS, Account, utcnow
@@ -80,6 +79,7 @@ def create_app(rt: Runtime, testing: bool = False) -> Flask:
         suggester_for(rt.db, rt.config.suggest["history_days"]).warm_up(rt.db)
     # Meta signs its deliveries instead: the one route without a session has no CSRF token.
     csrf.exempt(webhooks.bp)
+    app.wsgi_app = webhooks.DirectReceiver(app.wsgi_app, rt, SECURITY_HEADERS)  # type: ignore[method-assign]
 
     # Browsers ask for /favicon.ico on every page whatever the HTML says; answer, don't 404.
     app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
@@ -154,7 +154,7 @@ def _register_filters(app: Flask, rt: Runtime) -> None:
             return "–"
         local = moment.astimezone(tz)
         same_year = local.year == utcnow().astimezone(tz).year
-        return format_datetime(local, "d MMM HH.mm" if same_year else "d MMM y", locale="id")
+        return format_local_id(local, "d MMM HH.mm" if same_year else "d MMM y")
 
     @app.template_filter("tanggal")
     def tanggal(day: Any) -> str:
