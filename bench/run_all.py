@@ -3,9 +3,15 @@
     .venv/bin/python bench/run_all.py
     .venv/bin/python bench/run_all.py --postgres postgresql://postgres@127.0.0.1:5432
 
-With ``--postgres`` (a server URL without a database) the ingest, web and recap benchmarks run
-on PostgreSQL too, each in a database of its own (created when missing): ``aduan_bench_ingest``
-(emptied on every run), ``aduan_bench_year`` and ``aduan_bench_recap`` (generated once, reused).
+Issue 29's figures come from ``memory_bench.py`` (``aduan run`` after 100,000 messages and two
+passes of every page), ``load_bench.py`` (8 clients on the year), ``webhook_bench.py`` (five runs
+beside a worker), ``ingest_bench.py`` and ``backup_bench.py``; each prints whether its target is
+met beside its same-run baseline and the machine's load.
+
+With ``--postgres`` (a server URL without a database) the ingest, web, load, backup and recap
+benchmarks run on PostgreSQL too, each in a database of its own (created when missing):
+``aduan_bench_ingest`` (emptied on every run), ``aduan_bench_year`` (the web, load and backup
+benchmarks) and ``aduan_bench_recap`` (generated once, reused).
 The first run generates a year of data for SQLite and one for PostgreSQL (a few minutes each).
 The scripts run one after another, never together: they would slow each other down.
 """
@@ -51,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if urls:
         runs.append(["recap_bench.py", "--postgres", urls["recap"]])
     runs += [["memory_bench.py"], ["load_bench.py"]]
+    if urls:
+        runs.append(["load_bench.py", "--postgres", urls["web"]])
+    runs += [["webhook_bench.py"], ["backup_bench.py"]]
+    if urls:
+        runs.append(["backup_bench.py", "--postgres", urls["web"]])
     failed = []
     for script, *options in runs:
         started = time.perf_counter()
