@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
@@ -57,3 +59,14 @@ class ScriptedConnector(Connector):
 
 
 __all__ = ["T0", "msg", "jsonl_line", "write_jsonl", "ScriptedConnector", "ConnectorError", "PollResult"]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, step: float = 0.2) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass (for tests of real
+    processes); its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return bool(condition())

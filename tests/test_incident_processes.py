@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import time_machine
 
 from connectors.sandbox import read_sandbox_replies
 from tests.conftest import PG_URL, reset_database, write_config
+from tests.factories import wait_until
 from tests.incident_data import SPAN, START, burst
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,15 +97,6 @@ def statuses(config: Path) -> collections.Counter[str]:
             ".tuples()))") % (str(REPO), str(config))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     return collections.Counter(done.stdout.split())
-
-
-def wait_until(condition, timeout: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def test_the_incident_answer_reaches_each_citizen_once_through_a_kill_9_of_the_sender(

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 from connectors.base import InboundMessage
 from connectors.sandbox import read_sandbox_replies
 from tests.conftest import PG_URL, reset_database, write_config
+from tests.factories import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNTS = 10
@@ -139,15 +139,6 @@ class Progress:
 
     def close(self) -> None:
         self.rt.close()
-
-
-def wait_until(condition, timeout: float, step: float = 0.3) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def test_three_workers_one_killed_store_every_message_and_send_every_reply_once(
