@@ -173,7 +173,9 @@ def round_trip(rt: Any, url: str | None, work: Path) -> bool:
     else:
         target_url = f"sqlite:///{work / 'restored.db'}"
     started = time.perf_counter()
-    restore_backup(rt.config, result.path, to=target_url)
+    # another database gets its attachments and recaps in a folder of its own (issue 26)
+    restore_backup(rt.config, result.path, to=target_url,
+                   data_dir=str(work / "restored-files") if url else None)
     restore = time.perf_counter() - started
     print(f"   aduan restore --to a new database: {restore:.1f} s ({ratio(restore, plain)} the baseline; "
           f"target ≤ 5x: {'met' if restore <= 5 * plain else 'NOT met'}) ({load()})")
