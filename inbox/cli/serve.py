@@ -48,7 +48,17 @@ class WebServer:
                                     threads=THREADS, ident="aduan", **proxy_options(web))
         self.port: int = getattr(self.server, "effective_port", None) or \
             self.server.effective_listen[0][1]
-        self.thread = threading.Thread(target=self.server.run, name="aduan-web", daemon=True)
+        self.closing = False
+        self.thread = threading.Thread(target=self._serve, name="aduan-web", daemon=True)
+
+    def _serve(self) -> None:
+        """waitress's loop; the sockets ``close()`` shuts under a select() still waiting on them
+        end it with EBADF, which is the stop asked for, not a failure to report."""
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            if not self.closing:
+                raise
 
     @property
     def url(self) -> str:
@@ -62,6 +72,7 @@ class WebServer:
     def close(self, timeout: float = 5.0) -> None:
         """Stop accepting, let running requests finish (up to ``timeout``), end the thread."""
         server = self.server
+        self.closing = True
         server.task_dispatcher.shutdown(timeout=timeout)
         wasyncore.close_all(getattr(server, "map", None) or server._map)
         self.thread.join(timeout)
