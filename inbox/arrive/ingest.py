@@ -87,6 +87,38 @@ def ingest(account: Account, messages: list[InboundMessage], cursor: dict[str, A
     ``cursor=None`` leaves the account's cursor alone (``aduan import``). Raises whatever the
     database raises; then nothing of the batch is stored."""
     options = options or IngestOptions()
+    outermost = not database.in_transaction()
+    for attempt in range(1, DEADLOCK_TRIES + 1):
+        try:
+            return _ingest_once(account, messages, cursor, options, requests, resources,
+                                set_aside, ignored)
+        except Exception as exc:  # noqa: BLE001 - re-raised unless PostgreSQL's deadlock
+            # PostgreSQL ends one of two transactions that wait on each other (two workers
+            # re-keying the same citizen); its advice is to run that transaction again. Inside
+            # a caller's transaction the caller must (it was aborted with ours).
+            if not (outermost and attempt < DEADLOCK_TRIES and _is_deadlock(exc)):
+                raise
+            log.info("penyimpanan pesan %s diulang setelah deadlock database (percobaan %d)",
+                     account.name, attempt + 1)
+    raise AssertionError("unreachable")
+
+
+#: Attempts of one batch when PostgreSQL reports a deadlock or a serialization failure.
+DEADLOCK_TRIES = 5
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    """PostgreSQL's deadlock_detected (40P01) or serialization_failure (40001), raised by
+    psycopg2 as it is or wrapped by peewee."""
+    original = exc.args[0] if exc.args else None
+    return "40P01" in (getattr(exc, "pgcode", None), getattr(original, "pgcode", None)) or \
+        "40001" in (getattr(exc, "pgcode", None), getattr(original, "pgcode", None))
+
+
+def _ingest_once(account: Account, messages: list[InboundMessage], cursor: dict[str, Any] | None,
+                 options: IngestOptions, requests: int, resources: int,
+                 set_aside: list[SetAsideItem] | None,
+                 ignored: dict[str, int] | None) -> IngestReport:
     report = IngestReport()
     with atomic_write():
         batch = _Batch(account, options, report)
