@@ -111,8 +111,8 @@ def _is_deadlock(exc: BaseException) -> bool:
     """PostgreSQL's deadlock_detected (40P01) or serialization_failure (40001), raised by
     psycopg2 as it is or wrapped by peewee."""
     original = exc.args[0] if exc.args else None
-    return "40P01" in (getattr(exc, "pgcode", None), getattr(original, "pgcode", None)) or \
-        "40001" in (getattr(exc, "pgcode", None), getattr(original, "pgcode", None))
+    codes = {getattr(exc, "pgcode", None), getattr(original, "pgcode", None)}
+    return bool(codes & {"40P01", "40001"})
 
 
 def _ingest_once(account: Account, messages: list[InboundMessage], cursor: dict[str, Any] | None,

@@ -136,12 +136,15 @@ def case_recipients(case: Case, event: str) -> list[User]:
     if event == "division_answered":
         return users_with_role("admin")
     if event in RESOLUTION_EVENTS:  # the follow-up is the bidang's work, watched by the group admins
-        found = division_users(case.division_id)
-        return found + [u for u in users_with_role("group_admin") if u.id not in {f.id for f in found}]
+        return _and_group_admins(division_users(case.division_id))
     found = holders(case)
-    if event == "overdue":
-        found += [u for u in users_with_role("group_admin") if u.id not in {f.id for f in found}]
-    return found
+    return _and_group_admins(found) if event == "overdue" else found
+
+
+def _and_group_admins(found: list[User]) -> list[User]:
+    """``found`` and then every group admin not among them."""
+    known = {u.id for u in found}
+    return found + [u for u in users_with_role("group_admin") if u.id not in known]
 
 
 # --- when ------------------------------------------------------------------------------------
