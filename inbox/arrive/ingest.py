@@ -109,10 +109,15 @@ DEADLOCK_TRIES = 5
 
 def _is_deadlock(exc: BaseException) -> bool:
     """PostgreSQL's deadlock_detected (40P01) or serialization_failure (40001), raised by
-    psycopg2 as it is or wrapped by peewee."""
-    original = exc.args[0] if exc.args else None
-    codes = {getattr(exc, "pgcode", None), getattr(original, "pgcode", None)}
-    return bool(codes & {"40P01", "40001"})
+    psycopg2 as it is or wrapped by peewee (the original is then its context)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if getattr(seen, "pgcode", None) in ("40P01", "40001"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _ingest_once(account: Account, messages: list[InboundMessage], cursor: dict[str, Any] | None,
