@@ -18,11 +18,11 @@ by the preferred id with the other as ``Contact.alias_id``:
   nothing is merged: a phone number that changed hands must never show one citizen's
   complaints to another.
 
-Two workers on PostgreSQL: on a platform that has aliases, every id a batch names is locked
-first (transaction-scoped advisory locks, in sorted order), so two batches about the same
+Two workers on PostgreSQL: every citizen id a batch names is locked first, before any contact
+is read (transaction-scoped advisory locks, in sorted order), so two batches about the same
 citizen resolve one after the other and a late copy naming the citizen by number waits for
-the re-keying that renames its thread; a unique violation that slips through anyway is rolled back to a savepoint and the
-pair resolved again.
+the re-keying that renames its thread; a unique violation that slips through anyway is rolled
+back to a savepoint and the pair resolved again.
 """
 from __future__ import annotations
 
@@ -45,12 +45,15 @@ def canonical(kind: str, messages: list[InboundMessage]) -> list[InboundMessage]
     linking every (id, alias) pair the batch carries; office messages are left as they are."""
     citizens = [m for m in messages if not m.from_office]
     pairs = list(dict.fromkeys((m.author_id, m.author_alias) for m in citizens if m.author_alias))
+    # Locked before anything is read, the shortcut below included: a batch naming a citizen by
+    # number alone that read "no aliases yet" while another worker was re-keying that citizen
+    # would otherwise store its message under the old thread (seen in CI on PostgreSQL).
+    _lock(kind, {m.author_id for m in citizens} | {m.author_alias for m in citizens if m.author_alias})
     # A platform whose contacts have no aliases at all (every one but WhatsApp) costs one
     # indexed query here and nothing more.
     if not pairs and not Contact.select().where(
             (Contact.kind == kind) & Contact.alias_id.is_null(False)).exists():
         return messages
-    _lock(kind, {m.author_id for m in citizens} | {m.author_alias for m in citizens if m.author_alias})
     for preferred, alias in pairs:
         link(kind, preferred, alias)
     return _renamed(kind, messages) if pairs or _aliased(kind, citizens) else messages
@@ -157,7 +160,7 @@ def _lock(kind: str, ids: set[str]) -> None:
     one statement in sorted order (two batches never wait for each other in a circle), before
     the batch reads a contact; SQLite's one write lock, taken by ingest's IMMEDIATE
     transaction, already serialises writers."""
-    if not isinstance(database.obj, pw.PostgresqlDatabase):
+    if not ids or not isinstance(database.obj, pw.PostgresqlDatabase):
         return
     keys = sorted({int.from_bytes(hashlib.blake2b(f"{kind}:{i}".encode(), digest_size=8).digest(),
                                   "big", signed=True) for i in ids})
