@@ -34,7 +34,7 @@ from typing import Any
 import peewee as pw
 
 from connectors.base import InboundMessage
-from inbox.db import database
+from inbox.db import database, is_postgres
 from inbox.models import Case, Contact, Message
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def canonical(kind: str, messages: list[InboundMessage]) -> list[InboundMessage]
     # would otherwise store its message under the old thread (seen in CI on PostgreSQL).
     _lock(kind, {m.author_id for m in citizens} | {m.author_alias for m in citizens if m.author_alias})
     # A platform whose contacts have no aliases at all (every one but WhatsApp) costs one
-    # indexed query here and nothing more.
+    # indexed query here (and the lock statement above on PostgreSQL) and nothing more.
     if not pairs and not Contact.select().where(
             (Contact.kind == kind) & Contact.alias_id.is_null(False)).exists():
         return messages
@@ -160,7 +160,7 @@ def _lock(kind: str, ids: set[str]) -> None:
     one statement in sorted order (two batches never wait for each other in a circle), before
     the batch reads a contact; SQLite's one write lock, taken by ingest's IMMEDIATE
     transaction, already serialises writers."""
-    if not ids or not isinstance(database.obj, pw.PostgresqlDatabase):
+    if not ids or not is_postgres():
         return
     keys = sorted({int.from_bytes(hashlib.blake2b(f"{kind}:{i}".encode(), digest_size=8).digest(),
                                   "big", signed=True) for i in ids})
