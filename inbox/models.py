@@ -232,7 +232,10 @@ class Case(BaseModel):
             (("status", "id"), False),
             # Overdue / due-today counts and lists (inbox tabs, dashboard): with due_at alone the
             # planner walks every past due date of a year (~200k rows) to find the few open ones.
-            (("status", "due_at"), False),
+            # The intents ride along so the overdue count (thanks and greetings are on no clock)
+            # is read from the index alone: reading each open case's row was 2.7 ms of the
+            # inbox's ~16 on a year (migration 20).
+            (("status", "due_at", "intent", "intent_override"), False),
             # Dashboard "dismissed in this period" and "escalated in this period".
             (("status", "closed_at"), False),
             (("escalated_at",), False),

@@ -41,8 +41,8 @@ def test_an_older_database_gets_the_case_indexes_and_one_recap_row_per_file(
     database.create_tables([SchemaMigration])
     MIGRATIONS[0][2](database.obj)
     SchemaMigration.create(number=1, name=MIGRATIONS[0][1])
-    for name in ("case_status_due_at", "case_status_closed_at", "case_escalated_at",
-                 "recap_kind_period_fmt"):
+    for name in ("case_status_due_at_intent_intent_override", "case_status_closed_at",
+                 "case_escalated_at", "recap_kind_period_fmt"):
         database.execute_sql(f'DROP INDEX "{name}"')
     Recap.insert_many([
         {"kind": "daily", "period": "2026-11-23", "fmt": "pdf", "path": "recaps/old.pdf"},
@@ -56,8 +56,10 @@ def test_an_older_database_gets_the_case_indexes_and_one_recap_row_per_file(
     applied = migrate()
 
     assert applied == [f"{number:03d} {name}" for number, name, _ in MIGRATIONS[1:]]
-    assert {"case_status_due_at", "case_status_closed_at", "case_escalated_at"} <= index_names(
-        "case")
+    held = index_names("case")
+    assert {"case_status_due_at_intent_intent_override", "case_status_closed_at",
+            "case_escalated_at"} <= held
+    assert "case_status_due_at" not in held  # migration 20: the wider index replaced it
     kept = sorted((r.kind, r.period, r.fmt, r.path) for r in Recap.select())
     assert kept == [("daily", "2026-11-23", "pdf", "recaps/new.pdf"),
                     ("daily", "2026-11-23", "xlsx", "recaps/a.xlsx"),
@@ -223,3 +225,30 @@ def test_migration_14_gives_an_older_contact_table_its_alias_and_keeps_its_rows(
     with pytest.raises(peewee.IntegrityError), database.atomic():
         Contact.create(kind=contact.kind, platform_user_id="other", alias_id="6281234567890")
     assert IgnoredCount.select().count() == 0
+
+
+def test_migration_20_replaces_the_narrow_overdue_index(config_path: Path) -> None:
+    """A database at migration 19 holds case(status, due_at); migration 20 adds the index that
+    also carries the intents and drops the narrow one; the overdue count's plan uses it."""
+    rt = Runtime(load_config(config_path))
+    if PG_URL:
+        reset_database()
+    database.create_tables([SchemaMigration])
+    MIGRATIONS[0][2](database.obj)
+    for number, name, _ in MIGRATIONS:
+        SchemaMigration.insert(number=number, name=name).on_conflict_ignore().execute()
+    SchemaMigration.delete().where(SchemaMigration.number == 20).execute()
+    database.execute_sql('DROP INDEX "case_status_due_at_intent_intent_override"')
+    database.execute_sql('CREATE INDEX "case_status_due_at" ON "case" ("status", "due_at")')
+
+    assert migrate() == ["020 the overdue count from one index"]
+
+    held = index_names("case")
+    assert "case_status_due_at_intent_intent_override" in held
+    assert "case_status_due_at" not in held
+    if not PG_URL:
+        sql, params = Case.select(Case.id).where(Case.overdue_condition(utcnow())).sql()
+        plan = " ".join(str(row[-1]) for row in database.execute_sql(
+            "EXPLAIN QUERY PLAN " + sql, params))
+        assert "USING INDEX case_status_due_at_intent_intent_override" in plan, plan
+    rt.close()

@@ -264,6 +264,13 @@ def _migration_19(db: peewee.Database) -> None:
     apply(*steps)
 
 
+def _migration_20(db: peewee.Database) -> None:
+    """Issue 29: the overdue count reads the case's intents from the (status, due_at) index,
+    which now carries them, instead of each open case's row; the narrower index goes."""
+    Case._schema.create_indexes(safe=True)
+    db.execute_sql("DROP INDEX IF EXISTS case_status_due_at")
+
+
 #: Numbered schema migrations. Append; never edit one that has shipped. Numbers 12 and 16 were
 #: reserved by work merged in one release and never used: a gap is harmless.
 MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
@@ -284,6 +291,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[peewee.Database], None]]] = [
     (17, "knowledge base, incidents and linked cases", _migration_17),
     (18, "starter knowledge base", _migration_18),
     (19, "recap makers, practice recaps and service heartbeats", _migration_19),
+    (20, "the overdue count from one index", _migration_20),
 ]
 
 
