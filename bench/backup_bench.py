@@ -200,7 +200,6 @@ def round_trip(rt: Any, url: str | None, work: Path) -> bool:
         print(f"   baseline for the restore, bare pg_restore --single-transaction of the bare dump "
               f"into a new database: {bare:.1f} s; aduan restore is {ratio(restore, bare)} of it "
               f"({load()})")
-    if url:
         original, restored = pg_digests(url), pg_digests(target_url)
     else:
         original, restored = sqlite_digests(work / "plain-copy.db"), sqlite_digests(work / "restored.db")
