@@ -94,6 +94,43 @@ def test_the_same_nik_and_the_same_name_with_a_like_complaint_are_proposed(rt) -
     assert other_topic.id not in found
 
 
+
+def test_only_the_newest_are_proposed_and_unlike_newer_ones_do_not_hide_older_alike_ones(rt) -> None:
+    """The page shows the ``limit`` newest candidates: the texts of older same-name cases are
+    not compared once that many newer ones were found, and newer same-name cases whose texts
+    are not alike do not use up the places of older ones that are."""
+    admin = make_users()["admin"]
+    first = case_on(rt, "sandbox", "u1", "Siti Aminah", "nik saya tidak terdaftar di bpjs")
+    alike = [case_on(rt, "wa_dukcapil", f"628120000{n:04d}", "Siti Aminah",
+                     "nik ku ga terdaftar pas daftar bpjs, gimana min", at=T0 + timedelta(hours=n + 1))
+             for n in range(5)]
+    unlike = [case_on(rt, "ig_dukcapil", f"ig-{n}", "Siti Aminah", "jam buka kantor hari sabtu?",
+                      at=T0 + timedelta(days=1, hours=n)) for n in range(4)]
+    assert all(c.id > a.id for c in unlike for a in alike)   # the unlike ones are the newest
+    # No category in common with the first case: each text must be compared with its text.
+    Case.update(categories_override=["kartu_keluarga"]).where(Case.id == first.id).execute()
+    Case.update(categories_override=["akta_kelahiran"]).where(Case.id != first.id).execute()
+    compared: list[str] = []
+    grams = related._grams
+
+    def counted(text: str) -> related.Grams:
+        compared.append(text)
+        return grams(text)
+    related._grams = counted
+    try:
+        three = related.candidates(rt, Case.get_by_id(first.id), visible_cases(admin), limit=3)
+        compared_for_three = len(compared)
+        everything = related.candidates(rt, Case.get_by_id(first.id), visible_cases(admin))
+    finally:
+        related._grams = grams
+    expected = [c.id for c in reversed(alike)]
+    assert [c.case.id for c in three] == expected[:3]
+    assert [c.case.id for c in everything] == expected
+    assert {c.reason for c in everything} == {"nama sama dan pengaduan mirip"}
+    # The case's own text, the 4 unlike ones and the 3 newest alike ones; not the 2 oldest.
+    assert compared_for_three == 1 + len(unlike) + 3
+    assert len(compared) - compared_for_three == 1 + len(unlike) + len(alike)
+
 def test_the_marks_are_made_by_the_daemon_step_and_erased_with_the_citizen(rt, tmp_path) -> None:
     admin = make_users()["admin"]
     superuser = make_user("kepala", "admin", is_superuser=True)

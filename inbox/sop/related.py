@@ -194,13 +194,19 @@ def candidates(rt: Runtime, case: Case, visible: pw.ModelSelect, limit: int = 10
             & (Case.opened_at >= since) & Case.id.not_in(known | set(found)))
             .order_by(Case.id.desc()).limit(20))
         others = list(others)
-        mine = _grams(_texts_of([case.id])[case.id])
         unshared = [o.id for o in others
                     if not set(case.effective_categories) & set(o.effective_categories)]
-        texts = _texts_of(unshared)   # one query, not one per case
-        for other in others:
-            if other.id not in texts or _alike(mine, _grams(texts[other.id])) >= NAME_SIMILAR:
-                found[other.id] = Candidate(other, "nama sama dan pengaduan mirip")
+        texts = _texts_of(unshared + [case.id] if unshared else [])   # one query, not one per case
+        mine: Grams | None = None
+        for other in others:   # newest first: one with ``limit`` newer ones found cannot be shown
+            if sum(1 for newer in found if newer > other.id) >= limit:
+                break
+            if other.id in texts:   # no category in common: the texts must be alike
+                if mine is None:
+                    mine = _grams(texts[case.id])
+                if _alike(mine, _grams(texts[other.id])) < NAME_SIMILAR:
+                    continue
+            found[other.id] = Candidate(other, "nama sama dan pengaduan mirip")
     return sorted(found.values(), key=lambda c: -c.case.id)[:limit]
 
 
