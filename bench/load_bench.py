@@ -4,7 +4,9 @@
 
 A Python load generator — threads, one logged-in ``requests.Session`` each — sends a bounded
 number of requests within a bounded time, to 127.0.0.1 only, for two pages: the inbox list and
-case pages (chosen at random among the year's cases). Baseline: the same generator against a
+case pages (chosen at random among the year's cases); then for the cheapest signed-in request
+(``/jumlah-baru.json`` without a case id: no query beyond the session's user), the floor that
+this server's own frame allows, to see how much of a page's time is the page. Baseline: the same generator against a
 trivial WSGI app (a fixed "ok") served by waitress with the same thread count, in the same run:
 the ceiling that the HTTP stack and this 2-core machine allow, client included.
 
@@ -53,7 +55,7 @@ def load(base: str, paths: Callable[[], str], clients: int, total: int, seconds:
          login: bool) -> dict[str, float]:
     """Send up to ``total`` GETs from ``clients`` threads for at most ``seconds``."""
     latencies: list[float] = []
-    errors = [0]
+    errors: dict[str, int] = {}   # what went wrong: an HTTP status or the exception's name
     lock = threading.Lock()
     remaining = [total]
     deadline = time.monotonic() + seconds
@@ -79,13 +81,14 @@ def load(base: str, paths: Callable[[], str], clients: int, total: int, seconds:
             started = time.perf_counter()
             try:
                 response = s.get(base + paths(), timeout=30, allow_redirects=False)
-                ok = response.status_code == 200
-            except requests.RequestException:
-                ok = False
+                failure = None if response.status_code == 200 else f"HTTP {response.status_code}"
+            except requests.RequestException as exc:
+                failure = type(exc).__name__
             elapsed = time.perf_counter() - started
             with lock:
                 latencies.append(elapsed)
-                errors[0] += not ok
+                if failure:
+                    errors[failure] = errors.get(failure, 0) + 1
 
     threads = [threading.Thread(target=worker, args=(s,)) for s in sessions]
     started = time.perf_counter()
@@ -95,7 +98,9 @@ def load(base: str, paths: Callable[[], str], clients: int, total: int, seconds:
         t.join()
     wall = time.perf_counter() - started
     return {"rps": len(latencies) / wall, "p50": percentile(latencies, 50) * 1000,
-            "p95": percentile(latencies, 95) * 1000, "n": len(latencies), "errors": errors[0]}
+            "p95": percentile(latencies, 95) * 1000, "n": len(latencies),
+            "errors": sum(errors.values()),
+            "why": ", ".join(f"{n} {kind}" for kind, n in sorted(errors.items()))}
 
 
 PREPARING = "Saran jawaban sedang disiapkan"
@@ -138,7 +143,7 @@ def stop(proc: subprocess.Popen) -> None:
 def line(label: str, r: dict[str, float], base: dict[str, float] | None) -> str:
     rel = f"  ({ratio(r['rps'], base['rps'])} of baseline req/s)" if base else ""
     return (f"{label:<34} {r['rps']:8.1f} req/s  p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  "
-            f"({r['n']} requests, {r['errors']} errors){rel}")
+            f"({r['n']} requests, {r['errors']} errors{': ' + r['why'] if r['why'] else ''}){rel}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         case = load(base, lambda: f"/pengaduan/{pick.choice(case_ids)}", args.clients,
                     args.requests, args.seconds, login=True)
         print(line("aduan: case page /pengaduan/<id>", case, baseline))
+        # The floor of a signed-in request on this server: the session, the user, the database
+        # opened and closed, the security headers, a few bytes of JSON, and no page.
+        floor = load(base, lambda: "/jumlah-baru.json", args.clients, args.requests,
+                     args.seconds, login=True)
+        print(line("aduan: signed-in floor /jumlah-baru.json", floor, baseline))
+        print(f"   the inbox list costs {floor['rps'] / inbox['rps']:.1f}x the floor's time, "
+              f"the case page {floor['rps'] / case['rps']:.1f}x")
     finally:
         stop(server)
     print(f"   data: {args.postgres or YEAR_DB.relative_to(OUT.parent.parent)}, {len(ids):,} cases; "
