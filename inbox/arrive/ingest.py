@@ -264,11 +264,14 @@ class _Batch:
                                          else others[author])
         threads = list(dict.fromkeys(m.thread_id for m in messages))
         for chunk in range(0, len(threads), CHUNK):
-            rows = (Case.select(Case.id, Case.thread_id, Case.contact, Case.status, Case.public,
-                                Case.last_inbound_at, Case.intent)
-                    .where((Case.account == self.account)
-                           & Case.thread_id.in_(threads[chunk:chunk + CHUNK]))
-                    .order_by(Case.id).tuples())
+            # Sorted here, not by ORDER BY id: with it SQLite walks the account's index (every
+            # case of the account, in id order) instead of looking up the threads in the
+            # (account, thread_id, contact) one: 6.6 ms a poll on 17k cases against 0.4 ms,
+            # growing with the table.
+            rows = sorted(Case.select(Case.id, Case.thread_id, Case.contact, Case.status,
+                                      Case.public, Case.last_inbound_at, Case.intent)
+                          .where((Case.account == self.account)
+                                 & Case.thread_id.in_(threads[chunk:chunk + CHUNK])).tuples())
             for case_id, thread, contact_id, status, public, last, intent in rows:
                 state = _CaseState(case_id, status, public, last, intent=intent)
                 self.latest[(thread, contact_id)] = state
