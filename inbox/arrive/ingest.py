@@ -392,7 +392,7 @@ class _Batch:
             reference=None, account=self.account.id, contact=contact.id,
             thread_id=message.thread_id, public=message.public,
             categories=list(classification.categories), intent=classification.intent,
-            personal_data=has_pii, summary=summary_of(message)[:280],
+            personal_data=has_pii, summary=summary_of(message, has_pii)[:280],
             maladministration_suggested=_suggested_maladministration(message, classification),
             lapor_tracking_id=None,
             opened_at=message.created_at, due_at=options.calendar.due_at(message.created_at),
@@ -567,7 +567,10 @@ def insert_rows(model: type[pw.Model], rows: list[dict[str, Any]],
     meta = model._meta
     fields = [f for f in meta.sorted_fields
               if not (f is meta.primary_key and isinstance(f, pw.AutoField))]
-    plan = [(f.name, _UNCHANGED.get(type(f)), _converter(f), f.default) for f in fields]
+    # A None that db_value keeps None (every field of ours) is passed as it is: most of a new
+    # case's columns are empty, and each was a call.
+    plan = [(f.name, _UNCHANGED.get(type(f)), _converter(f), f.default, f.db_value(None) is None)
+            for f in fields]
     names = ", ".join(f'"{f.column_name}"' for f in fields)
     mark = database.obj.param
     one = "(" + ", ".join([mark] * len(fields)) + ")"
@@ -580,14 +583,17 @@ def insert_rows(model: type[pw.Model], rows: list[dict[str, Any]],
         chunk = rows[start:start + per_statement]
         params: list[Any] = []
         for row in chunk:
-            for name, unchanged, db_value, default in plan:
+            for name, unchanged, db_value, default, keeps_none in plan:
                 if name in row:
                     value = row[name]
                 elif default is not None:
                     value = default() if callable(default) else default
                 else:
                     value = None
-                if unchanged is None or not (value is None or type(value) is unchanged):
+                if value is None:
+                    if not keeps_none:
+                        value = db_value(value)
+                elif unchanged is None or type(value) is not unchanged:
                     value = db_value(value)
                 params.append(value)
         cursor = database.execute_sql(f'INSERT INTO "{meta.table_name}" ({names}) VALUES '
@@ -670,9 +676,11 @@ def classify_all(options: IngestOptions, messages: list[InboundMessage]) -> list
             for m, c in zip(messages, found)]
 
 
-def summary_of(message: InboundMessage) -> str:
-    """The case summary: the masked text, or what was attached when there is no text."""
-    text = pii.mask(message.text).strip()
+def summary_of(message: InboundMessage, has_pii: bool | None = None) -> str:
+    """The case summary: the masked text, or what was attached when there is no text.
+    ``has_pii``: ``pii.has_personal_data`` of the text when already known (False: nothing to
+    mask, the text is not searched again)."""
+    text = (message.text if has_pii is False else pii.mask(message.text)).strip()
     if message.attachments:
         marks = attachment_rows.placeholder([a.kind for a in message.attachments])
         return f"{marks} {text}" if text else marks
