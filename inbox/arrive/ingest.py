@@ -209,9 +209,9 @@ class _Batch:
         ids = [m.external_id for m in messages]
         seen: set[str] = set()
         for chunk in range(0, len(ids), CHUNK):
-            seen.update(external_id for (external_id,) in Message.select(Message.external_id).where(
-                (Message.account == self.account)
-                & Message.external_id.in_(ids[chunk:chunk + CHUNK])).tuples())
+            seen.update(external_id for (external_id,) in select_in(
+                [Message.external_id], Message.account, self.account.id,
+                Message.external_id, ids[chunk:chunk + CHUNK]))
         fresh = []
         for message in sorted(messages, key=lambda m: m.created_at):
             if message.external_id in seen:
@@ -268,12 +268,14 @@ class _Batch:
             # case of the account, in id order) instead of looking up the threads in the
             # (account, thread_id, contact) one: 6.6 ms a poll on 17k cases against 0.4 ms,
             # growing with the table.
-            rows = sorted(Case.select(Case.id, Case.thread_id, Case.contact, Case.status,
-                                      Case.public, Case.last_inbound_at, Case.intent)
-                          .where((Case.account == self.account)
-                                 & Case.thread_id.in_(threads[chunk:chunk + CHUNK])).tuples())
+            rows = sorted(select_in([Case.id, Case.thread_id, Case.contact, Case.status,
+                                     Case.public, Case.last_inbound_at, Case.intent],
+                                    Case.account, self.account.id,
+                                    Case.thread_id, threads[chunk:chunk + CHUNK]))
+            public_value, time_value = Case.public.python_value, Case.last_inbound_at.python_value
             for case_id, thread, contact_id, status, public, last, intent in rows:
-                state = _CaseState(case_id, status, public, last, intent=intent)
+                state = _CaseState(case_id, status, public_value(public), time_value(last),
+                                   intent=intent)
                 self.latest[(thread, contact_id)] = state
                 self.latest_any[thread] = state
         self._quoted_cases(citizens)
@@ -318,8 +320,9 @@ class _Batch:
     def _contacts(self, kind: str, authors: list[str]) -> dict[str, Contact]:
         found: dict[str, Contact] = {}
         for chunk in range(0, len(authors), CHUNK):
-            for contact in Contact.select().where(
-                    (Contact.kind == kind) & Contact.platform_user_id.in_(authors[chunk:chunk + CHUNK])):
+            sql, params = select_in_sql(Contact._meta.sorted_fields, Contact.kind, kind,
+                                        Contact.platform_user_id, authors[chunk:chunk + CHUNK])
+            for contact in Contact.raw(sql, *params):
                 found[contact.platform_user_id] = contact
         return found
 
@@ -601,6 +604,28 @@ def insert_rows(model: type[pw.Model], rows: list[dict[str, Any]],
         if returning is not None:
             found.extend(cursor.fetchall())
     return found
+
+
+def select_in(columns: list[pw.Field], equal: pw.Field, value: Any, among: pw.Field,
+              values: list[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``SELECT columns WHERE equal = value AND among IN (values)`` as the driver
+    gives them: no field's ``python_value`` is applied (an id, a text is what peewee would
+    give; convert the others). ``values`` must not be empty."""
+    sql, params = select_in_sql(columns, equal, value, among, values)
+    return database.execute_sql(sql, params).fetchall()
+
+
+def select_in_sql(columns: list[pw.Field], equal: pw.Field, value: Any, among: pw.Field,
+                  values: list[Any]) -> tuple[str, list[Any]]:
+    """The SQL and parameters of :func:`select_in` (for ``Model.raw``, which makes model
+    instances of the rows). Written out as ``insert_rows`` is: peewee building an IN list
+    of a hundred values, a node each, took longer than running the query (the thread
+    lookup of a poll: 2.0 ms against 0.8 ms on 17k cases, SQLite)."""
+    mark = database.obj.param
+    names = ", ".join(f'"{column.column_name}"' for column in columns)
+    sql = (f'SELECT {names} FROM "{equal.model._meta.table_name}" WHERE "{equal.column_name}" '
+           f'= {mark} AND "{among.column_name}" IN ({", ".join([mark] * len(values))})')
+    return sql, [value, *values]
 
 
 def can_return() -> bool:
