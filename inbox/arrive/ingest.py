@@ -201,6 +201,7 @@ class _Batch:
         self.attached: list[InboundMessage] = []
         self.selfservice = selfservice.Pending()
         self.classified: dict[str, Any] = {}             # external_id -> Classification
+        self.due_dates: dict[date, datetime] = {}       # local day opened -> due_at
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -337,6 +338,16 @@ class _Batch:
 
     # --- deciding, one message at a time ------------------------------------------------------
 
+    def due_at(self, opened_at: datetime) -> datetime:
+        """The calendar's ``due_at``, which depends on the local day alone: worked out once per
+        day in the batch (a poll's messages mostly share one)."""
+        calendar = self.options.calendar
+        day = opened_at.astimezone(calendar.tz).date()
+        due = self.due_dates.get(day)
+        if due is None:
+            due = self.due_dates[day] = calendar.due_at(opened_at)
+        return due
+
     def store(self, message: InboundMessage) -> None:
         has_pii = pii.has_personal_data(message.text)
         if message.from_office:
@@ -398,7 +409,7 @@ class _Batch:
             personal_data=has_pii, summary=summary_of(message, has_pii)[:280],
             maladministration_suggested=_suggested_maladministration(message, classification),
             lapor_tracking_id=None,
-            opened_at=message.created_at, due_at=options.calendar.due_at(message.created_at),
+            opened_at=message.created_at, due_at=self.due_at(message.created_at),
             last_inbound_at=message.created_at,
             reply_window_closes_at=reply_window_closes_at(message.created_at, message.public,
                                                           options.reply_window_hours),
@@ -458,7 +469,7 @@ class _Batch:
                     referred_to=None, referral_forwarded=False,
                     answered_at=None, escalated_at=None, division_answered_at=None, recapped_on=None,
                     reopen_count=_Plus(1), last_inbound_at=message.created_at,
-                    due_at=options.calendar.due_at(message.created_at),
+                    due_at=self.due_at(message.created_at),
                     reply_window_closes_at=reply_window_closes_at(message.created_at, case.public,
                                                                   options.reply_window_hours),
                     personal_data=_Or(has_pii), updated_at=utcnow())
