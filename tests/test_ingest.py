@@ -201,3 +201,24 @@ def test_the_opened_event_keeps_the_classifiers_confidence_for_perlu_dicek(rt: R
     event = Event.get(Event.action == "opened")
     assert isinstance(event.detail.get("confidence"), dict)
     assert Event.opened_confidence([event.case_id]) == {event.case_id: event.detail["confidence"]}
+
+
+
+@pytest.mark.parametrize("second, reopened", [
+    ("tapi akta anak saya ternyata salah nama, mohon dibetulkan", True),
+    ("makasih banyak ya min", False)])
+def test_after_a_thank_you_on_an_answered_case_the_next_message_of_the_poll_is_judged_itself(
+        rt: Runtime, second: str, reopened: bool) -> None:
+    """Ingest classifies ahead only the first message of a citizen's thread in a poll (the
+    later ones usually join the case it opens or reopens). A thank-you leaves an answered case
+    answered, so the next message of the same poll still needs its own intent: a complaint
+    reopens the case, another thank-you does not."""
+    ingest(sandbox(rt), [msg(1, thread="T")], None, rt.ingest_options)
+    Case.update(status="answered").execute()
+    later = T0 + timedelta(days=1)
+    report = ingest(sandbox(rt), [
+        msg(2, thread="T", at=later, text="terima kasih min, sudah jadi"),
+        msg(3, thread="T", at=later + timedelta(minutes=2), text=second)], None, rt.ingest_options)
+    assert (report.reopened, report.joined) == ((1, 1) if reopened else (0, 2))
+    assert Case.get().status == ("new" if reopened else "answered")
+    assert Event.select().where(Event.action == "citizen_thanked").count() == (1 if reopened else 2)

@@ -56,16 +56,18 @@ _KAKAK = [
 
 _REPEATED = re.compile(r"([a-z])\1{2,}")
 _REDUPLICATED = re.compile(r"\b([a-z]{2,})2(nya|ku|mu|ny)?\b")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
     """Lower case, NFKC, repeated letters collapsed, ``bisa2`` expanded, kakak's ``kk`` rewritten."""
     text = unicodedata.normalize("NFKC", text or "").lower()
-    text = _REPEATED.sub(r"\1", text)
+    if _REPEATED.search(text):   # a sub with a template costs a Python call even with no match
+        text = _REPEATED.sub(r"\1", text)
     if "2" in text:
         text = _REDUPLICATED.sub(r"\1 \1\2", text)
-    text = _WHITESPACE.sub(" ", text).strip()
+    # Runs of whitespace made one space, ends stripped: what ``\s+`` -> " " and strip() did
+    # (str.split and the regex's \s know the same whitespace), in a fifth of the time.
+    text = " ".join(text.split())
     if "kk" in text:   # each of the kakak patterns needs it
         for pattern, replacement in _KAKAK:
             text = pattern.sub(replacement, text)

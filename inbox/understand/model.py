@@ -50,6 +50,8 @@ def model_text(norm: str) -> str:
     """The normalised text as the model reads it: a NIK, No. KK or phone number (however it is
     spaced) becomes one token, other digits become 0, so the model learns "there is a number"
     and never a citizen's number."""
+    if not _DIGIT.search(norm):
+        return norm   # most messages: both substitutions need a digit
     return _DIGIT.sub("0", _LONG_NUMBER.sub(" nomorpanjang ", norm))
 
 
