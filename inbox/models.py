@@ -5,6 +5,7 @@ Queries that several places need live here as small methods returning unexecuted
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -896,7 +897,12 @@ def drop_search_index(db: pw.Database) -> bool:
     return bool(triggers or present)
 
 
-def pg_search_index_sql() -> list[str]:
-    """The statements that create the PostgreSQL search index (pg_trgm must be installed)."""
-    return [f'CREATE INDEX IF NOT EXISTS {name} ON "{table}" USING gin (({expression}) '
-            "gin_trgm_ops)" for name, table, expression in PG_SEARCH_INDEXES]
+def pg_search_index_sql(names: Iterable[str] | None = None, concurrently: bool = False
+                        ) -> list[str]:
+    """The statements that create the PostgreSQL search index (pg_trgm must be installed), or
+    only its indexes in ``names``; ``concurrently``: without blocking writers (outside a
+    transaction)."""
+    how = "CONCURRENTLY " if concurrently else ""
+    return [f'CREATE INDEX {how}IF NOT EXISTS {name} ON "{table}" USING gin (({expression}) '
+            "gin_trgm_ops)" for name, table, expression in PG_SEARCH_INDEXES
+            if names is None or name in names]

@@ -133,6 +133,44 @@ def test_postgresql_backup_is_a_pg_dump_and_refuses_a_sqlite_target(office: Path
     assert "berisi database postgresql" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only")
+def test_a_postgresql_restore_leaves_the_search_indexes_to_the_daemon(office: Path, rt: Runtime,
+                                                                      capsys) -> None:
+    """The text-search indexes were most of a year's restore: the restore leaves them out,
+    search still finds, and the daemon builds them once, under a lock, an invalid one again."""
+    import psycopg2
+    from inbox.db import database
+    from inbox.models import PG_SEARCH_INDEXES
+    from inbox.run.daemon import Daemon
+    from inbox.setup.migrations import SEARCH_INDEX_LOCK, absent_search_indexes, build_search_indexes
+    from inbox.web.queries import search_condition
+    names = [name for name, _, _ in PG_SEARCH_INDEXES]
+    assert absent_search_indexes() == []
+    assert run(office, "backup") == 0
+    assert run(office, "restore", str(only_backup(office)), "--force") == 0
+    assert "indeks pencarian teks dibangun ulang di latar belakang" in capsys.readouterr().out
+    assert absent_search_indexes() == names
+    found = Case.select(Case.id).where(search_condition("nomor 3"))
+    assert [c.id for c in found] == [Case.get(Case.summary.contains("nomor 3")).id]
+
+    other = psycopg2.connect(PG_URL)  # another worker building them: this one leaves it be
+    other.cursor().execute("SELECT pg_advisory_lock(%s, %s)", SEARCH_INDEX_LOCK)
+    assert build_search_indexes() == [] and absent_search_indexes() == names
+    other.close()
+
+    builder = Daemon(rt).start_search_index_builder()
+    builder.join(timeout=60)
+    assert not builder.is_alive() and absent_search_indexes() == []
+    assert build_search_indexes() == []
+    assert [c.id for c in found.clone()] == [Case.get(Case.summary.contains("nomor 3")).id]
+    # A build stopped half-way leaves an index PostgreSQL marks invalid: it is built again.
+    database.execute_sql("UPDATE pg_index SET indisvalid = false "
+                         "WHERE indexrelid = 'message_text_trgm'::regclass")
+    assert absent_search_indexes() == ["message_text_trgm"]
+    assert build_search_indexes() == ["message_text_trgm"]
+    assert absent_search_indexes() == []
+
+
 def tampered(archive: Path, target: Path) -> Path:
     """A copy of ``archive`` whose database bytes were changed after the manifest was written."""
     with tarfile.open(archive, "r:gz") as src, tarfile.open(target, "w:gz") as dst:

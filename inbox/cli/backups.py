@@ -66,6 +66,9 @@ def cmd_restore(args: argparse.Namespace, ctx: Any) -> int:
                   "atau dengan aduan recap daily/monthly")
     if result.migrations:
         ctx.print(f"  skema database diperbarui: {migrations_line(result.migrations)}")
+    if result.search_indexes_later:
+        ctx.print("  indeks pencarian teks dibangun ulang di latar belakang begitu aduan run "
+                  "(atau aduan worker) berjalan; sampai selesai, pencarian lebih lambat")
     return 0
 
 

@@ -28,7 +28,7 @@ from connectors.base import ConnectorError
 from inbox import pii
 from inbox.arrive.ingest import IngestReport, ingest
 from inbox.dates import format_datetime_id
-from inbox.db import atomic_write
+from inbox.db import atomic_write, is_postgres
 from inbox.models import Account, Event, Heartbeat, Notification, Outbox, utcnow
 from inbox.notify import notices as notify
 from inbox.run.liveness import owner_is_dead
@@ -264,6 +264,31 @@ class Daemon:
         thread.start()
         return thread
 
+    def build_search_indexes(self) -> None:
+        """The thread building the PostgreSQL search indexes ``aduan restore`` left out (or a
+        stopped build left invalid); it returns at once when they are there."""
+        from inbox.setup.migrations import build_search_indexes
+        started = utcnow()
+        try:
+            built = build_search_indexes()
+        except Exception as exc:  # search still works without them, only slower
+            log.warning("indeks pencarian teks belum bisa dibangun (%s); dicoba lagi saat aduan "
+                        "berikutnya mulai", (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+            built = []
+        finally:
+            self.runtime.db.close()
+        if built:
+            log.info("indeks pencarian teks dibangun: %s (%.0f detik)", ", ".join(built),
+                     (utcnow() - started).total_seconds())
+
+    def start_search_index_builder(self) -> threading.Thread | None:
+        if not is_postgres():
+            return None
+        thread = threading.Thread(target=self.build_search_indexes, name="aduan-search-index",
+                                  daemon=True)
+        thread.start()
+        return thread
+
     # --- the loop ---------------------------------------------------------------------------
 
     def guarded(self, job: Callable[[], Any]) -> Callable[[], Any]:
@@ -376,6 +401,7 @@ class Daemon:
         log.info("aduan %s mulai memeriksa %d saluran", self.worker_id,
                  len(self.runtime.config.accounts))
         downloader = self.start_downloader()
+        self.start_search_index_builder()
         self.guarded(self.poll_due_accounts)()
         while not self.stopping.is_set():
             self.scheduler.run_pending()

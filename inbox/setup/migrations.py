@@ -17,8 +17,8 @@ from inbox.models import (MODELS, Account, Attachment, BackupRun, Case, CaseLink
                           Contact, Heartbeat, IgnoredCount, Incident, IncidentCase,
                           KnowledgeEditor, LoginThrottle, Notification, NotificationPreference,
                           Outbox, Recap, SchemaMigration, SetAside, SurveyResponse, Template,
-                          TemplateRevision, User, WebSession, WebhookDelivery, drop_search_index,
-                          pg_search_index_sql, sqlite_search_index_sql)
+                          TemplateRevision, User, WebSession, WebhookDelivery, PG_SEARCH_INDEXES,
+                          drop_search_index, pg_search_index_sql, sqlite_search_index_sql)
 
 log = logging.getLogger(__name__)
 
@@ -315,3 +315,46 @@ def needs_migration() -> bool:
         return True
     done = {m.number for m in SchemaMigration.select(SchemaMigration.number)}
     return any(number not in done for number, _, _ in MIGRATIONS)
+
+
+# --- the search indexes a restore leaves to be built afterwards -------------------------------
+
+#: The session-level advisory lock held by the one process building the search indexes: two
+#: 32-bit keys, a key space apart from the single 64-bit keys ingest locks contacts with.
+SEARCH_INDEX_LOCK = (0x616475, 3)
+
+
+def absent_search_indexes() -> list[str]:
+    """On PostgreSQL, the search indexes (``PG_SEARCH_INDEXES``) that are not there or were left
+    invalid by a build that was stopped; [] on SQLite or without pg_trgm (migration 3 said how
+    to add it)."""
+    if not isinstance(database.obj, peewee.PostgresqlDatabase):
+        return []
+    if database.execute_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone() is None:
+        return []
+    names = [name for name, _, _ in PG_SEARCH_INDEXES]
+    valid = {name for (name,) in database.execute_sql(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relname = ANY(%s) AND i.indisvalid AND pg_table_is_visible(c.oid)", [names])}
+    return [name for name in names if name not in valid]
+
+
+def build_search_indexes() -> list[str]:
+    """Build the absent search indexes without blocking the inbox's writers (``CREATE INDEX
+    CONCURRENTLY``, outside any transaction) and return their names. ``aduan restore`` leaves
+    them out: on a year of messages they are most of a restore's time, and search works
+    without them, only slower. One process builds at a time (an advisory lock; the others
+    return at once); an invalid index left by a stopped build is dropped and built again."""
+    if not absent_search_indexes():
+        return []
+    if not database.execute_sql("SELECT pg_try_advisory_lock(%s, %s)", SEARCH_INDEX_LOCK).fetchone()[0]:
+        return []
+    try:
+        built = absent_search_indexes()  # again, under the lock: another process may have built them
+        for name in built:
+            database.execute_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            for statement in pg_search_index_sql([name], concurrently=True):
+                database.execute_sql(statement)
+        return built
+    finally:
+        database.execute_sql("SELECT pg_advisory_unlock(%s, %s)", SEARCH_INDEX_LOCK)
