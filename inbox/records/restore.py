@@ -19,7 +19,7 @@ step each:
 5. the pending migrations run, so a backup made by an older aduan opens in this one.
 
 On PostgreSQL the text-search indexes (``PG_SEARCH_INDEXES``) are left out of the restore: on a
-year of messages they were two thirds of its time, and search works without them, only
+year of messages they were about half of its time, and search works without them, only
 slower. ``aduan run`` or ``aduan worker`` builds them when it starts, in the background and
 without blocking writers (``inbox.setup.migrations.build_search_indexes``).
 
