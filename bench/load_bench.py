@@ -6,9 +6,10 @@ A Python load generator — threads, one logged-in ``requests.Session`` each —
 number of requests within a bounded time, to 127.0.0.1 only, for two pages: the inbox list and
 case pages (chosen at random among the year's cases); then for the cheapest signed-in request
 (``/jumlah-baru.json`` without a case id: no query beyond the session's user), the floor that
-this server's own frame allows, to see how much of a page's time is the page. Baseline: the same generator against a
-trivial WSGI app (a fixed "ok") served by waitress with the same thread count, in the same run:
-the ceiling that the HTTP stack and this 2-core machine allow, client included.
+this server's own frame allows, to see how much of a page's time is the page. Baseline: the
+same generator against a trivial WSGI app (a fixed "ok") served by waitress with the same thread
+count, in the same run: the ceiling that the HTTP stack and this 2-core machine allow, client
+included.
 
 The year is the cached ``bench/out/year.db`` of web_bench.py (generated once if missing), or with
 ``--postgres URL`` that PostgreSQL database (filled once). The server is measured warm, as an

@@ -94,8 +94,8 @@ def test_the_same_nik_and_the_same_name_with_a_like_complaint_are_proposed(rt) -
     assert other_topic.id not in found
 
 
-
-def test_only_the_newest_are_proposed_and_unlike_newer_ones_do_not_hide_older_alike_ones(rt) -> None:
+def test_only_the_newest_are_proposed_and_unlike_newer_ones_do_not_hide_older_alike_ones(
+        rt, monkeypatch) -> None:
     """The page shows the ``limit`` newest candidates: the texts of older same-name cases are
     not compared once that many newer ones were found, and newer same-name cases whose texts
     are not alike do not use up the places of older ones that are."""
@@ -116,13 +116,10 @@ def test_only_the_newest_are_proposed_and_unlike_newer_ones_do_not_hide_older_al
     def counted(text: str) -> related.Grams:
         compared.append(text)
         return grams(text)
-    related._grams = counted
-    try:
-        three = related.candidates(rt, Case.get_by_id(first.id), visible_cases(admin), limit=3)
-        compared_for_three = len(compared)
-        everything = related.candidates(rt, Case.get_by_id(first.id), visible_cases(admin))
-    finally:
-        related._grams = grams
+    monkeypatch.setattr(related, "_grams", counted)
+    three = related.candidates(rt, Case.get_by_id(first.id), visible_cases(admin), limit=3)
+    compared_for_three = len(compared)
+    everything = related.candidates(rt, Case.get_by_id(first.id), visible_cases(admin))
     expected = [c.id for c in reversed(alike)]
     assert [c.case.id for c in three] == expected[:3]
     assert [c.case.id for c in everything] == expected
@@ -130,6 +127,7 @@ def test_only_the_newest_are_proposed_and_unlike_newer_ones_do_not_hide_older_al
     # The case's own text, the 4 unlike ones and the 3 newest alike ones; not the 2 oldest.
     assert compared_for_three == 1 + len(unlike) + 3
     assert len(compared) - compared_for_three == 1 + len(unlike) + len(alike)
+
 
 def test_the_marks_are_made_by_the_daemon_step_and_erased_with_the_citizen(rt, tmp_path) -> None:
     admin = make_users()["admin"]

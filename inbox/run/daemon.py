@@ -34,6 +34,7 @@ from inbox.notify import notices as notify
 from inbox.run.liveness import owner_is_dead
 from inbox.run.memory import Trimmer
 from inbox.setup.runtime import Runtime
+from inbox.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ class Daemon:
         thread.start()
         return thread
 
-    def build_search_indexes(self) -> None:
+    def search_index_thread(self) -> None:
         """The thread building the PostgreSQL search indexes ``aduan restore`` left out (or a
         stopped build left invalid); it returns at once when they are there."""
         from inbox.setup.migrations import build_search_indexes
@@ -273,7 +274,7 @@ class Daemon:
             built = build_search_indexes()
         except Exception as exc:  # search still works without them, only slower
             log.warning("indeks pencarian teks belum bisa dibangun (%s); dicoba lagi saat aduan "
-                        "berikutnya mulai", (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+                        "berikutnya mulai", one_line(str(exc))[:300] or type(exc).__name__)
             built = []
         finally:
             self.runtime.db.close()
@@ -284,7 +285,7 @@ class Daemon:
     def start_search_index_builder(self) -> threading.Thread | None:
         if not is_postgres():
             return None
-        thread = threading.Thread(target=self.build_search_indexes, name="aduan-search-index",
+        thread = threading.Thread(target=self.search_index_thread, name="aduan-search-index",
                                   daemon=True)
         thread.start()
         return thread
